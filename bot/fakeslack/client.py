@@ -1,0 +1,411 @@
+"""``SlackRequests``: signed requests to the bot, shaped like the ones Slack sends.
+
+Slash commands, button clicks, view submissions, shortcuts and events go to
+``{bot_base_url}/slack/events`` with ``X-Slack-Signature`` / ``X-Slack-Request-Timestamp``
+computed by ``slack_sdk.signature.SignatureVerifier``. Trigger ids and response URLs come
+from the :class:`FakeSlack` the bot talks to, so opening modals and replying work end to end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from .interactions import build_state_values, button_action, event_envelope, find_button
+from .server import FakeSlack
+
+Payload = dict[str, Any]
+
+
+class SlackRequests:
+    """Sends what Slack would send to the bot; every method returns the ``httpx.Response``.
+
+    Each sending method also takes ``timestamp=`` (override ``X-Slack-Request-Timestamp``)
+    and ``bad_signature=True`` (sign with a wrong secret) for request-verification tests.
+    """
+
+    def __init__(
+        self,
+        bot_base_url: str,
+        signing_secret: str,
+        fake: FakeSlack,
+        team_id: str = "T_AGENCY",
+        http: httpx.Client | None = None,
+        *,
+        api_app_id: str | None = None,
+        team_domain: str = "agency",
+        timeout: float = 10.0,
+        ack_timeout: float = 3.0,
+    ) -> None:
+        self.url = bot_base_url.rstrip("/") + "/slack/events"
+        self.verifier = SignatureVerifier(signing_secret)
+        self.fake = fake
+        self.team_id = team_id
+        self.api_app_id = api_app_id or fake.app_id
+        self.team_domain = team_domain
+        self.http = http or httpx.Client(timeout=timeout)
+        self._own_http = http is None
+        self._ids = itertools.count(1)
+        self.last_response_url: str | None = None
+        self.last_trigger_id: str | None = None
+        self.ack_timeout = ack_timeout
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def __enter__(self) -> SlackRequests:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- signing and sending ----------------------------------------------
+
+    def sign(self, body: str, timestamp: int | None = None, *, bad_signature: bool = False) -> dict[str, str]:
+        """The two Slack signature headers for ``body``."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        verifier = SignatureVerifier(self.verifier.signing_secret + "-wrong") if bad_signature else self.verifier
+        signature = verifier.generate_signature(timestamp=ts, body=body)
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or ""}
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timestamp: int | None = None,
+        bad_signature: bool = False,
+    ) -> httpx.Response:
+        """Sign and POST a raw body (for tests that need an odd request)."""
+        all_headers = {
+            "Content-Type": content_type,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            **self.sign(body, timestamp, bad_signature=bad_signature),
+            **(headers or {}),
+        }
+        response = self.http.post(self.url, content=body.encode(), headers=all_headers)
+        self._check_ack_time(response, body)
+        return response
+
+    def _check_ack_time(self, response: httpx.Response, body: str) -> None:
+        """Slack gives up on an ack after 3 s (the user sees an error; events are retried): note it."""
+        elapsed = response.elapsed.total_seconds()
+        if elapsed > self.ack_timeout:
+            what = body[:120].replace("\n", " ")
+            self.fake.record_warning(
+                "ack", f"acked after {elapsed:.2f}s > {self.ack_timeout:g}s: Slack would have given up", request=what
+            )
+
+    def _late(self, response: httpx.Response) -> bool:
+        return response.elapsed.total_seconds() > self.ack_timeout
+
+    def _form(self, fields: Mapping[str, Any], **sign: Any) -> httpx.Response:
+        return self.post(urlencode(fields), "application/x-www-form-urlencoded", **sign)
+
+    def _interaction(self, payload: Payload, **sign: Any) -> httpx.Response:
+        return self._form({"payload": json.dumps(payload)}, **sign)
+
+    # ----- helpers ------------------------------------------------------------
+
+    def _user(self, user_id: str, team_id: str | None, user_name: str | None = None) -> Payload:
+        info = self.fake.user(user_id) or {}
+        name = user_name or info.get("name") or user_id.lower()
+        return {
+            "id": user_id,
+            "username": name,
+            "name": name,
+            "team_id": team_id or info.get("team_id") or self.team_id,
+        }
+
+    def _team(self) -> Payload:
+        return {"id": self.team_id, "domain": self.team_domain}
+
+    def _envelope(self, kind: str, user_id: str, team_id: str | None, **fields: Any) -> Payload:
+        """The fields every interaction payload carries, then ``fields``."""
+        return {
+            "type": kind,
+            "team": self._team(),
+            "user": self._user(user_id, team_id),
+            "api_app_id": self.api_app_id,
+            "token": "verification-token-unused",
+            "is_enterprise_install": False,
+            "enterprise": None,
+            **fields,
+        }
+
+    def _channel_name(self, channel_id: str) -> str:
+        if channel_id.startswith("D"):
+            return "directmessage"
+        channel = self.fake.channel(channel_id) or {}
+        return str(channel.get("name") or channel_id.lower())
+
+    # ----- slash commands -------------------------------------------------------
+
+    def command(
+        self,
+        text: str,
+        user_id: str,
+        channel_id: str = "C_GENERAL",
+        command: str = "/nexo",
+        team_id: str | None = None,
+        user_name: str | None = None,
+        **sign: Any,
+    ) -> httpx.Response:
+        """A slash command; its ack body is shown in the fake like Slack shows it (ephemeral or in_channel)."""
+        user = self._user(user_id, team_id, user_name)
+        self.last_response_url = self.fake.new_response_url(channel=channel_id, user=user_id)
+        self.last_trigger_id = self.fake.issue_trigger_id(user_id)
+        fields = {
+            "token": "verification-token-unused",
+            "team_id": team_id or self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": self._channel_name(channel_id),
+            "user_id": user_id,
+            "user_name": user["name"],
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.last_response_url,
+            "trigger_id": self.last_trigger_id,
+        }
+        response = self._form(fields, **sign)
+        body = _ack_body(response)
+        if body and not self._late(response):
+            self.fake.deliver_ack(channel_id, user_id, body)
+        return response
+
+    # ----- buttons ----------------------------------------------------------------
+
+    def find_button(
+        self,
+        message_or_view: Mapping[str, Any],
+        action_id: str | None = None,
+        text: str | None = None,
+        value: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return find_button(message_or_view, action_id, text, value)
+
+    def click(
+        self,
+        message: Mapping[str, Any],
+        user_id: str,
+        action_id: str | None = None,
+        text: str | None = None,
+        value: str | None = None,
+        team_id: str | None = None,
+        **sign: Any,
+    ) -> httpx.Response:
+        """Click a button in a message or ephemeral (a dict from ``fake.messages()``/``ephemerals()``)."""
+        # also accepts a record from fake.responses(): its channel and ts point at what it showed
+        channel_id = str(message.get("channel") or "")
+        ts = str(message.get("ts") or message.get("message_ts") or "")
+        current = self.fake.current_message(channel_id, ts) or {**message, **(message.get("body") or {})}
+        block, button = find_button(current, action_id, text, value)
+        is_ephemeral = "message_ts" in current
+        self.last_response_url = self.fake.new_response_url(
+            channel=channel_id, user=user_id, message_ts=ts, ephemeral=is_ephemeral
+        )
+        self.last_trigger_id = self.fake.issue_trigger_id(user_id)
+        payload = self._envelope(
+            "block_actions",
+            user_id,
+            team_id,
+            trigger_id=self.last_trigger_id,
+            response_url=self.last_response_url,
+            container={"type": "message", "message_ts": ts, "channel_id": channel_id, "is_ephemeral": is_ephemeral},
+            channel={"id": channel_id, "name": self._channel_name(channel_id)},
+            state={"values": {}},
+            actions=[button_action(block, button)],
+        )
+        if not is_ephemeral:  # Slack leaves ``message`` out of clicks on ephemeral messages
+            payload["message"] = self.fake.public_message(current)
+        return self._interaction(payload, **sign)
+
+    def click_in_view(
+        self,
+        view: Mapping[str, Any] | str,
+        user_id: str,
+        action_id: str | None = None,
+        text: str | None = None,
+        value: str | None = None,
+        team_id: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        **sign: Any,
+    ) -> httpx.Response:
+        """Click a button inside a modal or Home tab; ``values`` fills the view's current state."""
+        current = self._current_view(view)
+        block, button = find_button(current, action_id, text, value)
+        current["state"] = {"values": build_state_values(current, values or {})}
+        self.last_trigger_id = self.fake.issue_trigger_id(user_id)
+        payload = self._envelope(
+            "block_actions",
+            user_id,
+            team_id,
+            trigger_id=self.last_trigger_id,
+            container={"type": "view", "view_id": current["id"]},
+            view=current,
+            actions=[button_action(block, button)],
+        )
+        return self._interaction(payload, **sign)
+
+    # ----- views --------------------------------------------------------------------
+
+    def submit_view(
+        self,
+        view: Mapping[str, Any] | str,
+        user_id: str,
+        values: Mapping[str, Any] | None = None,
+        team_id: str | None = None,
+        **sign: Any,
+    ) -> httpx.Response:
+        """Submit a modal; the ack (``response_action`` update/push/clear/errors) is applied to the fake."""
+        current = self._current_view(view)
+        current["state"] = {"values": build_state_values(current, values or {})}
+        self.last_trigger_id = self.fake.issue_trigger_id(user_id)
+        payload = self._envelope(
+            "view_submission", user_id, team_id, trigger_id=self.last_trigger_id, view=current, response_urls=[]
+        )
+        response = self._interaction(payload, **sign)
+        if response.status_code == 200 and not self._late(response):
+            self.fake.apply_view_answer(
+                current["id"], self.fake.view_user(current["id"]) or user_id, _ack_body(response) or {}
+            )
+        return response
+
+    def close_view(
+        self, view: Mapping[str, Any] | str, user_id: str, team_id: str | None = None, force: bool = False, **sign: Any
+    ) -> httpx.Response | None:
+        """The user closes a modal. Slack only tells the app when the view has ``notify_on_close``:
+        without it this returns None (unless ``force``)."""
+        current = self._current_view(view)
+        self.fake.close_view(current["id"])
+        if not current.get("notify_on_close") and not force:
+            return None
+        payload = self._envelope("view_closed", user_id, team_id, view=current, is_cleared=False)
+        return self._interaction(payload, **sign)
+
+    def last_view(self, user_id: str | None = None) -> dict[str, Any] | None:
+        """The newest modal the bot opened or pushed (for ``user_id`` if given), current content."""
+        return self.fake.last_view(user_id)
+
+    def _current_view(self, view: Mapping[str, Any] | str) -> dict[str, Any]:
+        view_id = view if isinstance(view, str) else str(view.get("id"))
+        current = self.fake.view(view_id)
+        if current is None:
+            if isinstance(view, str):
+                raise AssertionError(f"no view {view_id!r} in the fake")
+            current = dict(view)
+        return current
+
+    # ----- shortcuts ------------------------------------------------------------------
+
+    def shortcut(
+        self,
+        callback_id: str,
+        message: Mapping[str, Any],
+        channel_id: str,
+        user_id: str,
+        team_id: str | None = None,
+        **sign: Any,
+    ) -> httpx.Response:
+        """A message shortcut (``message_action``) on ``message``."""
+        ts = str(message.get("ts") or "")
+        self.last_response_url = self.fake.new_response_url(channel=channel_id, user=user_id)
+        self.last_trigger_id = self.fake.issue_trigger_id(user_id)
+        payload = self._envelope(
+            "message_action",
+            user_id,
+            team_id,
+            callback_id=callback_id,
+            trigger_id=self.last_trigger_id,
+            response_url=self.last_response_url,
+            channel={"id": channel_id, "name": self._channel_name(channel_id)},
+            message=self.fake.public_message({**message, "channel": channel_id}),
+            message_ts=ts,
+            action_ts=f"{time.time():.6f}",
+        )
+        return self._interaction(payload, **sign)
+
+    def global_shortcut(
+        self, callback_id: str, user_id: str, team_id: str | None = None, **sign: Any
+    ) -> httpx.Response:
+        self.last_trigger_id = self.fake.issue_trigger_id(user_id)
+        payload = self._envelope(
+            "shortcut",
+            user_id,
+            team_id,
+            callback_id=callback_id,
+            trigger_id=self.last_trigger_id,
+            action_ts=f"{time.time():.6f}",
+        )
+        return self._interaction(payload, **sign)
+
+    # ----- Events API ---------------------------------------------------------------------
+
+    def event(
+        self,
+        event: Mapping[str, Any],
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+        event_id: str | None = None,
+        **sign: Any,
+    ) -> httpx.Response:
+        """An ``event_callback`` envelope around ``event`` (``event_ts`` added when missing).
+
+        Reuse ``event_id`` with ``retry_num`` to simulate Slack's retries of the same event.
+        """
+        body = event_envelope(
+            event, self.team_id, self.api_app_id, self.fake.bot_user_id, event_id or f"Ev{next(self._ids):08d}"
+        )
+        headers: dict[str, str] = {}
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
+        return self.post(json.dumps(body), "application/json", headers=headers, **sign)
+
+    def message(
+        self, user_id: str, channel_id: str, text: str, thread_ts: str | None = None, **sign: Any
+    ) -> httpx.Response:
+        """A person writes ``text``: stored in the fake, then sent to the bot as a ``message`` event."""
+        stored = self.fake.add_message(channel_id, user_id, text, thread_ts=thread_ts)
+        event: Payload = {
+            "type": "message",
+            "channel": stored["channel"],
+            "user": user_id,
+            "text": text,
+            "ts": stored["ts"],
+            "team": stored["team"],
+            "channel_type": _channel_type(stored["channel"]),
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return self.event(event, **sign)
+
+    def url_verification(self, challenge: str, **sign: Any) -> httpx.Response:
+        body = {"token": "verification-token-unused", "challenge": challenge, "type": "url_verification"}
+        return self.post(json.dumps(body), "application/json", **sign)
+
+
+def _ack_body(response: httpx.Response) -> Payload | None:
+    if response.status_code != 200 or not response.content:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return {"text": response.text}
+    return body if isinstance(body, dict) else None
+
+
+def _channel_type(channel_id: str) -> str:
+    return {"D": "im", "G": "group"}.get(channel_id[:1], "channel")

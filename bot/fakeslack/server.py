@@ -1,0 +1,376 @@
+"""``FakeSlack``: a fake Slack Web API on a free loopback port, for tests and the demo.
+
+The real ``slack_sdk.WebClient(token=..., base_url=fake.api_url)`` talks to it. It keeps
+the workspace's state (messages, views, files...), validates Block Kit like Slack,
+records every request, and can inject faults (429s, 5xx, latency) for reliability tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from .faults import RESPONSE_URL, UPLOAD, FaultOutcome, FaultRule, Faults
+from .httpd import Answer, FakeHTTPServer
+from .inspection import StateAccessors
+from .state import ApiError, Call, ClockLike, SlackState, make_user
+from .webapi import WebApi
+
+Message = dict[str, Any]
+
+
+class FakeSlack(StateAccessors):
+    """A fake Slack workspace with its Web API. Thread-safe; use as a context manager."""
+
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test",
+        team_id: str = "T_AGENCY",
+        bot_user_id: str = "U_NEXO",
+        *,
+        bot_id: str = "B_NEXO",
+        app_id: str = "A_NEXO",
+        team_name: str = "Agency",
+        auto_channels: bool = True,
+        clock: ClockLike | None = None,
+        trigger_ttl: float = 3.0,
+        response_url_ttl: float = 30 * 60.0,
+    ) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self._lock = threading.RLock()
+        self._state = SlackState(
+            team_id=team_id,
+            team_name=team_name,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            app_id=app_id,
+            auto_channels=auto_channels,
+            trigger_ttl=trigger_ttl,
+            response_url_ttl=response_url_ttl,
+            clock=clock,
+        )
+        self._api = WebApi(self._state)
+        self._faults = Faults()
+        self._server: FakeHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._state.users[bot_user_id] = make_user(
+            self._state,
+            bot_user_id,
+            "nexo",
+            team_id=team_id,
+            tz="UTC",
+            locale="en-US",
+            is_bot=True,
+            deleted=False,
+            email=None,
+            real_name="Nexo",
+            display_name="Nexo",
+            extra={},
+        )
+
+    # ----- lifecycle --------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        if self._server is None:
+            self._server = FakeHTTPServer(self)
+            self._state.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeslack", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server = self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash)."""
+        if not self._state.base_url:
+            raise RuntimeError("FakeSlack is not started")
+        return self._state.base_url
+
+    @property
+    def api_url(self) -> str:
+        """The WebClient ``base_url``: ``http://127.0.0.1:PORT/api/``."""
+        return f"{self.base_url}/api/"
+
+    # ----- the workspace ------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        team_id: str | None = None,
+        tz: str = "Europe/Madrid",
+        locale: str = "en-US",
+        is_bot: bool = False,
+        deleted: bool = False,
+        *,
+        email: str | None = None,
+        real_name: str | None = None,
+        display_name: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Add (or replace) a user; ``extra`` fields (e.g. ``is_restricted=True``) go on the user object."""
+        with self._lock:
+            user = make_user(
+                self._state,
+                user_id,
+                name,
+                team_id=team_id,
+                tz=tz,
+                locale=locale,
+                is_bot=is_bot,
+                deleted=deleted,
+                email=email,
+                real_name=real_name,
+                display_name=display_name,
+                extra=extra,
+            )
+            self._state.users[user_id] = user
+            return copy.deepcopy(user)
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        members: Iterable[str] = (),
+        is_ext_shared: bool = False,
+        *,
+        is_private: bool | None = None,
+        bot_member: bool = True,
+    ) -> None:
+        """A channel; the bot is a member (listed in ``members``) unless ``bot_member=False``."""
+        member_list = list(members)
+        if bot_member and self.bot_user_id not in member_list:
+            member_list.append(self.bot_user_id)
+        with self._lock:
+            self._state.channels[channel_id] = {
+                "id": channel_id,
+                "name": name,
+                "is_im": False,
+                "user": None,
+                "members": member_list,
+                "is_ext_shared": is_ext_shared,
+                "bot_member": bot_member,
+                "created": int(time.time()),
+                "is_private": channel_id.startswith("G") if is_private is None else is_private,
+            }
+
+    def add_usergroup(self, usergroup_id: str, users: Iterable[str]) -> None:
+        with self._lock:
+            self._state.usergroups[usergroup_id] = list(users)
+
+    def add_message(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None, ts: str | None = None, **fields: Any
+    ) -> Message:
+        """A message written by a person (e.g. before sending its ``message`` event to the bot)."""
+        with self._lock:
+            channel_id = self._state.resolve_channel(channel, allow_user=True)
+            msg = self._api.store_message(
+                channel_id,
+                text,
+                fields.pop("blocks", None),
+                {"thread_ts": thread_ts, "ts": ts, **fields},
+                source="user",
+                user_id=user,
+            )
+            return copy.deepcopy(msg)
+
+    def dm_channel(self, user_id: str) -> str:
+        """The bot's DM channel id with ``user_id`` (what ``conversations.open`` returns)."""
+        with self._lock:
+            return self._state.dm_channel(user_id)
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        """The ``users.info`` object of a user in the directory, or None."""
+        with self._lock:
+            user = self._state.users.get(user_id)
+            return copy.deepcopy(user) if user else None
+
+    def channel(self, channel_id: str) -> dict[str, Any] | None:
+        """The ``conversations.info`` object of a known channel, or None."""
+        with self._lock:
+            return self._state.channel_object(channel_id) if channel_id in self._state.channels else None
+
+    def next_ts(self) -> str:
+        with self._lock:
+            return self._state.next_ts()
+
+    # ----- hooks for the signed-request client ---------------------------------
+
+    def issue_trigger_id(self, user_id: str | None = None) -> str:
+        """A fresh trigger id: single use, valid for ``trigger_ttl`` seconds (3 s like Slack)."""
+        with self._lock:
+            return self._api.issue_trigger_id(user_id)
+
+    def new_response_url(
+        self,
+        channel: str | None = None,
+        user: str | None = None,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> str:
+        """A response_url (5 posts, 30 minutes); the context says where its replies appear."""
+        with self._lock:
+            return self._api.new_response_url(channel=channel, user=user, message_ts=message_ts, ephemeral=ephemeral)
+
+    def deliver_ack(self, channel: str | None, user: str | None, body: dict[str, Any]) -> str:
+        """Show a slash command's ack body (ephemeral unless ``response_type: in_channel``)."""
+        with self._lock:
+            context = {"channel": channel, "user": user, "message_ts": None, "ephemeral": False}
+            try:
+                return self._api.deliver_reply(context, body, source="command_ack")[0]
+            except ApiError as err:
+                return err.code
+
+    def record_warning(self, source: str, warning: str, **details: Any) -> None:
+        """Add to ``warnings()`` (the signed-request client notes slow acks here)."""
+        with self._lock:
+            self._state.warnings.append({"method": source, "warning": warning, "at": time.time(), **details})
+
+    def apply_view_answer(self, view_id: str, user_id: str | None, answer: dict[str, Any]) -> None:
+        with self._lock:
+            self._api.apply_view_answer(view_id, user_id, answer)
+
+    def close_view(self, view_id: str) -> None:
+        with self._lock:
+            if view_id in self._state.views:
+                self._state.views[view_id]["closed"] = True
+
+    def current_message(self, channel: str, ts: str) -> Message | None:
+        """The stored message or ephemeral with this ts (current content), or None."""
+        with self._lock:
+            for item in [*self._state.messages, *self._state.ephemerals]:
+                if item["channel"] == channel and item["ts"] == ts:
+                    return copy.deepcopy(item)
+            return None
+
+    def public_message(self, msg: Message) -> Message:
+        """A stored message as Slack would put it in a payload (internal keys dropped)."""
+        with self._lock:
+            stored = next(
+                (m for m in self._state.messages if m["channel"] == msg.get("channel") and m["ts"] == msg.get("ts")),
+                None,
+            )
+            if stored is None:
+                return {
+                    k: copy.deepcopy(v)
+                    for k, v in msg.items()
+                    if k not in ("channel", "edits", "deleted", "source", "message_ts", "user")
+                }
+            return self._state.public_message(stored)
+
+    # ----- request handling (called by the HTTP handler threads) -----------------
+
+    def api_request(self, method: str, params: dict[str, Any], token: str | None) -> Answer:
+        with self._lock:
+            outcome = self._faults.check(method)
+        if outcome is not None and not outcome.process:
+            return self._faulted(method, params, outcome)
+        with self._lock:
+            if not token:
+                body: dict[str, Any] = {"ok": False, "error": "not_authed"}
+            elif token != self.bot_token:
+                body = {"ok": False, "error": "invalid_auth"}
+            else:
+                try:
+                    body = self._api.handle(method, params)
+                except ApiError as err:
+                    body = {"ok": False, "error": err.code, **err.extra}
+                    if "errors" in err.extra:
+                        body["response_metadata"] = {"messages": list(err.extra["errors"])}  # type: ignore[call-overload]
+            self._record(method, params, 200, body)
+        if outcome is not None:
+            time.sleep(outcome.latency)
+        return 200, body, {}
+
+    def response_request(self, token: str, body: Any) -> Answer:
+        with self._lock:
+            outcome = self._faults.check(RESPONSE_URL)
+        params = {"token": token, "body": copy.deepcopy(body)}
+        if outcome is not None and not outcome.process:
+            return self._faulted(RESPONSE_URL, params, outcome)
+        with self._lock:
+            status, answer = self._api.post_response(token, body)
+            self._record(RESPONSE_URL, params, status, answer)
+        if outcome is not None:
+            time.sleep(outcome.latency)
+        return status, answer, {}
+
+    def upload_request(self, file_id: str, data: bytes) -> Answer:
+        with self._lock:
+            outcome = self._faults.check(UPLOAD)
+        params = {"file_id": file_id, "length": len(data)}
+        if outcome is not None and not outcome.process:
+            return self._faulted(UPLOAD, params, outcome)
+        with self._lock:
+            status, text = self._api.receive_upload(file_id, data)
+            self._record(UPLOAD, params, status, {"text": text})
+        return status, text, {}
+
+    def _faulted(self, method: str, params: dict[str, Any], outcome: FaultOutcome) -> Answer:
+        if outcome.latency:
+            time.sleep(outcome.latency)
+        with self._lock:
+            self._record(method, params, outcome.status, outcome.body)
+        return outcome.status, dict(outcome.body), dict(outcome.headers)
+
+    def _record(self, method: str, params: dict[str, Any], status: int, body: dict[str, Any]) -> None:
+        self._state.calls.append(Call(method, copy.deepcopy(params), time.time(), status, copy.deepcopy(body)))
+
+    # ----- fault injection ----------------------------------------------------
+
+    def fail(
+        self,
+        method: str | Iterable[str] | None = None,
+        status: int | None = None,
+        times: int | None = None,
+        retry_after: float | None = None,
+        latency: float | None = None,
+        error: str | None = None,
+        until: float | None = None,
+    ) -> FaultRule:
+        """Inject a fault; see ``faults.py``. ``method=None`` means every Web API method.
+
+        ``status=429`` answers ``ratelimited`` with ``Retry-After``; other statuses (default 500) an error
+        body; ``error=`` answers 200 ``ok: false``. Faulted requests change nothing. With only ``latency``
+        the request is handled normally and answered late (the work is done even if the client gave up).
+        ``method`` may also be ``"response_url"`` or ``"upload"``.
+        """
+        with self._lock:
+            return self._faults.add(
+                method, status=status, times=times, retry_after=retry_after, latency=latency, error=error, until=until
+            )
+
+    def remove_fault(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._faults.remove(rule)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def rate_limit(self, method: str, per_second: float, burst: int = 1) -> None:
+        """Answer 429 (with Retry-After) when ``method`` is called faster than this token bucket allows."""
+        with self._lock:
+            self._faults.rate_limit(method, per_second, burst)
