@@ -1,0 +1,115 @@
+"""Command line: ``python -m bot [serve|worker|migrate|demo]``.
+
+Without a subcommand: Socket Mode when ``SLACK_APP_TOKEN`` is set, otherwise ``serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Nexo, the agency-client Slack bot.")
+    sub = p.add_subparsers(dest="cmd")
+    serve = sub.add_parser("serve", help="serve HTTP on $PORT (with the scheduler unless --no-scheduler)")
+    serve.add_argument("--no-scheduler", action="store_true", help="web only; run `worker` separately")
+    serve.add_argument("--port", type=int, help="overrides $PORT")
+    sub.add_parser("worker", help="run the scheduler only")
+    sub.add_parser("migrate", help="upgrade the database schema to the latest version")
+    sub.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
+    demo = sub.add_parser("demo", help="play a full scenario against the built-in fake Slack")
+    demo.add_argument("--lang", choices=["en", "es"], default="en")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.cmd == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(language=args.lang)
+    try:
+        settings = load_settings(require_slack=args.cmd != "migrate")
+    except ConfigError as e:
+        print(f"nexo: {e}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, (settings.slack_bot_token, settings.slack_signing_secret,
+                                           settings.slack_app_token or ""))
+    log.info("starting", extra={"cmd": args.cmd or "auto", **settings.redacted()})
+    try:
+        return _run(args, settings)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.migrate import upgrade
+
+    if args.cmd == "migrate":
+        upgrade(settings.database_url)
+        log.info("database is at the latest schema")
+        return 0
+    if _is_embedded_sqlite(settings):
+        # The embedded default needs no separate step: bring its schema up to date.
+        upgrade(settings.database_url)
+    if args.cmd == "worker":
+        return _worker(settings)
+    if args.cmd == "socket" or (args.cmd is None and settings.slack_app_token):
+        return _socket_mode(settings)
+    from dataclasses import replace
+
+    from bot.server import serve
+
+    if getattr(args, "port", None):
+        settings = replace(settings, port=args.port)
+    serve(settings, with_scheduler=not getattr(args, "no_scheduler", False))
+    return 0
+
+
+def _is_embedded_sqlite(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
+
+
+def _worker(settings: Settings) -> int:
+    from bot.app import build_app
+    from bot.scheduler import make_scheduler
+
+    nexo = build_app(settings)
+    scheduler = make_scheduler(nexo.ctx, blocking=True)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    log.info("worker running", extra={"sweep_seconds": settings.sweep_seconds})
+    scheduler.start()
+    nexo.close()
+    return 0
+
+
+def _socket_mode(settings: Settings) -> int:
+    if not settings.slack_app_token:
+        print("nexo: missing SLACK_APP_TOKEN for Socket Mode; see README.md", file=sys.stderr)
+        return 2
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+    from bot.scheduler import make_scheduler
+
+    nexo = build_app(settings)
+    scheduler = make_scheduler(nexo.ctx)
+    scheduler.start()
+    try:
+        SocketModeHandler(nexo.bolt, settings.slack_app_token).start()
+    finally:
+        scheduler.shutdown(wait=False)
+        nexo.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

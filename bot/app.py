@@ -1,0 +1,97 @@
+"""The application factory: everything a process needs, built from settings, no globals."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.context import AppContext
+from bot.db import Database
+from bot.delivery.sender import Deliverer
+from bot.handlers import register_all
+from bot.handlers.commands import CommandRouter
+from bot.slack import AgencyMembership, UserDirectory, make_web_client
+
+log = logging.getLogger("bot.requests")
+
+
+@dataclass
+class Nexo:
+    """A built bot: the Bolt app plus the shared context. ``close()`` releases it."""
+
+    bolt: App
+    ctx: AppContext
+    router: CommandRouter
+
+    def close(self) -> None:
+        self.ctx.deliverer.close()
+        self.ctx.db.dispose()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    client: WebClient | None = None,
+) -> Nexo:
+    """Build the bot. Tests and the demo inject a database, a clock or a client."""
+    db = db or Database(settings.database_url)
+    clock = clock or SystemClock()
+    client = client or make_web_client(settings)
+    deliverer = Deliverer(db, client, clock)
+    db.on_outbox_commit(deliverer.kick)
+    ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(client),
+                     AgencyMembership(client, settings.agency_members))
+    bolt = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        # auth.test runs lazily on the first request instead of at start, so a
+        # Slack hiccup during a deploy does not stop the process from booting.
+        token_verification_enabled=False,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    bolt.use(_log_request)
+    bolt.error(_log_unhandled)
+    router = register_all(bolt, ctx)
+    return Nexo(bolt, ctx, router)
+
+
+def _log_request(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+    started = time.perf_counter()
+    response = next()
+    body = req.body or {}
+    kind = body.get("type") or ("command" if "command" in body else "unknown")
+    what = body.get("command") or _first_action(body) or (body.get("view") or {}).get("callback_id") \
+        or (body.get("event") or {}).get("type") or body.get("callback_id")
+    log.info(
+        "request",
+        extra={
+            "kind": kind,
+            "what": what,
+            "user": req.context.user_id,
+            "team": req.context.team_id,
+            "status": response.status if response else None,
+            "retry_num": (req.headers.get("x-slack-retry-num") or [None])[0],
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return response
+
+
+def _first_action(body: dict[str, Any]) -> str | None:
+    actions = body.get("actions") or []
+    return actions[0].get("action_id") if actions else None
+
+
+def _log_unhandled(error: Exception, body: dict[str, Any]) -> None:
+    log.error("unhandled listener error", exc_info=error, extra={"kind": body.get("type")})

@@ -1,0 +1,99 @@
+"""Settings from the environment and an optional ``.env`` file, validated once at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///nexo.db"
+README_HINT = "see README.md, section 'Set up the Slack app'"
+
+
+class ConfigError(Exception):
+    """Configuration is missing or invalid; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    sweep_seconds: float = 30.0
+    delivery_seconds: float = 5.0
+    port: int = 3000
+    log_level: str = "INFO"
+    # Who counts as "agency": empty means every member of the workspace that
+    # installed the bot; otherwise only these user ids (U...) and members of
+    # these user groups (S...).
+    agency_members: tuple[str, ...] = field(default_factory=tuple)
+    web_concurrency: int = 2
+    web_threads: int = 8
+
+    def redacted(self) -> dict[str, object]:
+        """Settings safe to log: secrets reduced to whether they are set."""
+        return {
+            "slack_bot_token": "set" if self.slack_bot_token else "missing",
+            "slack_signing_secret": "set" if self.slack_signing_secret else "missing",
+            "slack_app_token": "set" if self.slack_app_token else "unset",
+            "database": _redact_url(self.database_url),
+            "slack_api_url": self.slack_api_url,
+            "sweep_seconds": self.sweep_seconds,
+            "port": self.port,
+        }
+
+
+def _redact_url(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def _number(env: dict[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+def load_settings(
+    env: dict[str, str] | None = None, *, dotenv_path: str | Path | None = ".env", require_slack: bool = True
+) -> Settings:
+    """Read settings; raise :class:`ConfigError` naming whatever is missing or wrong."""
+    if env is None:
+        if dotenv_path and Path(dotenv_path).exists():
+            load_dotenv(dotenv_path, override=False)
+        env = dict(os.environ)
+    missing = [n for n in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET") if not env.get(n, "").strip()]
+    if missing and require_slack:
+        raise ConfigError(f"missing {' and '.join(missing)}; {README_HINT}")
+    api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+    if not api_url.endswith("/"):
+        api_url += "/"
+    members = tuple(m.strip() for m in env.get("NEXO_AGENCY_MEMBERS", "").replace(";", ",").split(",") if m.strip())
+    return Settings(
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_app_token=env.get("SLACK_APP_TOKEN", "").strip() or None,
+        database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        slack_api_url=api_url,
+        sweep_seconds=_number(env, "NEXO_SWEEP_SECONDS", 30.0, minimum=0.1),
+        delivery_seconds=_number(env, "NEXO_DELIVERY_SECONDS", 5.0, minimum=0.1),
+        port=int(_number(env, "PORT", 3000, minimum=0)),
+        log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        agency_members=members,
+        web_concurrency=int(_number(env, "WEB_CONCURRENCY", 2, minimum=1)),
+        web_threads=int(_number(env, "NEXO_WEB_THREADS", 8, minimum=1)),
+    )

@@ -1,0 +1,36 @@
+"""What handlers and jobs share: settings, database, clock, Slack client, delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.access import Actor
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Database
+from bot.delivery.sender import Deliverer
+from bot.i18n import Translator, translator
+from bot.slack import AgencyMembership, UserDirectory
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    client: WebClient
+    deliverer: Deliverer
+    users: UserDirectory
+    agency: AgencyMembership
+
+    def actor(self, user_id: str, team_id: str | None, agency_team_id: str | None) -> Actor:
+        """The acting user; their language comes from their Slack locale (English when unknown)."""
+        user = self.users.get(user_id)
+        language = user.language if user else "en"
+        team = (user.team_id if user and user.team_id else None) or team_id
+        return Actor(user_id, team, language, self.agency.is_agency(user_id, team, agency_team_id))
+
+    def translator_for(self, language: str | None) -> Translator:
+        return translator(language)

@@ -1,0 +1,156 @@
+"""Engine, sessions and the column types every model shares.
+
+One :class:`Database` per process. Code that changes state runs inside
+``db.transaction()`` (a unit of work): it commits or rolls back as a whole, and
+hands the outbox rows it created to the delivery layer *after* the commit, so a
+notice is never sent for a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+# Stable constraint names keep Alembic autogenerate deterministic on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no time zone type, so values are stored as naive UTC there and
+    made aware again on the way out; naive values are refused on the way in,
+    which catches a forgotten ``tzinfo`` at the first write.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` (as PaaS give them) and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalize_database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Turn off pysqlite's own transaction handling so the BEGIN below is ours.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            # WAL lets readers run beside the one writer; busy_timeout makes
+            # concurrent writers wait instead of failing with "database is locked".
+            if ":memory:" not in url:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Take the write lock at BEGIN so read-then-write transactions
+            # serialize instead of deadlocking on a lock upgrade.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_timeout", 5)
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    return create_engine(url, **kwargs)
+
+
+AfterCommit = Callable[[list[int]], None]
+
+
+class Database:
+    """The engine plus a session factory and the unit-of-work helper."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = normalize_database_url(url)
+        self.engine = engine or make_engine(self.url)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._after_commit: list[AfterCommit] = []
+        self._lock = threading.Lock()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def on_outbox_commit(self, callback: AfterCommit) -> None:
+        """Call ``callback(outbox_ids)`` after each commit that created outbox rows."""
+        with self._lock:
+            self._after_commit.append(callback)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any exception."""
+        session = self.sessionmaker()
+        session.info["new_outbox_ids"] = []
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            ids = session.info.pop("new_outbox_ids", [])
+            session.close()
+        if ids:
+            for callback in list(self._after_commit):
+                try:
+                    callback(list(ids))
+                except Exception:  # delivery is retried by the sweep anyway
+                    log.exception("after-commit delivery hook failed")
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,23 @@
+"""Outbox figures for ``/healthz`` and the logs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.db import Database
+from bot.delivery.models import NoticeStatus, OutboxNotice
+
+LATE_AFTER = timedelta(minutes=1)
+
+
+def outbox_health(db: Database, *, now: datetime) -> dict[str, int]:
+    """How many notices are owed, late by more than a minute, and refused for good."""
+    with db.sessionmaker() as session:
+        owed = select(func.count()).where(OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)))
+        return {
+            "owed": session.scalar(owed) or 0,
+            "late": session.scalar(owed.where(OutboxNotice.next_attempt_at < now - LATE_AFTER)) or 0,
+            "failed": session.scalar(select(func.count()).where(OutboxNotice.status == NoticeStatus.FAILED)) or 0,
+        }

@@ -1,0 +1,237 @@
+"""Sending owed notices to Slack: claim, send, record ``ts``, or schedule a retry.
+
+Outcomes of one try:
+- Slack took it: DELIVERED with the message's ``channel``/``ts`` (later edits use them).
+- Slack answered with an error: PENDING again after a backoff (429 waits
+  ``Retry-After``), or FAILED for errors that no retry can fix.
+- No answer (timeout, connection lost, process killed): the outcome is unknown,
+  so the row stays SENDING. Before trying such a post again the sender looks
+  for it in the conversation's recent history by the ``nexo_notice`` metadata
+  it carries, so a message Slack did receive is not posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.delivery import outbox
+from bot.delivery.models import NoticeKind, NoticeStatus, OutboxNotice
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "nexo_notice"
+# Errors no retry can fix: the notice is marked FAILED and logged loudly.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_arguments",
+        "msg_too_long", "user_not_found", "cannot_dm_bot", "message_not_found", "cant_update_message",
+        "edit_window_closed", "invalid_metadata_format", "used_url", "expired_url", "no_text",
+        "invalid_blocks_format", "account_inactive", "user_disabled", "not_allowed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    channel: str | None = None
+    ts: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    unknown: bool = False  # no answer: Slack may or may not have it
+
+    @property
+    def permanent(self) -> bool:
+        return not self.ok and not self.unknown and self.error in PERMANENT_ERRORS
+
+
+class Deliverer:
+    """Delivers outbox notices; safe to run in many threads and processes at once."""
+
+    def __init__(self, db: Database, client: WebClient, clock: Clock, *, threads: int = 4) -> None:
+        self.db = db
+        self.client = client
+        self.clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nexo-deliver")
+        self._closed = threading.Event()
+
+    # -- entry points ---------------------------------------------------------------------------
+    def kick(self, ids: list[int]) -> None:
+        """Deliver freshly committed notices now, in order, off the caller's thread."""
+        if not self._closed.is_set():
+            self._executor.submit(self._deliver_in_order, list(ids))
+
+    def sweep(self, *, limit: int = 200) -> int:
+        """Deliver everything owed now (the scheduler's safety net). Returns how many were sent.
+
+        Keeps going while it makes progress: delivering a message can unblock the
+        next one in its conversation (or an edit of it) within the same sweep.
+        """
+        sent = 0
+        while True:
+            with self.db.transaction() as session:
+                ids = outbox.due_notice_ids(session, now=self.clock.now(), limit=limit)
+            if not ids:
+                return sent
+            progressed = self._deliver_in_order(ids)
+            sent += progressed
+            if progressed == 0:
+                return sent
+
+    def close(self) -> None:
+        self._closed.set()
+        self._executor.shutdown(wait=True, cancel_futures=False)
+
+    # -- one notice -------------------------------------------------------------------------------
+    def _deliver_in_order(self, ids: list[int]) -> int:
+        delivered = 0
+        for notice_id in ids:
+            try:
+                delivered += self.deliver(notice_id)
+            except Exception:
+                log.exception("delivery of notice %s crashed; the sweep will retry it", notice_id)
+        return delivered
+
+    def deliver(self, notice_id: int) -> bool:
+        """Try to deliver one notice. True when it is delivered by this call."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            previous = session.get(OutboxNotice, notice_id)
+            if previous is None:
+                return False
+            outcome_unknown = previous.status == NoticeStatus.SENDING
+            notice = outbox.claim(session, notice_id, now=now)
+            if notice is None:
+                return False
+            notice.status = NoticeStatus.SENDING
+            target = session.get(OutboxNotice, notice.target_id) if notice.target_id else None
+            if target is not None and target.status == NoticeStatus.FAILED:
+                self._finish(notice, SendResult(ok=False, error="target_failed"), now)
+                return False
+            job = _Job(notice.id, notice.kind, dict(notice.payload), notice.attempts,
+                       target.channel if target else None, target.ts if target else None)
+
+        result = None
+        if outcome_unknown and job.kind == NoticeKind.POST:
+            result = self._find_posted(job)
+        if result is None:
+            result = self._send(job)
+
+        with self.db.transaction() as session:
+            notice = session.get(OutboxNotice, job.id)
+            assert notice is not None
+            self._finish(notice, result, self.clock.now())
+        return result.ok
+
+    def _finish(self, notice: OutboxNotice, result: SendResult, now: Any) -> None:
+        notice.claimed_until = None
+        if result.ok:
+            notice.status = NoticeStatus.DELIVERED
+            notice.delivered_at = now
+            notice.channel = result.channel or notice.channel
+            notice.ts = result.ts or notice.ts
+            notice.last_error = None
+            log.info("notice delivered", extra={"notice_id": notice.id, "kind": str(notice.kind),
+                                                "attempts": notice.attempts})
+            return
+        notice.last_error = result.error
+        if result.permanent or result.error == "target_failed":
+            notice.status = NoticeStatus.FAILED
+            log.error("notice refused by Slack for good", extra={"notice_id": notice.id, "error": result.error})
+            return
+        notice.status = NoticeStatus.SENDING if result.unknown else NoticeStatus.PENDING
+        delay = result.retry_after if result.retry_after is not None else outbox.backoff_seconds(notice.attempts)
+        notice.next_attempt_at = now + timedelta(seconds=delay)
+        log.warning("notice not delivered, will retry", extra={"notice_id": notice.id, "error": result.error,
+                                                                "retry_in_s": delay})
+
+    # -- Slack calls ------------------------------------------------------------------------------
+    def _send(self, job: _Job) -> SendResult:
+        p = job.payload
+        try:
+            if job.kind == NoticeKind.POST:
+                kwargs: dict[str, Any] = {"channel": p["to"], "text": p["text"], "blocks": p.get("blocks"),
+                                          "unfurl_links": False, "unfurl_media": False}
+                if job.target_ts:
+                    kwargs.update(channel=job.target_channel, thread_ts=job.target_ts)
+                kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": job.id}}
+                r = self.client.chat_postMessage(**kwargs)
+                return SendResult(ok=True, channel=r.get("channel"), ts=r.get("ts"))
+            if job.kind == NoticeKind.UPDATE:
+                r = self.client.chat_update(channel=job.target_channel, ts=job.target_ts, text=p["text"],
+                                            blocks=p.get("blocks") or [])
+                return SendResult(ok=True, channel=r.get("channel"), ts=r.get("ts"))
+            if job.kind == NoticeKind.EPHEMERAL:
+                r = self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=p["text"],
+                                                   blocks=p.get("blocks"))
+                return SendResult(ok=True, channel=p["channel"], ts=r.get("message_ts"))
+            if job.kind == NoticeKind.HOME:
+                self.client.views_publish(user_id=p["user"], view=p["view"])
+                return SendResult(ok=True)
+            if job.kind == NoticeKind.RESPONSE:
+                return self._send_response(p)
+        except SlackApiError as e:
+            status = e.response.status_code
+            retry_after = None
+            if status == 429:
+                retry_after = float(e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1)))
+            error = e.response.get("error") if isinstance(e.response.data, dict) else f"http_{status}"
+            return SendResult(ok=False, error=error or f"http_{status}", retry_after=retry_after)
+        except (SlackClientError, OSError, TimeoutError) as e:
+            return SendResult(ok=False, error=type(e).__name__, unknown=True)
+        return SendResult(ok=False, error=f"unknown_kind_{job.kind}")
+
+    def _send_response(self, p: dict[str, Any]) -> SendResult:
+        webhook = WebhookClient(p["url"], timeout=self.client.timeout)
+        body: dict[str, Any] = {"text": p["text"], "replace_original": p.get("replace_original", False)}
+        if p.get("blocks"):
+            body["blocks"] = p["blocks"]
+        r = webhook.send_dict(body)
+        if 200 <= r.status_code < 300:
+            return SendResult(ok=True)
+        if r.status_code == 404:
+            return SendResult(ok=False, error="expired_url")
+        if r.status_code == 429:
+            return SendResult(ok=False, error="ratelimited", retry_after=float(r.headers.get("Retry-After", 1)))
+        return SendResult(ok=False, error=f"http_{r.status_code}")
+
+    def _find_posted(self, job: _Job) -> SendResult | None:
+        """Look for an earlier try of this post in Slack; a found message counts as delivered."""
+        channel = job.target_channel or job.payload["to"]
+        try:
+            if channel.startswith(("U", "W")):
+                channel = self.client.conversations_open(users=channel)["channel"]["id"]
+            if job.target_ts:
+                r = self.client.conversations_replies(channel=channel, ts=job.target_ts, limit=100,
+                                                      include_all_metadata=True)
+            else:
+                r = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+        except (SlackClientError, OSError):
+            return None  # cannot tell; sending again is the lesser evil than losing it
+        for message in r.get("messages", []):
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("outbox_id") == job.id:
+                log.info("notice found already posted", extra={"notice_id": job.id})
+                return SendResult(ok=True, channel=channel, ts=message.get("ts"))
+        return None
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: int
+    kind: NoticeKind
+    payload: dict[str, Any]
+    attempts: int
+    target_channel: str | None
+    target_ts: str | None

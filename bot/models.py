@@ -1,0 +1,9 @@
+"""Every model, imported once so ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+from bot.db import Base
+from bot.delivery.models import OutboxNotice
+from bot.plans.models import Client, Plan, PlanMember
+
+__all__ = ["Base", "Client", "OutboxNotice", "Plan", "PlanMember"]

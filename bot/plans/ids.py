@@ -1,0 +1,26 @@
+"""Block, action and callback ids of the plan views (never string literals in handlers)."""
+
+PLAN_MODAL = "plan_modal"
+
+NAME = "plan_name"
+REFERENCE = "plan_reference"
+BACKUPS = "plan_backups"
+LEAD = "plan_lead"
+CMS = "plan_cms"
+CHANNEL = "plan_channel"
+LANGUAGE = "plan_language"
+TIMEZONE = "plan_timezone"
+HOURS = "plan_hours"
+HOLIDAYS = "plan_holidays"
+CLOSED = "plan_closed"
+WINDOW = "plan_window"
+CRISIS_WINDOW = "plan_crisis_window"
+REMIND = "plan_remind"
+ESCALATE_BACKUPS = "plan_escalate_backups"
+ESCALATE_LEAD = "plan_escalate_lead"
+PREAPPROVED = "plan_preapproved"
+MANUAL = "plan_manual"
+CRISIS_PAGES = "plan_crisis_pages"
+
+# Each input block holds one element whose action_id is the block id plus this suffix.
+ELEMENT = "_input"

@@ -1,0 +1,221 @@
+"""Clients and plans: create, change (as a new version), find, list, archive.
+
+Access rules: only agency members create, change or archive plans; a client's
+reference person and backups may view their own client's plan; nobody else
+learns that a client exists (an unknown and a hidden client read the same).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.access import Actor
+from bot.errors import Conflict, NotAllowed, NotFound, UserError
+from bot.i18n import N_
+from bot.plans.models import Client, ClientStatus, Plan, PlanMember, Role
+from bot.plans.spec import PLAN_FIELDS, check_plan, default_values, validate_name
+
+CANDIDATES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+def plan_values(plan: Plan) -> dict[str, Any]:
+    return {f: getattr(plan, f) for f in PLAN_FIELDS}
+
+
+def require_agency(actor: Actor) -> None:
+    if not actor.is_agency:
+        raise NotAllowed(N_("Only agency members can set up or change client plans."))
+
+
+def can_view(actor: Actor, plan: Plan) -> bool:
+    return actor.is_agency or bool(plan.roles_of(actor.user_id) & {Role.REFERENCE, Role.BACKUP})
+
+
+# -- finding ---------------------------------------------------------------------------------------
+def visible_clients(session: Session, actor: Actor, *, include_archived: bool = False) -> list[Client]:
+    """Clients the actor may see, by name."""
+    stmt = select(Client).order_by(Client.name_key)
+    if not include_archived:
+        stmt = stmt.where(Client.status == ClientStatus.ACTIVE)
+    if not actor.is_agency:
+        mine = (
+            select(Client.id)
+            .join(PlanMember, PlanMember.plan_id == Client.current_plan_id)
+            .where(PlanMember.user_id == actor.user_id, PlanMember.role.in_((Role.REFERENCE, Role.BACKUP)))
+        )
+        stmt = stmt.where(Client.id.in_(mine))
+    return list(session.scalars(stmt).unique())
+
+
+def resolve_client(session: Session, actor: Actor, name: str, *, include_archived: bool = False) -> Client:
+    """The one client whose name is ``name`` or starts with it (case-insensitive)."""
+    key = _key(name)
+    if not key:
+        raise UserError(N_("Which client? Give its name (or the start of it)."))
+    clients = visible_clients(session, actor, include_archived=include_archived)
+    exact = [c for c in clients if c.name_key == key]
+    if exact:
+        return exact[0]
+    matches = [c for c in clients if c.name_key.startswith(key)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        names = ", ".join(c.name for c in clients[:CANDIDATES_SHOWN]) or "—"
+        raise NotFound(N_("I don't know a client called “{name}”. Clients you can see: {names}."),
+                       name=name[:60], names=names)
+    names = ", ".join(c.name for c in matches[:CANDIDATES_SHOWN])
+    raise UserError(N_("“{name}” matches several clients: {names}. Type more of the name."),
+                    name=name[:60], names=names)
+
+
+def resolve_client_by_id(session: Session, actor: Actor, client_id: int | None) -> Client:
+    """A client by id (ids come back from Slack in views and buttons: untrusted)."""
+    client = session.get(Client, client_id) if client_id is not None else None
+    if client is None or client.status != ClientStatus.ACTIVE or (
+        not actor.is_agency and client.id not in {c.id for c in visible_clients(session, actor)}
+    ):
+        raise NotFound(N_("That client no longer exists or isn't visible to you."))
+    return client
+
+
+def clients_of(session: Session, user_id: str, roles: tuple[Role, ...]) -> list[Client]:
+    """Active clients on whose current plan ``user_id`` holds one of ``roles``."""
+    stmt = (
+        select(Client)
+        .join(PlanMember, PlanMember.plan_id == Client.current_plan_id)
+        .where(PlanMember.user_id == user_id, PlanMember.role.in_(roles), Client.status == ClientStatus.ACTIVE)
+        .order_by(Client.name_key)
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def client_for_channel(session: Session, channel_id: str) -> Client | None:
+    """The active client whose plan names ``channel_id`` as its shared channel."""
+    stmt = (
+        select(Client)
+        .join(Plan, Plan.id == Client.current_plan_id)
+        .where(Plan.channel == channel_id, Client.status == ClientStatus.ACTIVE)
+        .limit(1)
+    )
+    return session.scalars(stmt).unique().first()
+
+
+# -- changing --------------------------------------------------------------------------------------
+def create_client(
+    session: Session, *, actor: Actor, name: str, values: dict[str, Any], now: datetime,
+    defaults: dict[str, Any] | None = None,
+) -> Client:
+    """A new client with its first plan. ``values`` override ``defaults``."""
+    require_agency(actor)
+    name = validate_name(name)
+    key = _key(name)
+    clash = session.scalar(select(Client).where(Client.name_key == key))
+    if clash is not None:
+        raise Conflict(N_("There is already a client called “{name}”."), field="name", name=clash.name)
+    full = check_plan({**(defaults or default_values(language=actor.language)), **values})
+    client = Client(name=name, name_key=key, ref_prefix=_unique_prefix(session, name), created_at=now,
+                    created_by=actor.user_id, status=ClientStatus.ACTIVE, next_number=1)
+    session.add(client)
+    session.flush()
+    _write_version(session, client, full, actor=actor, now=now, changes=[])
+    return client
+
+
+def update_plan(
+    session: Session, *, actor: Actor, client: Client, values: dict[str, Any], now: datetime,
+    expected_version: int | None = None,
+) -> list[FieldChange]:
+    """Write a new plan version with ``values`` changed; returns what changed (empty: nothing written)."""
+    require_agency(actor)
+    current = _current(client)
+    if expected_version is not None and current.version != expected_version:
+        raise Conflict(N_("Someone changed this plan while you were editing it. Open it again to see the "
+                          "latest version."))
+    old = plan_values(current)
+    new = check_plan({**old, **values})
+    changes = [FieldChange(f, old[f], new[f]) for f in PLAN_FIELDS if old[f] != new[f]]
+    if changes:
+        _write_version(session, client, new, actor=actor, now=now, changes=changes)
+    return changes
+
+
+def rename_client(session: Session, *, actor: Actor, client: Client, name: str) -> None:
+    require_agency(actor)
+    name = validate_name(name)
+    key = _key(name)
+    if key != client.name_key and session.scalar(select(Client.id).where(Client.name_key == key)):
+        raise Conflict(N_("There is already a client called “{name}”."), name=name)
+    client.name, client.name_key = name, key
+
+
+def archive_client(session: Session, *, actor: Actor, client: Client, now: datetime) -> None:
+    """Archive: hidden from lists and commands; its history stays for reports."""
+    require_agency(actor)
+    if client.status == ClientStatus.ARCHIVED:
+        raise Conflict(N_("“{name}” is already archived."), name=client.name)
+    client.status = ClientStatus.ARCHIVED
+    client.archived_at = now
+
+
+def history(session: Session, client: Client, *, limit: int = 10) -> list[Plan]:
+    """Plan versions, newest first."""
+    return list(session.scalars(
+        select(Plan).where(Plan.client_id == client.id).order_by(Plan.version.desc()).limit(limit)
+    ))
+
+
+def current_plan(client: Client) -> Plan:
+    return _current(client)
+
+
+# -- internals -------------------------------------------------------------------------------------
+def _current(client: Client) -> Plan:
+    if client.current_plan is None:
+        raise NotFound(N_("“{name}” has no plan yet."), name=client.name)
+    return client.current_plan
+
+
+def _write_version(session: Session, client: Client, values: dict[str, Any], *, actor: Actor, now: datetime,
+                   changes: list[FieldChange]) -> Plan:
+    last = session.scalar(select(func.max(Plan.version)).where(Plan.client_id == client.id)) or 0
+    plan = Plan(client_id=client.id, version=last + 1, created_at=now, created_by=actor.user_id,
+                changes=[{"field": c.field, "old": c.old, "new": c.new} for c in changes], **values)
+    session.add(plan)
+    session.flush()
+    members = [(plan.reference_user, Role.REFERENCE, 0)]
+    members += [(u, Role.BACKUP, i) for i, u in enumerate(plan.backups)]
+    members += [(u, Role.CM, i) for i, u in enumerate(plan.community_managers)]
+    if plan.account_lead:
+        members.append((plan.account_lead, Role.LEAD, 0))
+    session.add_all(PlanMember(plan_id=plan.id, user_id=u, role=r, position=p) for u, r, p in members)
+    client.current_plan_id = plan.id
+    client.current_plan = plan
+    return plan
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _unique_prefix(session: Session, name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^A-Za-z0-9]", "", ascii_name).upper()[:6] or "CLIENT"
+    prefix, n = base, 1
+    while session.scalar(select(Client.id).where(Client.ref_prefix == prefix)) is not None:
+        n += 1
+        prefix = f"{base[:5]}{n}"
+    return prefix

@@ -1,0 +1,45 @@
+"""The WSGI application: Bolt's ``/slack/events`` plus ``/healthz``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.app import Nexo
+from bot.delivery.health import outbox_health
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+
+
+def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    slack = SlackRequestHandler(nexo.bolt, path="/slack/events")
+
+    def healthz(start_response: StartResponse) -> Iterable[bytes]:
+        status, payload = "200 OK", {"status": "ok", "database": "ok"}
+        try:
+            nexo.ctx.db.ping()
+            payload["outbox"] = outbox_health(nexo.ctx.db, now=nexo.ctx.clock.now())
+        except Exception as exc:
+            log.warning("health check: database unreachable", extra={"error": type(exc).__name__})
+            status, payload = "503 Service Unavailable", {"status": "degraded", "database": "unreachable"}
+        body = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return healthz(start_response)
+        if path == "/slack/events":
+            return slack(environ, start_response)
+        body = b'{"error": "not_found"}'
+        start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app

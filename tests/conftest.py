@@ -1,0 +1,94 @@
+"""Fixtures: a fresh database per test (SQLite, or PostgreSQL when TEST_DATABASE_URL is set),
+the fake Slack, and the bot served over real HTTP with an injected clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.clock import FrozenClock
+from bot.db import Database, normalize_database_url
+from bot.models import Base
+from tests.support.bot import BotUnderTest, start_bot
+from tests.support.people import add_people
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+SIGNING_SECRET = "test-signing-secret"
+# A Monday, 09:00 in Madrid: inside business hours of the default plan.
+START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def pytest_report_header() -> str:
+    return f"database: {'postgresql' if PG_URL else 'sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    """A throwaway schema for this test run, so parallel runs never share tables."""
+    if not PG_URL:
+        yield None
+        return
+    base = normalize_database_url(PG_URL)
+    schema = f"nexo_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database(tmp_path, pg_url) -> Iterator[Database]:
+    if pg_url:
+        db = Database(pg_url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    else:
+        db = Database(f"sqlite:///{tmp_path}/nexo.db")
+        Base.metadata.create_all(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def fake_slack():
+    from bot.fakeslack import FakeSlack
+
+    fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
+    fake.start()
+    add_people(fake)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def bot(fake_slack, database, clock) -> Iterator[BotUnderTest]:
+    running = start_bot(fake_slack, database, clock, signing_secret=SIGNING_SECRET)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def slack(bot):
+    """Signed requests to the bot, as Slack sends them."""
+    return bot.requests

@@ -1,0 +1,41 @@
+"""The command line: clear one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60,
+                          env={**base, **(env or {})}, cwd=cwd)
+
+
+def test_missing_tokens_give_one_clear_line(tmp_path):
+    r = run_cli("serve", cwd=str(tmp_path))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert "SLACK_BOT_TOKEN" in r.stderr and "SLACK_SIGNING_SECRET" in r.stderr
+    assert "README" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_signing_secret_only(tmp_path):
+    r = run_cli("worker", env={"SLACK_BOT_TOKEN": "xoxb-1"}, cwd=str(tmp_path))
+    assert r.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in r.stderr and "SLACK_BOT_TOKEN" not in r.stderr
+
+
+def test_bad_number_setting_is_named(tmp_path):
+    r = run_cli("worker", env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                               "NEXO_SWEEP_SECONDS": "often"}, cwd=str(tmp_path))
+    assert r.returncode == 2
+    assert "NEXO_SWEEP_SECONDS" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_migrate_creates_the_embedded_database(tmp_path):
+    r = run_cli("migrate", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "x.db").exists()

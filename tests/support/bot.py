@@ -1,0 +1,47 @@
+"""The bot under test: the real app, served over HTTP, talking to the fake Slack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.app import Nexo, build_app
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.db import Database
+from bot.devtools.local_server import LocalServer
+from bot.jobs import run_tick
+from bot.web import make_wsgi_app
+
+
+@dataclass
+class BotUnderTest:
+    nexo: Nexo
+    server: LocalServer
+    requests: object  # bot.fakeslack.SlackRequests
+    clock: FrozenClock
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def db(self) -> Database:
+        return self.nexo.ctx.db
+
+    def tick(self) -> dict[str, int]:
+        """One scheduler tick at the clock's current time (timed work + delivery)."""
+        return run_tick(self.nexo.ctx)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.nexo.close()
+
+
+def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: str) -> BotUnderTest:
+    from bot.fakeslack import SlackRequests
+
+    settings = Settings(slack_bot_token=fake.bot_token, slack_signing_secret=signing_secret,
+                        slack_api_url=fake.api_url, database_url=database.url)
+    nexo = build_app(settings, db=database, clock=clock)
+    server = LocalServer(make_wsgi_app(nexo)).start()
+    return BotUnderTest(nexo, server, SlackRequests(server.url, signing_secret, fake), clock)
