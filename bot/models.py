@@ -5,5 +5,6 @@ from __future__ import annotations
 from bot.db import Base
 from bot.delivery.models import OutboxNotice
 from bot.plans.models import Client, Plan, PlanMember
+from bot.tracking.models import TrackedRequest
 
-__all__ = ["Base", "Client", "OutboxNotice", "Plan", "PlanMember"]
+__all__ = ["Base", "Client", "OutboxNotice", "Plan", "PlanMember", "TrackedRequest"]
