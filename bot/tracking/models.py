@@ -54,6 +54,8 @@ class TrackedRequest(Base):
     subject_id: Mapped[int] = mapped_column(Integer)
     reference: Mapped[str] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The message that asked (an approval card, a question): reminders reply in its thread.
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     asked_by: Mapped[str] = mapped_column(String(32))
     assignee: Mapped[str] = mapped_column(String(32))  # who must answer now (reassign changes it)
 

@@ -31,7 +31,7 @@ def reminder_at(plan: Plan, opened_at: datetime, due_at: datetime) -> datetime |
 def open_request(
     session: Session, *, client: Client, plan: Plan, kind: RequestKind, waiting_on: WaitingOn,
     subject_type: str, subject_id: int, reference: str, summary: str, asked_by: str, assignee: str,
-    now: datetime, not_after: datetime | None = None,
+    now: datetime, not_after: datetime | None = None, notice_id: int | None = None,
 ) -> TrackedRequest:
     """Start timing a request. Requests waiting on the client get a reminder step;
     agency-side ones are timed for the report only."""
@@ -43,7 +43,7 @@ def open_request(
         client_id=client.id, plan_id=plan.id, kind=kind, waiting_on=waiting_on, state=RequestState.OPEN,
         subject_type=subject_type, subject_id=subject_id, reference=reference, summary=summary[:500],
         asked_by=asked_by, assignee=assignee, opened_at=now, due_at=due, original_due_at=due,
-        next_action_at=first_step, reminders_sent=0, overdue_notices_sent=0,
+        next_action_at=first_step, reminders_sent=0, overdue_notices_sent=0, notice_id=notice_id,
     )
     session.add(request)
     session.flush()

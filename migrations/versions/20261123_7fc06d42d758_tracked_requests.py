@@ -1,8 +1,8 @@
 """tracked requests
 
-Revision ID: bb4b09d6b134
+Revision ID: 7fc06d42d758
 Revises: ea61cdea535e
-Create Date: 2026-11-23 15:07:29.906275
+Create Date: 2026-11-23 15:08:11.444807
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db
 
 
-revision: str = 'bb4b09d6b134'
+revision: str = '7fc06d42d758'
 down_revision: str | None = 'ea61cdea535e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.Integer(), nullable=False),
     sa.Column('reference', sa.String(length=40), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('notice_id', sa.Integer(), nullable=True),
     sa.Column('asked_by', sa.String(length=32), nullable=False),
     sa.Column('assignee', sa.String(length=32), nullable=False),
     sa.Column('opened_at', bot.db.UTCDateTime(timezone=True), nullable=False),
@@ -49,6 +50,7 @@ def upgrade() -> None:
     sa.Column('escalated_backups_at', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalated_lead_at', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_tracked_requests_client_id_clients')),
+    sa.ForeignKeyConstraint(['notice_id'], ['outbox.id'], name=op.f('fk_tracked_requests_notice_id_outbox')),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_tracked_requests_plan_id_plans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tracked_requests'))
     )
