@@ -69,3 +69,11 @@ def open_requests_for(session: Session, subject_type: str, subject_id: int) -> l
                                      TrackedRequest.state == RequestState.OPEN)
         .order_by(TrackedRequest.id)
     ))
+
+
+def client_notice_time(plan: Plan, now: datetime) -> datetime:
+    """When a non-crisis message to the client may go out: now if they are open, else their next opening.
+
+    Use it as ``not_before`` for every client-facing notice except crisis pages.
+    """
+    return plan.calendar().next_opening(now)
