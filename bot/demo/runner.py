@@ -1,0 +1,54 @@
+"""The demo's script: an agency, a client with a plan, and a working week compressed into seconds."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+
+from bot.demo.stage import Stage
+
+CM, LEAD, REF, BACKUP = "U0CARLA", "U0LUIS", "U0ANA", "U0BRUNO"
+NAMES = {CM: "carla (CM)", LEAD: "luis (account lead)", REF: "ana (client, Acme)", BACKUP: "bruno (client backup)"}
+# Monday 23 November 2026, 09:00 in Madrid.
+START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def run_demo(language: str = "en") -> int:
+    logging.basicConfig(level=logging.CRITICAL)
+    stage = Stage(START, NAMES)
+    try:
+        _cast(stage, language)
+        for act in ACTS:
+            act(stage)
+        stage.out.write("\nDemo finished: every message above went through Nexo's real HTTP endpoint, "
+                        "database and outbox, against a fake Slack on this machine.\n")
+        return 0
+    finally:
+        stage.close()
+
+
+def _cast(stage: Stage, language: str) -> None:
+    locale = "es-ES" if language == "es" else "en-US"
+    stage.fake.add_user(CM, "carla", team_id="T_AGENCY", tz="Europe/Madrid", locale=locale)
+    stage.fake.add_user(LEAD, "luis", team_id="T_AGENCY", tz="Europe/Madrid", locale=locale)
+    stage.fake.add_user(REF, "ana", team_id="T_ACME", tz="Europe/Madrid", locale=locale)
+    stage.fake.add_user(BACKUP, "bruno", team_id="T_ACME", tz="Europe/Madrid", locale=locale)
+    stage.fake.add_channel("C_AGENCY", "agency", members=[CM, LEAD])
+
+
+def act_setup(stage: Stage) -> None:
+    stage.scene("Luis sets up a new client and its social media plan")
+    stage.command(LEAD, "help")
+    stage.command(LEAD, f'client add Acme ref:<@{REF}|ana> backup:<@{BACKUP}|bruno> lead:<@{LEAD}|luis> '
+                        f'cm:<@{CM}|carla> tz:Europe/Madrid hours:"mon-thu 09:00-14:00,16:00-19:00; fri 08:00-15:00" '
+                        'holidays:ES-MD window:4h crisis-window:30m lang:es preapproved:"community replies"')
+    stage.command(LEAD, "client add Acme ref:@ana")
+    stage.command(REF, "client show acme")
+
+
+ACTS = [act_setup]
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo())
