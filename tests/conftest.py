@@ -23,6 +23,35 @@ SIGNING_SECRET = "test-signing-secret"
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
+SECRETS = ("xoxb-test-token", SIGNING_SECRET)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_never_carry_secrets():
+    """Every log record of the whole run, at DEBUG, through the production formatter:
+    no token or signing secret may come out (libraries log request headers at DEBUG)."""
+    import io
+    import logging
+
+    from bot.logs import JsonFormatter
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(JsonFormatter(secrets=()))  # no hints: the scrubber must find them itself
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous)
+    output = buffer.getvalue()
+    assert output, "no logs captured"
+    leaked = [s for s in SECRETS if s in output]
+    assert not leaked, f"secrets reached the logs: {leaked}"
+
+
 def pytest_report_header() -> str:
     return f"database: {'postgresql' if PG_URL else 'sqlite'}"
 
