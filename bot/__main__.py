@@ -96,6 +96,7 @@ def _socket_mode(settings: Settings) -> int:
         print("nexo: missing SLACK_APP_TOKEN for Socket Mode; see README.md", file=sys.stderr)
         return 2
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
     from bot.scheduler import make_scheduler
@@ -105,6 +106,10 @@ def _socket_mode(settings: Settings) -> int:
     scheduler.start()
     try:
         SocketModeHandler(nexo.bolt, settings.slack_app_token).start()
+    except SlackApiError as e:
+        print(f"nexo: Slack refused the Socket Mode connection ({e.response.get('error')}); check SLACK_APP_TOKEN "
+              "(an app-level xapp- token with connections:write); see README.md", file=sys.stderr)
+        return 2
     finally:
         scheduler.shutdown(wait=False)
         nexo.close()

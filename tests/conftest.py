@@ -99,7 +99,9 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def fake_slack():
+def fake_slack(request):
+    """The fake Slack. Every test also checks that Slack rejected nothing the bot sent:
+    each message, modal and Home view is validated against Block Kit's limits by the fake."""
     from bot.fakeslack import FakeSlack
 
     fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
@@ -107,6 +109,8 @@ def fake_slack():
     add_people(fake)
     yield fake
     fake.stop()
+    if request.node.get_closest_marker("slack_rejections_expected") is None:
+        assert fake.rejections() == [], "Slack rejected what the bot sent"
 
 
 @pytest.fixture

@@ -39,3 +39,16 @@ def test_migrate_creates_the_embedded_database(tmp_path):
     r = run_cli("migrate", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "x.db").exists()
+
+
+def test_app_token_selects_socket_mode_and_a_refusal_is_one_line(tmp_path):
+    from bot.fakeslack import FakeSlack
+
+    with FakeSlack(bot_token="xoxb-1") as fake:
+        r = run_cli(env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-bad",
+                         "SLACK_API_URL": fake.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/s.db"},
+                    cwd=str(tmp_path))
+        assert [c.method for c in fake.calls("apps.connections.open")] == ["apps.connections.open"]
+    assert r.returncode == 2
+    assert "Socket Mode" in r.stderr and "SLACK_APP_TOKEN" in r.stderr
+    assert "Traceback" not in r.stderr and "xapp-bad" not in r.stderr
