@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import AppContext
 from bot.db import Database
+from bot.delivery.events import dedupe_middleware
 from bot.delivery.sender import Deliverer
 from bot.handlers import register_all
 from bot.handlers.commands import CommandRouter
@@ -61,6 +62,7 @@ def build_app(
         raise_error_for_unhandled_request=False,
     )
     bolt.use(_log_request)
+    bolt.use(dedupe_middleware(db, clock.now))
     bolt.error(_log_unhandled)
     router = register_all(bolt, ctx)
     return Nexo(bolt, ctx, router)

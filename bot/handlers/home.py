@@ -17,7 +17,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     def home_opened(event: dict[str, Any], context: BoltContext) -> None:
         if event.get("tab", "home") != "home":
             return
-        actor = ctx.actor(event["user"], context.user_team_id or context.team_id, agency_team_id(context))
+        actor = ctx.actor(event["user"], context.team_id, agency_team_id(context))
         view = messages.home_view(router.usage, ctx.translator_for(actor.language))
         with ctx.db.transaction() as session:
             enqueue_home(session, now=ctx.clock.now(), user=actor.user_id, view=view)
