@@ -152,7 +152,8 @@ def build_state_values(view: Mapping[str, Any], values: Mapping[str, Any]) -> di
         key = block_id if block_id in values else action_id if action_id in values else None
         if key is not None:
             used.add(key)
-        entry = _element_state(element, values[key] if key is not None else None)
+        # What the user did not touch is submitted as the element shows it: its initial value.
+        entry = _element_state(element, values[key] if key is not None else _initial(element))
         state.setdefault(block_id, {})[action_id] = entry
     unknown = set(values) - used
     if unknown:
@@ -183,6 +184,21 @@ def _element_state(element: Mapping[str, Any], given: Any) -> dict[str, Any]:
     else:
         entry[key] = given if kind == "datetimepicker" else str(given)
     return entry
+
+
+_INITIAL_FIELDS = (
+    "initial_value", "initial_option", "initial_options", "initial_user", "initial_users",
+    "initial_conversation", "initial_conversations", "initial_channel", "initial_channels",
+    "initial_date", "initial_time", "initial_date_time",
+)
+
+
+def _initial(element: Mapping[str, Any]) -> Any:
+    """The value Slack submits for an element the user left as it was shown."""
+    for field in _INITIAL_FIELDS:
+        if element.get(field) not in (None, "", []):
+            return element[field]
+    return None
 
 
 def _option(element: Mapping[str, Any], pick: Any) -> dict[str, Any]:
