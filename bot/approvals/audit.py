@@ -1,0 +1,89 @@
+"""The audit trail: every step of every draft, append-only, exportable as CSV."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.approvals.models import AuditEvent, Draft
+from bot.plans.models import Client
+
+BOT_ACTOR = "nexo"  # steps the bot takes on its own (sweeps, webhook hand-offs)
+
+
+class Event(enum.StrEnum):
+    CREATED = "created"
+    SENT = "sent"
+    VIEWED = "viewed"  # a reviewer clicked something on the card: the only proof Slack gives of reading
+    COMMENTED = "commented"  # changes requested, with the comment
+    REVISED = "revised"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PRE_APPROVED = "pre_approved"
+    REASSIGNED = "reassigned"
+    HANDED_OFF = "published_handoff"  # the publishing tool accepted the webhook
+    HANDOFF_FAILED = "handoff_failed"
+    MISSED_PUBLISH_TIME = "missed_publish_time"
+
+
+def record(session: Session, *, client_id: int, draft: Draft | None, actor: str, event: Event, at: datetime,
+           version: int | None = None, **detail: Any) -> AuditEvent:
+    """Append one event; ``version`` defaults to the draft's current version."""
+    row = AuditEvent(client_id=client_id, draft_id=draft.id if draft else None,
+                     version=version if version is not None else (draft.current_version if draft else None),
+                     actor=actor, event=str(event), detail=detail, at=at)
+    session.add(row)
+    return row
+
+
+def last_event(session: Session, draft: Draft, version: int, event: Event, *, actor: str | None = None
+               ) -> AuditEvent | None:
+    """The newest ``event`` on a version of the draft (by ``actor`` if given)."""
+    stmt = select(AuditEvent).where(AuditEvent.draft_id == draft.id, AuditEvent.version == version,
+                                    AuditEvent.event == str(event))
+    if actor is not None:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    return session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(1)).first()
+
+
+def events_for(session: Session, client_id: int) -> list[tuple[AuditEvent, str | None]]:
+    """A client's events, oldest first, each with its draft's reference."""
+    rows = session.execute(
+        select(AuditEvent, Draft.reference)
+        .outerjoin(Draft, Draft.id == AuditEvent.draft_id)
+        .where(AuditEvent.client_id == client_id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    return [(event, reference) for event, reference in rows]
+
+
+CSV_COLUMNS = ("at_utc", "at_local", "client", "draft", "version", "actor", "event", "detail")
+
+
+def export_csv(session: Session, client: Client, timezone: str) -> str:
+    """The client's whole trail as CSV (UTC and the client's local time, detail as JSON)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    zone = ZoneInfo(timezone)
+    for event, reference in events_for(session, client.id):
+        writer.writerow([_cell(value) for value in (
+            event.at.isoformat(), event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), client.name,
+            reference or "", event.version if event.version is not None else "", event.actor, event.event,
+            json.dumps(event.detail or {}, ensure_ascii=False, sort_keys=True),
+        )])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    # Spreadsheets run cells starting with = + - @ as formulas: quote them (CSV injection).
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

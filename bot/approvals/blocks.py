@@ -1,0 +1,271 @@
+"""Block Kit for approvals: the approval card and the notices to the CM.
+
+Pure functions of plain values and a translator. The card never crosses Block
+Kit limits, whatever the text's length: the post is shortened to one section
+with a note and a "See full text" button (the modal in :mod:`.modals` shows it all).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.approvals import ids
+from bot.approvals.models import DraftVersion, Stage
+from bot.approvals.spec import NETWORK_LABELS
+from bot.approvals.text import escape, first_words, fit, word_diff
+from bot.i18n import N_, Translator
+
+SECTION_MAX = 2900  # under the 3000 limit, with room for a label line
+CARD_TEXT_MAX = 2800
+
+
+class CardState(enum.StrEnum):
+    OPEN = "open"
+    CHANGES_REQUESTED = "changes_requested"  # only Approve (as is) stays available
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    PASSED_INTERNAL = "passed_internal"  # internal review done: the client has it now
+
+
+@dataclass
+class CardView:
+    """Everything one approval card shows."""
+
+    reference: str
+    client_name: str
+    stage: Stage
+    version: DraftVersion
+    previous: DraftVersion | None
+    author: str
+    timezone: str
+    value: str  # button value: "<draft_id>:<version>"
+    state: CardState = CardState.OPEN
+    due_at: datetime | None = None
+    reviewers: list[str] = field(default_factory=list)
+    require_all: bool = False
+    approved_so_far: list[str] = field(default_factory=list)
+    can_reassign: bool = False
+    assignee: str | None = None
+    handed_by: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None  # already in the client's local time
+    comment: str | None = None
+    superseded_by: int | None = None
+
+
+def local(at: datetime | None, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+
+def section(text: str, *, block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000] or " "}]}
+
+
+def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label[:75]},
+                               "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def titled(label: str, value: str) -> str:
+    """The label in bold, the value below it."""
+    return f"*{label}*\n{value}"
+
+
+def labelled(label: str, value: str) -> dict[str, Any]:
+    """A section field (at most 2000 characters)."""
+    return {"type": "mrkdwn", "text": titled(label, value)[:2000]}
+
+
+def mentions(users: list[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users) or "—"
+
+
+def networks_label(networks: list[str]) -> str:
+    return ", ".join(NETWORK_LABELS.get(n, n) for n in networks) or "—"
+
+
+def quote(comment: str | None, limit: int = 1500) -> str:
+    text, _ = fit(comment or "", limit)
+    return "\n".join("> " + line for line in text.splitlines()) if text else ""
+
+
+# -- the approval card -----------------------------------------------------------------------------
+def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """(notification text, blocks) of the card a reviewer decides on."""
+    v = card.version
+    if card.stage == Stage.INTERNAL:
+        title = t(N_("Internal review: {ref}"), ref=card.reference)
+    else:
+        title = t(N_("Approval request: {ref}"), ref=card.reference)
+    shown, shortened = fit(v.text, CARD_TEXT_MAX)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{title} (v{v.number})"[:150]}},
+        section(shown),
+    ]
+    if shortened:
+        blocks.append(context(t(N_("Text shortened: {total} characters in all. Use “See full text” to read every "
+                                   "word."), total=len(v.text))))
+    due = _when(card.due_at, card.timezone, t) if card.due_at else "—"
+    blocks.append({"type": "section", "fields": [
+        labelled(t(N_("Client")), escape(card.client_name)),
+        labelled(t(N_("Networks")), networks_label(v.networks)),
+        labelled(t(N_("Planned publish time")), _when(v.publish_at, card.timezone, t)),
+        labelled(t(N_("Answer due")), due),
+        labelled(t(N_("Category")), escape(v.category or "—")),
+    ]})
+    if v.media_links:
+        blocks.append(section(titled(t(N_("Media")), fit("\n".join(v.media_links), SECTION_MAX)[0])))
+    if card.previous is not None and card.state != CardState.SUPERSEDED:
+        diff, _ = word_diff(card.previous.text, v.text, SECTION_MAX - 100)
+        heading = t(N_("What changed since version {number}"), number=card.previous.number)
+        blocks.append(section(titled(heading, diff or t(N_("(the text is the same)")))))
+    if card.stage == Stage.INTERNAL and v.internal_note:
+        blocks.append(section(titled(t(N_("Internal note")), fit(v.internal_note, SECTION_MAX)[0])))
+    blocks.append(_status(card, t))
+    actions = _actions(card, t, shortened)
+    if actions:
+        blocks.append({"type": "actions", "block_id": ids.CARD_ACTIONS, "elements": actions})
+    text = t(N_("{ref} (v{version}) for {client}: {start}"), ref=card.reference, version=v.number,
+             client=card.client_name, start=first_words(v.text, 120))
+    return text, blocks
+
+
+def _when(at: datetime | None, tz: str, t: Translator) -> str:
+    return f"{local(at, tz)} ({tz})" if at else t(N_("not set"))
+
+
+def _status(card: CardView, t: Translator) -> dict[str, Any]:
+    state, who, when = card.state, card.decided_by, card.decided_at
+    if state == CardState.APPROVED:
+        return section("✅ " + t(N_("Approved by <@{who}> at {time} (version {version})."), who=who, time=when,
+                                 version=card.version.number))
+    if state == CardState.REJECTED:
+        return section("⛔ " + t(N_("Rejected by <@{who}> at {time}."), who=who, time=when) + "\n" +
+                       quote(card.comment))
+    if state == CardState.SUPERSEDED:
+        return section("↪️ " + t(N_("Replaced by version {number}: this card no longer takes decisions."),
+                                 number=card.superseded_by))
+    if state == CardState.PASSED_INTERNAL:
+        return section("✅ " + t(N_("Approved internally by <@{who}> at {time}; it went to the client."),
+                                 who=who, time=when))
+    if state == CardState.CHANGES_REQUESTED:
+        asked = t(N_("<@{who}> asked for changes at {time}:"), who=who, time=when)
+        still = t(N_("Until the revision arrives, this version can still be approved as is."))
+        return section("✏️ " + asked + "\n" + (quote(card.comment) or "—") + "\n" + still)
+    lines = [t(N_("Written by <@{author}>."), author=card.author)]
+    if card.require_all:
+        lines.append(t(N_("Each of {people} must approve."), people=mentions(card.reviewers)))
+        if card.approved_so_far:
+            lines.append(t(N_("Approved so far by {people}."), people=mentions(card.approved_so_far)))
+    elif card.stage == Stage.CLIENT:
+        lines.append(t(N_("Any one of {people} can decide."), people=mentions(card.reviewers)))
+    if card.handed_by and card.assignee:
+        lines.append(t(N_("<@{by}> handed this to <@{to}>."), by=card.handed_by, to=card.assignee))
+    return context(" ".join(lines))
+
+
+def _actions(card: CardView, t: Translator, shortened: bool) -> list[dict[str, Any]]:
+    value = card.value
+    elements: list[dict[str, Any]] = []
+    if card.state in (CardState.OPEN, CardState.CHANGES_REQUESTED):
+        elements.append(button(t(N_("Approve")), ids.APPROVE, value, "primary"))
+    if card.state == CardState.OPEN:
+        elements.append(button(t(N_("Request changes")), ids.REQUEST_CHANGES, value))
+        elements.append(button(t(N_("Reject")), ids.REJECT, value, "danger"))
+        if card.can_reassign:
+            elements.append(button(t(N_("Reassign")), ids.REASSIGN, value))
+    if shortened and card.state != CardState.SUPERSEDED:
+        elements.append(button(t(N_("See full text")), ids.FULL_TEXT, value))
+    return elements
+
+
+# -- notices to the agency -------------------------------------------------------------------------
+def created_message(reference: str, *, stage: Stage | None, sent_to: list[str], due_at: datetime | None,
+                    deliver_at: datetime | None, now: datetime, timezone: str, t: Translator,
+                    revised: int | None = None) -> str:
+    """The CM's confirmation: where the draft went, when an answer is due, and whether the card waits."""
+    lead = (t(N_("{ref} revised (version {version})."), ref=reference, version=revised) if revised
+            else t(N_("{ref} created."), ref=reference))
+    if stage is None:
+        return "✅ " + lead + " " + t(N_("Its category is pre-approved: recorded as approved without the "
+                                        "client step."))
+    if stage == Stage.INTERNAL:
+        step = t(N_("Sent to {people} for internal review; answer due {due}."), people=mentions(sent_to),
+                 due=f"{local(due_at, timezone)} ({timezone})")
+    else:
+        step = t(N_("Sent to {people} for approval; answer due {due}."), people=mentions(sent_to),
+                 due=f"{local(due_at, timezone)} ({timezone})")
+    if deliver_at is not None and deliver_at > now:
+        step += " " + t(N_("The client is outside business hours: the card reaches them at {time}."),
+                        time=f"{local(deliver_at, timezone)} ({timezone})")
+    return "📝 " + lead + " " + step
+
+
+def approved_notice(reference: str, version: int, who: str, when: str, start: str, t: Translator, *,
+                    pre_approved: bool = False, handoff: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    if pre_approved:
+        text = "✅ " + t(N_("{ref} is in a pre-approved category: recorded as approved without the client step."),
+                         ref=reference)
+    else:
+        text = "✅ " + t(N_("{ref} (version {version}) was approved by <@{who}> at {time}."), ref=reference,
+                         version=version, who=who, time=when)
+    lines = [text, "> " + escape(start)]
+    if handoff:
+        lines.append(t(N_("Handing it to the publishing tool now.")))
+    body = "\n".join(lines)
+    return body, [section(body)]
+
+
+def internal_passed_notice(reference: str, who: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    text = "✅ " + t(N_("<@{who}> approved {ref} internally; it went to the client."), who=who, ref=reference)
+    return text, [section(text)]
+
+
+def changes_notice(reference: str, value: str, who: str, when: str, comment: str | None, t: Translator
+                   ) -> tuple[str, list[dict[str, Any]]]:
+    """To the CM: what the reviewer asked, and a Revise button (opens the prefilled form)."""
+    text = "✏️ " + t(N_("<@{who}> asked for changes to {ref} at {time}."), who=who, ref=reference, time=when)
+    body = text + ("\n" + quote(comment) if comment else "")
+    blocks = [section(body), {"type": "actions", "elements": [button(t(N_("Revise")), ids.REVISE, value, "primary")]}]
+    return text, blocks
+
+
+def rejected_notice(reference: str, who: str, when: str, comment: str | None, t: Translator
+                    ) -> tuple[str, list[dict[str, Any]]]:
+    text = "⛔ " + t(N_("<@{who}> rejected {ref} at {time}."), who=who, ref=reference, time=when)
+    body = text + ("\n" + quote(comment) if comment else "")
+    return text, [section(body)]
+
+
+def missed_notice(reference: str, publish_at: str, waiting_on: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    text = "⚠️ " + t(N_("{ref} was planned for {time} and is still not approved (waiting on {who}). It must not be "
+                        "published as is: revise its publish time or get it approved."),
+                     ref=reference, time=publish_at, who=waiting_on)
+    return text, [section(text)]
+
+
+def handoff_failed_notice(reference: str, attempts: int, error: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    text = "⚠️ " + t(N_("The publishing tool did not accept {ref} after {attempts} attempts (last error: {error}). "
+                        "Publish it by hand or check the client's webhook."),
+                     ref=reference, attempts=attempts, error=error[:200])
+    return text, [section(text)]
+
+
+def handed_over_notice(reference: str, by: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    text = t(N_("<@{by}> handed {ref} to you."), by=by, ref=reference)
+    return text, [section(text)]

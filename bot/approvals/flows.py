@@ -1,0 +1,257 @@
+"""Orchestration: create a draft, send a version for review, revise it, keep its cards up to date.
+
+Every function runs inside the caller's transaction and writes what people must
+be told to the outbox in that same transaction. Cards are rendered from the
+database (:func:`card_view`), so refreshing them is idempotent: an update always
+shows the truth, whatever happened before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.access import Actor
+from bot.approvals import audit, blocks, service, webhook
+from bot.approvals.audit import Event
+from bot.approvals.blocks import CardState, CardView
+from bot.approvals.models import (
+    CHANGES,
+    REVIEW,
+    Decision,
+    Draft,
+    DraftStatus,
+    DraftVersion,
+    Stage,
+    stage_of,
+)
+from bot.approvals.people import LanguageOf
+from bot.approvals.spec import DraftFields
+from bot.delivery.outbox import enqueue_post, enqueue_update
+from bot.errors import UserError
+from bot.i18n import N_, translator
+from bot.plans.models import Client, Plan
+from bot.plans.service import current_plan
+from bot.tracking.models import RequestKind, RequestState, WaitingOn
+from bot.tracking.service import client_notice_time, close_request, open_request, request_due_at
+
+
+@dataclass
+class Outcome:
+    """What a transition did, for the handler's answer and its after-commit work."""
+
+    draft: Draft
+    stage: Stage | None = None
+    sent_to: list[str] = field(default_factory=list)
+    due_at: datetime | None = None
+    deliver_at: datetime | None = None  # later than now: the card waits for the client's business hours
+    webhook_ids: list[int] = field(default_factory=list)
+
+
+# -- creating ---------------------------------------------------------------------------------------
+def create_draft(session: Session, *, actor: Actor, client: Client, fields: DraftFields, now: datetime,
+                 lang_of: LanguageOf) -> Outcome:
+    """A new draft (version 1), sent for internal review, to the client, or approved as pre-approved."""
+    service.require_agency(actor)
+    plan = current_plan(client)
+    internal = plan.internal_review and actor.user_id != plan.account_lead
+    if internal and not plan.account_lead:
+        raise UserError(N_("{client}'s plan asks for an internal review, but it has no account lead. Add one with "
+                           "`/nexo client edit {client}`."), client=client.name)
+    pre_approved = not internal and service.is_pre_approved(plan, fields.category)
+    number = service.take_number(session, client)
+    status = DraftStatus.INTERNAL_REVIEW if internal else (
+        DraftStatus.APPROVED if pre_approved else DraftStatus.CLIENT_REVIEW)
+    draft = Draft(client_id=client.id, number=number, reference=f"{client.ref_prefix}-{number}", status=status,
+                  current_version=1, created_by=actor.user_id, created_at=now, updated_at=now,
+                  publish_at=fields.publish_at, category=fields.category, pre_approved=pre_approved)
+    if pre_approved:
+        draft.decided_at, draft.decided_by, draft.decided_version = now, actor.user_id, 1
+    session.add(draft)
+    session.flush()
+    version = _add_version(session, draft, 1, fields, actor.user_id, now)
+    audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.CREATED, at=now,
+                 networks=fields.networks, category=fields.category,
+                 publish_at=fields.publish_at.isoformat() if fields.publish_at else None)
+    if pre_approved:
+        return _pre_approve(session, draft, version, client, actor.user_id, now)
+    return send_for_review(session, draft, version, client, plan, Stage.INTERNAL if internal else Stage.CLIENT,
+                           now=now, lang_of=lang_of)
+
+
+def _add_version(session: Session, draft: Draft, number: int, fields: DraftFields, by: str, now: datetime
+                 ) -> DraftVersion:
+    version = DraftVersion(draft_id=draft.id, number=number, text=fields.text, networks=fields.networks,
+                           publish_at=fields.publish_at, category=fields.category, media_links=fields.media_links,
+                           internal_note=fields.internal_note, created_by=by, created_at=now)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _pre_approve(session: Session, draft: Draft, version: DraftVersion, client: Client, by: str, now: datetime
+                 ) -> Outcome:
+    audit.record(session, client_id=client.id, draft=draft, actor=by, event=Event.PRE_APPROVED, at=now,
+                 category=draft.category)
+    delivery = webhook.enqueue_handoff(session, draft, version, client, approved_by=[by], now=now)
+    return Outcome(draft, webhook_ids=[delivery] if delivery else [])
+
+
+# -- sending ----------------------------------------------------------------------------------------
+def publish_deadline(plan: Plan, version: DraftVersion) -> datetime | None:
+    """The latest moment an approval is useful: the publish time minus the plan's safety margin."""
+    if version.publish_at is None:
+        return None
+    return version.publish_at - timedelta(minutes=plan.publish_margin_minutes)
+
+
+def card_recipients(plan: Plan, stage: Stage) -> list[str]:
+    """Where the cards go: the lead (internal); the client channel, every reviewer (all must approve),
+    or the reference person."""
+    if stage == Stage.INTERNAL:
+        return [plan.account_lead] if plan.account_lead else []
+    if plan.channel:
+        return [plan.channel]
+    return plan.client_side() if plan.require_all_reviewers else [plan.reference_user]
+
+
+def send_for_review(session: Session, draft: Draft, version: DraftVersion, client: Client, plan: Plan, stage: Stage,
+                    *, now: datetime, lang_of: LanguageOf, by: str | None = None) -> Outcome:
+    """Post the version's approval card(s) and start timing the answer (a tracked APPROVAL request)."""
+    not_after = publish_deadline(plan, version)
+    due = request_due_at(plan, now, not_after=not_after)
+    deliver_at = client_notice_time(plan, now) if stage == Stage.CLIENT else now
+    recipients = card_recipients(plan, stage)
+    assignee = plan.account_lead if stage == Stage.INTERNAL else plan.reference_user
+    view = card_view(session, draft, version, client, plan, stage, due_at=due)
+    notices = []
+    for recipient in recipients:
+        language = plan.language if stage == Stage.CLIENT else lang_of(recipient)
+        text, card_blocks = blocks.approval_card(view, translator(language))
+        if stage == Stage.CLIENT and plan.channel:
+            text = f"{blocks.mentions(service.reviewers(plan, stage))} {text}"
+        notice = enqueue_post(session, now=now, to=recipient, text=text, blocks=card_blocks,
+                              not_before=deliver_at if deliver_at > now else None,
+                              ref_key=f"draft:{draft.id}:v{version.number}:{stage}:{recipient}")
+        service.add_card(session, draft, version=version.number, stage=stage, recipient=recipient,
+                         language=language, notice=notice, now=now)
+        notices.append(notice)
+    open_request(session, client=client, plan=plan, kind=RequestKind.APPROVAL,
+                 waiting_on=WaitingOn.CLIENT if stage == Stage.CLIENT else WaitingOn.AGENCY,
+                 subject_type=service.SUBJECT, subject_id=version.id, reference=draft.reference,
+                 summary=version.text, asked_by=draft.created_by, assignee=assignee or draft.created_by,
+                 now=now, not_after=not_after, notice_id=notices[0].id if notices else None)
+    audit.record(session, client_id=client.id, draft=draft, actor=by or draft.created_by, event=Event.SENT, at=now,
+                 stage=str(stage), to=recipients, due_at=due.isoformat(),
+                 deliver_at=deliver_at.isoformat() if deliver_at > now else None)
+    return Outcome(draft, stage=stage, sent_to=recipients, due_at=due, deliver_at=deliver_at)
+
+
+# -- cards -------------------------------------------------------------------------------------------
+def card_view(session: Session, draft: Draft, version: DraftVersion, client: Client, plan: Plan, stage: Stage,
+              *, due_at: datetime | None = None) -> CardView:
+    """What the card of ``version`` at ``stage`` must show now, read from the database."""
+    decisions = service.decisions_for(session, draft, version.number, stage)
+    latest = service.latest_by_reviewer(decisions)
+    last = decisions[-1] if decisions else None
+    view = CardView(
+        reference=draft.reference, client_name=client.name, stage=stage, version=version,
+        previous=service.previous_shown(session, draft, version.number, stage), author=draft.created_by,
+        timezone=plan.timezone, value=service.button_value(draft, version.number), due_at=due_at,
+        reviewers=service.reviewers(plan, stage), require_all=service.required_reviewers(plan, stage) is not None,
+        approved_so_far=[r for r, d in latest.items() if d.decision == Decision.APPROVED],
+    )
+    if last is not None:
+        view.decided_by, view.decided_at, view.comment = last.reviewer, _local(last.at, plan), last.comment
+    if draft.current_version > version.number:
+        view.state, view.superseded_by = CardState.SUPERSEDED, draft.current_version
+    elif stage == Stage.INTERNAL and last is not None and last.decision == Decision.APPROVED:
+        view.state = CardState.PASSED_INTERNAL
+    elif draft.status == DraftStatus.APPROVED:
+        view.state, view.decided_by = CardState.APPROVED, last.reviewer if last else draft.decided_by
+    elif draft.status == DraftStatus.REJECTED:
+        view.state = CardState.REJECTED
+    elif draft.status == CHANGES[stage]:
+        view.state = CardState.CHANGES_REQUESTED
+        asked = [d for d in decisions if d.decision == Decision.CHANGES_REQUESTED]
+        if asked:
+            view.decided_by, view.decided_at, view.comment = asked[-1].reviewer, _local(asked[-1].at, plan), \
+                asked[-1].comment
+    if view.state == CardState.OPEN:
+        requests = service.open_requests(session, version, RequestKind.APPROVAL)
+        if requests:
+            view.due_at = requests[0].due_at
+            view.assignee = requests[0].assignee
+            view.handed_by = _handed_by(session, draft, version.number)
+        view.can_reassign = (stage == Stage.CLIENT and not view.require_all and not plan.channel
+                             and len(plan.client_side()) > 1)
+    return view
+
+
+def _handed_by(session: Session, draft: Draft, version: int) -> str | None:
+    event = audit.last_event(session, draft, version, Event.REASSIGNED)
+    return event.actor if event else None
+
+
+def _local(at: datetime, plan: Plan) -> str:
+    return blocks.local(at, plan.timezone)
+
+
+def refresh_cards(session: Session, draft: Draft, version_number: int, stage: Stage, client: Client, plan: Plan,
+                  *, now: datetime) -> None:
+    """Update every card of the version at ``stage`` in place to its current state."""
+    cards = service.cards_of(session, draft, version_number, stage)
+    if not cards:
+        return
+    view = card_view(session, draft, service.version_of(session, draft, version_number), client, plan, stage)
+    for card, notice in cards:
+        text, card_blocks = blocks.approval_card(view, translator(card.language))
+        enqueue_update(session, now=now, of=notice, text=text, blocks=card_blocks)
+
+
+def tell_author(session: Session, draft: Draft, notice: tuple[str, list[dict]], *, now: datetime) -> None:
+    """An agency-facing notice to the draft's author: sent at once."""
+    text, notice_blocks = notice
+    enqueue_post(session, now=now, to=draft.created_by, text=text, blocks=notice_blocks)
+
+
+def close_open(session: Session, version: DraftVersion, kind: RequestKind, *, by: str, outcome: str, now: datetime,
+               state: RequestState = RequestState.ANSWERED) -> None:
+    for request in service.open_requests(session, version, kind):
+        close_request(session, request.id, by=by, outcome=outcome, now=now, state=state)
+
+
+# -- revising ---------------------------------------------------------------------------------------
+def revise(session: Session, *, actor: Actor, draft_id: int, version: int, fields: DraftFields, now: datetime,
+           lang_of: LanguageOf) -> Outcome:
+    """A new version: supersedes the old cards and goes back to the reviewers of the same stage."""
+    service.require_agency(actor)
+    draft = service.lock_draft(session, draft_id)
+    client, plan = service.client_and_plan(session, draft)
+    service.require_current(draft, version)
+    stage = stage_of(draft.status)
+    if stage is None:
+        raise service.decided_error(session, draft, plan, now)
+    old = service.version_of(session, draft, version)
+    number = version + 1
+    values: dict = {"current_version": number, "publish_at": fields.publish_at, "category": fields.category}
+    if fields.publish_at != old.publish_at:
+        values["missed_flagged_at"] = None  # a new publish time gets its own flag if missed again
+    service.move(session, draft, version=version, from_=(REVIEW[stage], CHANGES[stage]), to=REVIEW[stage], now=now,
+                 **values)
+    new = _add_version(session, draft, number, fields, actor.user_id, now)
+    close_open(session, old, RequestKind.REVISION, by=actor.user_id, outcome="revised", now=now)
+    close_open(session, old, RequestKind.APPROVAL, by=actor.user_id, outcome="superseded", now=now,
+               state=RequestState.CANCELLED)
+    refresh_cards(session, draft, version, stage, client, plan, now=now)
+    changed = [f for f in ("text", "networks", "publish_at", "category", "media_links", "internal_note")
+               if getattr(old, f) != getattr(new, f)]
+    audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REVISED, at=now,
+                 version=number, previous=version, changed=changed)
+    if stage == Stage.CLIENT and service.is_pre_approved(plan, fields.category):
+        service.move(session, draft, version=number, from_=(REVIEW[stage],), to=DraftStatus.APPROVED, now=now,
+                     pre_approved=True, decided_at=now, decided_by=actor.user_id, decided_version=number)
+        return _pre_approve(session, draft, new, client, actor.user_id, now)
+    return send_for_review(session, draft, new, client, plan, stage, now=now, lang_of=lang_of, by=actor.user_id)

@@ -1,0 +1,36 @@
+"""Block, action and callback ids of the approval views (never string literals in handlers)."""
+
+# Buttons on the approval card (value: "<draft_id>:<version>", untrusted).
+APPROVE = "approval_approve"
+REQUEST_CHANGES = "approval_request_changes"
+REJECT = "approval_reject"
+REASSIGN = "approval_reassign"
+FULL_TEXT = "approval_full_text"
+CARD_ACTIONS = "approval_card_actions"
+# Button on the CM's "changes requested" notice.
+REVISE = "draft_revise"
+
+# Modals
+DRAFT_MODAL = "draft_modal"  # private_metadata: {"client_id"} (new) or {"draft_id", "version"} (revision)
+COMMENT_MODAL = "approval_comment_modal"  # private_metadata: {"draft_id", "version", "decision"}
+REASSIGN_MODAL = "approval_reassign_modal"  # private_metadata: {"draft_id", "version"}
+FULL_TEXT_MODAL = "draft_full_text_modal"
+NOTICE_MODAL = "approval_notice_modal"  # a read-only answer shown in place of a submitted modal
+
+# Input blocks (each holds one element whose action_id is the block id plus ELEMENT)
+TEXT = "draft_text"  # long texts are split over TEXT_1, TEXT_2... (3000 characters per input)
+NETWORKS = "draft_networks"
+PUBLISH_DATE = "draft_publish_date"
+PUBLISH_TIME = "draft_publish_time"
+CATEGORY = "draft_category"
+MEDIA = "draft_media"
+NOTE = "draft_note"
+COMMENT = "approval_comment"
+ASSIGNEE = "approval_assignee"
+
+ELEMENT = "_input"
+
+
+def text_part(index: int) -> str:
+    """Block id of the ``index``-th (0-based) text input of a draft modal."""
+    return TEXT if index == 0 else f"{TEXT}_{index + 1}"

@@ -1,0 +1,192 @@
+"""Modals of the approval workflow: write or revise a draft, comment, hand over, read the full text.
+
+A plain text input holds at most 3000 characters, so a long text is split over
+several inputs (joined back exactly on submit); ``private_metadata`` comes back
+from Slack and is untrusted (the handlers re-check everything).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.approvals import ids
+from bot.approvals.blocks import context, section
+from bot.approvals.spec import (
+    NETWORK_LABELS,
+    NETWORKS,
+    TEXT_MAX,
+    DraftFields,
+    check_publish_at,
+    check_text,
+    parse_category,
+    parse_links,
+    parse_note,
+    publish_at_from_pickers,
+)
+from bot.approvals.text import chunks, first_words, fit
+from bot.errors import UserError
+from bot.i18n import N_, Translator
+
+INPUT_MAX = 3000
+TEXT_PARTS_MAX = -(-TEXT_MAX // INPUT_MAX)  # 14 inputs hold the longest text
+VIEW_BLOCKS_MAX = 100
+FIELD_BLOCKS = {"text": ids.TEXT, "networks": ids.NETWORKS, "publish_at": ids.PUBLISH_DATE,
+                "category": ids.CATEGORY, "media": ids.MEDIA, "note": ids.NOTE, "comment": ids.COMMENT,
+                "assignee": ids.ASSIGNEE}
+
+
+def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], t: Translator, *,
+           submit: str | None = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal", "callback_id": callback_id,
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": (t(N_("Close")) if submit is None else t(N_("Cancel")))[:24]},
+        "blocks": blocks[:VIEW_BLOCKS_MAX],
+    }
+    if submit:
+        view["submit"] = {"type": "plain_text", "text": submit[:24]}
+    if meta is not None:
+        view["private_metadata"] = json.dumps(meta)
+    return view
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = True,
+           hint: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "input", "block_id": block_id, "optional": optional,
+                             "label": {"type": "plain_text", "text": label[:2000]},
+                             "element": {**element, "action_id": block_id + ids.ELEMENT}}
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint[:2000]}
+    return block
+
+
+def _text(block_id: str, label: str, value: str | None, *, multiline: bool = False, optional: bool = True,
+          hint: str | None = None, max_length: int = INPUT_MAX) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
+    if value:
+        element["initial_value"] = value[:max_length]
+    return _input(block_id, label, element, optional=optional, hint=hint)
+
+
+# -- writing and revising ---------------------------------------------------------------------------------
+def draft_modal(t: Translator, *, client_name: str, timezone: str, categories: list[str], meta: dict[str, Any],
+                fields: DraftFields | None = None, reference: str | None = None) -> dict[str, Any]:
+    """A new draft (``fields`` None) or a revision prefilled with the current version."""
+    text = fields.text if fields else ""
+    parts = [text[i:i + INPUT_MAX] for i in range(0, len(text), INPUT_MAX)] or [""]
+    if fields is not None and len(parts) < TEXT_PARTS_MAX:
+        parts.append("")  # room to grow
+    blocks: list[dict[str, Any]] = [section(t(N_("*{client}*: times are in the client's time zone, {tz}."),
+                                              client=client_name, tz=timezone))]
+    for i, part in enumerate(parts):
+        label = t(N_("Text of the post")) if i == 0 else t(N_("Text, continued (part {n})"), n=i + 1)
+        blocks.append(_text(ids.text_part(i), label, part, multiline=True, optional=i > 0))
+    options = [{"text": {"type": "plain_text", "text": NETWORK_LABELS[n]}, "value": n} for n in NETWORKS]
+    networks: dict[str, Any] = {"type": "checkboxes", "options": options}
+    chosen = [o for o in options if fields and o["value"] in fields.networks]
+    if chosen:
+        networks["initial_options"] = chosen
+    blocks.append(_input(ids.NETWORKS, t(N_("Networks")), networks))
+    local = fields.publish_at.astimezone(ZoneInfo(timezone)) if fields and fields.publish_at else None
+    day: dict[str, Any] = {"type": "datepicker"}
+    clock: dict[str, Any] = {"type": "timepicker"}
+    if local:
+        day["initial_date"], clock["initial_time"] = local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
+    blocks.append(_input(ids.PUBLISH_DATE, t(N_("Publish date ({tz})"), tz=timezone), day))
+    blocks.append(_input(ids.PUBLISH_TIME, t(N_("Publish time ({tz})"), tz=timezone), clock))
+    hint = t(N_("Pre-approved categories skip the client's approval: {categories}"),
+             categories=", ".join(categories)) if categories else None
+    blocks.append(_text(ids.CATEGORY, t(N_("Category")), fields.category if fields else None, hint=hint,
+                        max_length=60))
+    blocks.append(_text(ids.MEDIA, t(N_("Links to media (one per line)")),
+                        "\n".join(fields.media_links) if fields else None, multiline=True))
+    blocks.append(_text(ids.NOTE, t(N_("Internal note (the client never sees it)")),
+                        fields.internal_note if fields else None, multiline=True, max_length=2000))
+    title = t(N_("Revise {ref}"), ref=reference) if reference else t(N_("New draft"))
+    return _modal(ids.DRAFT_MODAL, title, blocks, t, submit=t(N_("Send for approval")), meta=meta)
+
+
+def read_draft_modal(state: dict[str, Any], *, timezone: str, now: datetime
+                     ) -> tuple[DraftFields | None, dict[str, UserError]]:
+    """(fields, errors by block id) from a submitted draft modal's ``state.values``."""
+    def raw(block_id: str) -> dict[str, Any]:
+        return (state.get(block_id) or {}).get(block_id + ids.ELEMENT) or {}
+
+    def value(block_id: str) -> str:
+        return raw(block_id).get("value") or ""
+
+    errors: dict[str, UserError] = {}
+    text = "".join(value(ids.text_part(i)) for i in range(TEXT_PARTS_MAX))
+    fields = DraftFields(text="")
+    for name, read in (
+        ("text", lambda: check_text(text)),
+        ("networks", lambda: [o.get("value") for o in raw(ids.NETWORKS).get("selected_options") or []
+                              if o.get("value") in NETWORKS]),
+        ("publish_at", lambda: check_publish_at(publish_at_from_pickers(
+            raw(ids.PUBLISH_DATE).get("selected_date"), raw(ids.PUBLISH_TIME).get("selected_time"), timezone), now)),
+        ("category", lambda: parse_category(value(ids.CATEGORY))),
+        ("media_links", lambda: parse_links(value(ids.MEDIA))),
+        ("internal_note", lambda: parse_note(value(ids.NOTE))),
+    ):
+        try:
+            setattr(fields, name, read())
+        except UserError as e:
+            errors[FIELD_BLOCKS.get(e.field or name, ids.TEXT)] = e
+    return (None if errors else fields), errors
+
+
+# -- deciding -------------------------------------------------------------------------------------------
+def comment_modal(t: Translator, *, reference: str, version: int, start: str, reject: bool, meta: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """The comment a reviewer sends with "Request changes" (optional) or "Reject" (required)."""
+    title = t(N_("Reject")) if reject else t(N_("Request changes"))
+    label = t(N_("Why do you reject it?")) if reject else t(N_("What should change?"))
+    blocks = [section(f"*{reference}* (v{version}): {fit(first_words(start, 200), 400)[0]}"),
+              _text(ids.COMMENT, label, None, multiline=True, optional=not reject)]
+    return _modal(ids.COMMENT_MODAL, title, blocks, t, submit=t(N_("Send")), meta=meta)
+
+
+def reassign_modal(t: Translator, *, reference: str, candidates: list[str], meta: dict[str, Any]) -> dict[str, Any]:
+    options = [{"text": {"type": "mrkdwn", "text": f"<@{user}>"}, "value": user} for user in candidates[:10]]
+    blocks = [section(t(N_("Who should decide on *{ref}* instead of you?"), ref=reference)),
+              _input(ids.ASSIGNEE, t(N_("Hand it to")), {"type": "radio_buttons", "options": options},
+                     optional=False)]
+    return _modal(ids.REASSIGN_MODAL, t(N_("Hand over")), blocks, t, submit=t(N_("Hand over")), meta=meta)
+
+
+def full_text_modal(t: Translator, *, reference: str, version: int, text: str) -> dict[str, Any]:
+    """The whole text over as many sections as it needs, within a modal's 100 blocks."""
+    pieces = chunks(text, 2900)
+    room = VIEW_BLOCKS_MAX - 2
+    blocks = [context(t(N_("{ref}, version {version}: {count} characters."), ref=reference, version=version,
+                        count=len(text)))]
+    blocks += [section(piece) for piece in pieces[:room]]
+    if len(pieces) > room:
+        shown = sum(len(p) for p in pieces[:room])
+        blocks.append(context(t(N_("The text goes on beyond what Slack can show here (about {count} more "
+                                   "characters)."), count=max(0, len(text) - shown))))
+    return _modal(ids.FULL_TEXT_MODAL, t(N_("Full text")), blocks, t)
+
+
+def notice_modal(t: Translator, message: str) -> dict[str, Any]:
+    """A read-only answer shown in place of a submitted modal (e.g. someone else decided first)."""
+    return _modal(ids.NOTICE_MODAL, "Nexo", [section(message)], t)
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The view's private_metadata as a dict (anything malformed reads as empty)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def read_value(view: dict[str, Any], block_id: str) -> Any:
+    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(block_id + ids.ELEMENT) or {}
+    if element.get("type") == "radio_buttons":
+        return (element.get("selected_option") or {}).get("value")
+    return element.get("value")

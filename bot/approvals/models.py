@@ -1,0 +1,214 @@
+"""Drafts, their versions, the decisions on them, the cards that asked, and the audit trail.
+
+A :class:`Draft` is one post for one client, with a human reference (``ACME-42``).
+Every text change is a new immutable :class:`DraftVersion`; decisions are recorded
+per version (:class:`DraftDecision`), so "who approved which version, when" is a
+query, not a reconstruction. :class:`DraftCard` remembers each approval card the
+outbox posted, so a decision or a revision can update them all in place.
+
+The draft's state machine is :class:`DraftStatus`; every transition is one
+function in :mod:`bot.approvals.decisions` doing a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, UTCDateTime
+
+
+class Stage(enum.StrEnum):
+    INTERNAL = "internal"  # the account lead reviews first (Plan.internal_review)
+    CLIENT = "client"  # the client's reference person (or backups) decide
+
+
+class DraftStatus(enum.StrEnum):
+    INTERNAL_REVIEW = "internal_review"
+    INTERNAL_CHANGES = "internal_changes"  # the lead asked for changes; waiting on the CM
+    CLIENT_REVIEW = "client_review"
+    CLIENT_CHANGES = "client_changes"  # the client asked for changes; they may still approve as is
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+REVIEW = {Stage.INTERNAL: DraftStatus.INTERNAL_REVIEW, Stage.CLIENT: DraftStatus.CLIENT_REVIEW}
+CHANGES = {Stage.INTERNAL: DraftStatus.INTERNAL_CHANGES, Stage.CLIENT: DraftStatus.CLIENT_CHANGES}
+OPEN_STATUSES = (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES, DraftStatus.CLIENT_REVIEW,
+                 DraftStatus.CLIENT_CHANGES)
+FINAL_STATUSES = (DraftStatus.APPROVED, DraftStatus.REJECTED)
+
+
+def stage_of(status: DraftStatus) -> Stage | None:
+    """The review stage an open draft is in (None once decided)."""
+    if status in (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES):
+        return Stage.INTERNAL
+    if status in (DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES):
+        return Stage.CLIENT
+    return None
+
+
+class Decision(enum.StrEnum):
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    status: Mapped[DraftStatus] = mapped_column(Enum(DraftStatus, native_enum=False, length=24))
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Copies of the current version's values the sweeps and lists filter on.
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    category: Mapped[str | None] = mapped_column(String(60))
+    # The final decision: who, when, on which version (pre_approved: no client step).
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_version: Mapped[int | None] = mapped_column(Integer)
+    pre_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set once, by the sweep that flags a publish time passing unapproved.
+    missed_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "number", name="uq_drafts_client_number"),
+        Index("ix_drafts_status_publish", "status", "publish_at"),
+        Index("ix_drafts_author_status", "created_by", "status"),
+    )
+
+
+class DraftVersion(Base):
+    __tablename__ = "draft_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    networks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    category: Mapped[str | None] = mapped_column(String(60))
+    media_links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    internal_note: Mapped[str | None] = mapped_column(Text)  # agency-only: never on a client card
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("draft_id", "number", name="uq_draft_versions_draft_number"),)
+
+
+class DraftDecision(Base):
+    """One reviewer's decision on one version at one stage (append-only)."""
+
+    __tablename__ = "draft_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[Stage] = mapped_column(Enum(Stage, native_enum=False, length=16))
+    reviewer: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[Decision] = mapped_column(Enum(Decision, native_enum=False, length=24))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_draft_decisions_draft_version", "draft_id", "version", "stage"),)
+
+
+class DraftCard(Base):
+    """An approval card the outbox posted (or owes) for a version, so it can be updated in place."""
+
+    __tablename__ = "draft_cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[Stage] = mapped_column(Enum(Stage, native_enum=False, length=16))
+    recipient: Mapped[str] = mapped_column(String(32))  # a user id (DM) or the client channel
+    language: Mapped[str] = mapped_column(String(8))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_draft_cards_draft_version", "draft_id", "version"),
+        Index("ix_draft_cards_notice", "notice_id"),
+    )
+
+
+class AuditEvent(Base):
+    """The append-only audit trail of everything that happened to a client's drafts."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"))
+    version: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(32))  # a user id, or "nexo" for the bot's own steps
+    event: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_audit_events_client_at", "client_id", "at"),
+        Index("ix_audit_events_draft", "draft_id", "version"),
+    )
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _append_only(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
+    raise RuntimeError(f"audit event {target.id} is append-only")
+
+
+class ClientWebhook(Base):
+    """Where approved posts are handed to a publishing tool (one per client, optional)."""
+
+    __tablename__ = "client_webhooks"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(32))
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after the last retry
+
+
+class WebhookDelivery(Base):
+    """One approved version owed to the client's publishing tool; retried until a 2xx."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON signed and sent on every attempt
+    status: Mapped[DeliveryStatus] = mapped_column(Enum(DeliveryStatus, native_enum=False, length=16),
+                                                   default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("draft_id", "version", name="uq_webhook_deliveries_draft_version"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )

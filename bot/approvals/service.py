@@ -1,0 +1,264 @@
+"""Drafts: data access and the rules of who may decide what (no notices here; see flows/decisions).
+
+Everything that comes back from Slack (button values, private_metadata) is
+untrusted: :func:`parse_value` reads it strictly, :func:`lock_draft` re-reads the
+draft (locking its row on PostgreSQL so concurrent clicks queue up), and
+:func:`require_reviewer` checks the clicker against the draft's own client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.access import Actor
+from bot.approvals.models import (
+    Decision,
+    Draft,
+    DraftCard,
+    DraftDecision,
+    DraftStatus,
+    DraftVersion,
+    Stage,
+)
+from bot.delivery.models import OutboxNotice
+from bot.errors import Conflict, NotAllowed, NotFound, UserError
+from bot.i18n import N_
+from bot.plans.models import Client, ClientStatus, Plan
+from bot.tracking.models import RequestKind, RequestState, TrackedRequest
+
+SUBJECT = "draft_version"  # TrackedRequest.subject_type of every request about a draft version
+
+
+# -- untrusted input -------------------------------------------------------------------------------
+def button_value(draft: Draft, version: int) -> str:
+    return f"{draft.id}:{version}"
+
+
+def parse_value(value: Any) -> tuple[int, int]:
+    """``"<draft_id>:<version>"`` from a button or metadata; NotFound for anything else."""
+    parts = str(value or "").split(":")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) < 12 for p in parts):
+        raise NotFound(N_("That draft no longer exists."))
+    return int(parts[0]), int(parts[1])
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def lock_draft(session: Session, draft_id: int) -> Draft:
+    """The draft, its row locked until commit on PostgreSQL (SQLite serializes writers anyway)."""
+    draft = session.scalars(select(Draft).where(Draft.id == draft_id).with_for_update()
+                            .execution_options(populate_existing=True)).first()
+    if draft is None:
+        raise NotFound(N_("That draft no longer exists."))
+    return draft
+
+
+def get_draft(session: Session, draft_id: int) -> Draft:
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise NotFound(N_("That draft no longer exists."))
+    return draft
+
+
+def client_and_plan(session: Session, draft: Draft) -> tuple[Client, Plan]:
+    """The draft's client and its plan in force now (people and rules may have changed since)."""
+    client = session.get(Client, draft.client_id)
+    if client is None or client.status != ClientStatus.ACTIVE or client.current_plan is None:
+        raise NotFound(N_("That draft's client is archived or has no plan."))
+    return client, client.current_plan
+
+
+def version_of(session: Session, draft: Draft, number: int | None = None) -> DraftVersion:
+    number = draft.current_version if number is None else number
+    version = session.scalars(select(DraftVersion).where(DraftVersion.draft_id == draft.id,
+                                                         DraftVersion.number == number)).first()
+    if version is None:
+        raise NotFound(N_("That draft no longer exists."))
+    return version
+
+
+def previous_shown(session: Session, draft: Draft, number: int, stage: Stage) -> DraftVersion | None:
+    """The last earlier version these reviewers were shown (the client never sees internal rounds)."""
+    shown = session.scalar(select(DraftCard.version).where(DraftCard.draft_id == draft.id, DraftCard.stage == stage,
+                                                           DraftCard.version < number)
+                           .order_by(DraftCard.version.desc()).limit(1))
+    return version_of(session, draft, shown) if shown is not None else None
+
+
+def decisions_for(session: Session, draft: Draft, version: int, stage: Stage) -> list[DraftDecision]:
+    return list(session.scalars(
+        select(DraftDecision).where(DraftDecision.draft_id == draft.id, DraftDecision.version == version,
+                                    DraftDecision.stage == stage).order_by(DraftDecision.id)))
+
+
+def latest_by_reviewer(decisions: Iterable[DraftDecision]) -> dict[str, DraftDecision]:
+    latest: dict[str, DraftDecision] = {}
+    for decision in decisions:
+        latest[decision.reviewer] = decision
+    return latest
+
+
+def last_decision(session: Session, draft: Draft) -> DraftDecision | None:
+    return session.scalars(select(DraftDecision).where(DraftDecision.draft_id == draft.id)
+                           .order_by(DraftDecision.id.desc()).limit(1)).first()
+
+
+def cards_of(session: Session, draft: Draft, version: int, stage: Stage) -> list[tuple[DraftCard, OutboxNotice]]:
+    rows = session.execute(
+        select(DraftCard, OutboxNotice).join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
+        .where(DraftCard.draft_id == draft.id, DraftCard.version == version, DraftCard.stage == stage)
+        .order_by(DraftCard.id))
+    return [(card, notice) for card, notice in rows]
+
+
+def card_at(session: Session, channel: str | None, ts: str | None) -> DraftCard | None:
+    """The card shown as the message (channel, ts), if it is one of ours."""
+    if not channel or not ts:
+        return None
+    return session.scalars(
+        select(DraftCard).join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
+        .where(OutboxNotice.channel == channel, OutboxNotice.ts == ts).limit(1)).first()
+
+
+def require_card_matches(session: Session, channel: str | None, ts: str | None, draft_id: int) -> None:
+    """A button must belong to the message it sits on: a value pointing at another draft is refused."""
+    card = card_at(session, channel, ts)
+    if card is not None and card.draft_id != draft_id:
+        raise NotAllowed(N_("This button doesn't belong to this message, so nothing was changed."))
+
+
+def open_requests(session: Session, version: DraftVersion, kind: RequestKind | None = None) -> list[TrackedRequest]:
+    stmt = select(TrackedRequest).where(TrackedRequest.subject_type == SUBJECT,
+                                        TrackedRequest.subject_id == version.id,
+                                        TrackedRequest.state == RequestState.OPEN)
+    if kind is not None:
+        stmt = stmt.where(TrackedRequest.kind == kind)
+    return list(session.scalars(stmt.order_by(TrackedRequest.id)))
+
+
+# -- rules -----------------------------------------------------------------------------------------
+def require_agency(actor: Actor) -> None:
+    """Drafts are written and revised by the agency only."""
+    if not actor.is_agency:
+        raise NotAllowed(N_("Only agency members write and revise drafts."))
+
+
+def reviewers(plan: Plan, stage: Stage) -> list[str]:
+    """Who may decide at ``stage``: the account lead internally; the reference person and backups for the client."""
+    if stage == Stage.INTERNAL:
+        return [plan.account_lead] if plan.account_lead else []
+    return plan.client_side()
+
+
+def required_reviewers(plan: Plan, stage: Stage) -> list[str] | None:
+    """Everyone who must approve (``require_all_reviewers``), or None when any one of them decides."""
+    if stage == Stage.CLIENT and plan.require_all_reviewers:
+        return plan.client_side()
+    return None
+
+
+def is_pre_approved(plan: Plan, category: str | None) -> bool:
+    wanted = (category or "").strip().casefold()
+    return bool(wanted) and any(c.strip().casefold() == wanted for c in plan.pre_approved_categories)
+
+
+def require_reviewer(actor: Actor, draft: Draft, plan: Plan, stage: Stage) -> None:
+    """Refuse anyone but the stage's reviewers, and the draft's own author always."""
+    if actor.user_id == draft.created_by:
+        raise NotAllowed(N_("You wrote this draft, so someone else has to approve it."))
+    if actor.user_id not in reviewers(plan, stage):
+        if stage == Stage.INTERNAL:
+            raise NotAllowed(N_("Only the account lead can review this draft before it goes to the client."))
+        raise NotAllowed(N_("Only the client's reference person or their backups can decide on this draft."))
+
+
+def require_current(draft: Draft, version: int) -> None:
+    """A card for an older version no longer takes decisions."""
+    if version != draft.current_version:
+        raise Conflict(N_("This card shows version {old} of {ref}, which was replaced by version {new}. Use the "
+                          "newest card."), old=version, ref=draft.reference, new=draft.current_version)
+
+
+def local_time(at: datetime, plan: Plan, now: datetime | None = None) -> str:
+    """``hh:mm`` in the client's time zone (with the date when it is not today there)."""
+    zone = ZoneInfo(plan.timezone)
+    local = at.astimezone(zone)
+    if now is not None and now.astimezone(zone).date() == local.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def decided_error(session: Session, draft: Draft, plan: Plan, now: datetime) -> UserError:
+    """What the loser of a race (or a second click) reads: who decided, and when, in the client's time."""
+    last = last_decision(session, draft)
+    who = (last.reviewer if last else draft.decided_by) or "?"
+    when = local_time((last.at if last else draft.decided_at) or now, plan, now)
+    if draft.status == DraftStatus.APPROVED and draft.pre_approved:
+        return Conflict(N_("{ref} is in a pre-approved category: it needed no approval."), ref=draft.reference)
+    if draft.status == DraftStatus.APPROVED:
+        return Conflict(N_("{ref} was already approved by <@{who}> at {time}."), ref=draft.reference, who=who,
+                        time=when)
+    if draft.status == DraftStatus.REJECTED:
+        return Conflict(N_("{ref} was already rejected by <@{who}> at {time}."), ref=draft.reference, who=who,
+                        time=when)
+    return Conflict(N_("<@{who}> already asked for changes to {ref} at {time}; it can still be approved as is "
+                       "until the revision arrives."), ref=draft.reference, who=who, time=when)
+
+
+# -- writing ---------------------------------------------------------------------------------------
+def take_number(session: Session, client: Client) -> int:
+    """The client's next draft number, taken atomically (one UPDATE ... RETURNING)."""
+    taken = session.execute(
+        update(Client).where(Client.id == client.id).values(next_number=Client.next_number + 1)
+        .returning(Client.next_number).execution_options(synchronize_session=False)
+    ).scalar_one()
+    return int(taken) - 1
+
+
+def move(session: Session, draft: Draft, *, version: int, from_: Iterable[DraftStatus], to: DraftStatus,
+         now: datetime, **values: Any) -> None:
+    """The one way a draft changes state: a conditional UPDATE on (status, version).
+
+    Raises Conflict when the row was not in an expected state, so a double click,
+    a retried delivery or a concurrent reviewer can never decide twice.
+    """
+    result = session.execute(
+        update(Draft)
+        .where(Draft.id == draft.id, Draft.status.in_(tuple(from_)), Draft.current_version == version)
+        .values(status=to, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(N_("{ref} changed while you were looking at it; open the newest card."), ref=draft.reference)
+    session.refresh(draft)
+
+
+def add_decision(session: Session, draft: Draft, *, version: int, stage: Stage, reviewer: str, decision: Decision,
+                 comment: str | None, now: datetime) -> DraftDecision:
+    row = DraftDecision(draft_id=draft.id, version=version, stage=stage, reviewer=reviewer, decision=decision,
+                        comment=comment, at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_card(session: Session, draft: Draft, *, version: int, stage: Stage, recipient: str, language: str,
+             notice: OutboxNotice, now: datetime) -> DraftCard:
+    card = DraftCard(draft_id=draft.id, version=version, stage=stage, recipient=recipient, language=language,
+                     notice_id=notice.id, created_at=now)
+    session.add(card)
+    return card
+
+
+def reassign_request(session: Session, request: TrackedRequest, assignee: str) -> bool:
+    """Point an open tracked request at someone else (conditional, like every transition)."""
+    result = session.execute(
+        update(TrackedRequest).where(TrackedRequest.id == request.id, TrackedRequest.state == RequestState.OPEN)
+        .values(assignee=assignee).execution_options(synchronize_session=False))
+    session.refresh(request)
+    return result.rowcount == 1  # type: ignore[attr-defined]

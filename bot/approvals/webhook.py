@@ -1,0 +1,251 @@
+"""Handing approved posts to the client's publishing tool: a signed webhook, retried until accepted.
+
+Approving writes a :class:`WebhookDelivery` row in the same transaction (at most one
+per draft version); the handler tries it right after the commit and the
+scheduler's sweep retries what is due. Each attempt is claimed with a
+conditional UPDATE (plus ``SKIP LOCKED`` on PostgreSQL), so a click and the sweep,
+or two workers, never send the same attempt twice.
+
+Requests: ``POST`` of the JSON body, ``X-Nexo-Signature: sha256=<hex>`` (HMAC-SHA256
+of the raw body with the client's secret), ``X-Nexo-Timestamp`` (unix seconds of
+the attempt) and ``X-Nexo-Delivery`` (stable across retries: the receiver's
+idempotency key, since a timed-out attempt may have arrived). Any 2xx accepts it;
+anything else is retried with backoff until :data:`MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.access import Actor
+from bot.approvals import audit, blocks
+from bot.approvals.audit import BOT_ACTOR, Event
+from bot.approvals.models import ClientWebhook, DeliveryStatus, Draft, DraftVersion, WebhookDelivery
+from bot.approvals.people import LanguageOf, languages_from
+from bot.db import Database
+from bot.delivery.outbox import enqueue_post
+from bot.errors import UserError
+from bot.escalations.holds import not_held
+from bot.i18n import N_, translator
+from bot.plans.models import Client
+from bot.plans.service import require_agency
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Nexo-Signature"
+TIMESTAMP_HEADER = "X-Nexo-Timestamp"
+DELIVERY_HEADER = "X-Nexo-Delivery"
+TIMEOUT_SECONDS = 10.0
+CLAIM_LEASE = timedelta(minutes=2)
+BACKOFF = tuple(timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800, 3600))  # then hourly
+MAX_ATTEMPTS = 20  # about 16 hours of retries
+SECRET_MIN = 16
+
+
+# -- configuration (per client) ------------------------------------------------------------------------
+def get_webhook(session: Session, client_id: int) -> ClientWebhook | None:
+    return session.get(ClientWebhook, client_id)
+
+
+def check_url(url: str) -> str:
+    url = url.strip().strip("<>")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000:
+        raise UserError(N_("webhook: “{value}” is not a web address; use https://…"), field="webhook",
+                        value=url[:80])
+    return url
+
+
+def set_webhook(session: Session, *, actor: Actor, client: Client, url: str, secret: str | None, now: datetime
+                ) -> str | None:
+    """Set the client's webhook; returns the secret when Nexo generated it (shown once)."""
+    require_agency(actor)
+    url = check_url(url)
+    generated = None
+    if not secret:
+        existing = get_webhook(session, client.id)
+        secret = existing.secret if existing else None
+    if not secret:
+        secret = generated = secrets.token_urlsafe(32)
+    if len(secret) < SECRET_MIN or len(secret) > 200:
+        raise UserError(N_("webhook-secret: use from {low} to {high} characters."), field="webhook_secret",
+                        low=SECRET_MIN, high=200)
+    hook = get_webhook(session, client.id)
+    if hook is None:
+        session.add(ClientWebhook(client_id=client.id, url=url, secret=secret, updated_at=now,
+                                  updated_by=actor.user_id))
+    else:
+        hook.url, hook.secret, hook.updated_at, hook.updated_by = url, secret, now, actor.user_id
+    session.flush()
+    return generated
+
+
+def remove_webhook(session: Session, *, actor: Actor, client: Client) -> bool:
+    require_agency(actor)
+    hook = get_webhook(session, client.id)
+    if hook is None:
+        return False
+    session.delete(hook)
+    return True
+
+
+def masked(hook: ClientWebhook | None) -> str | None:
+    """The webhook as agency members may see it: host only, secret hidden but for its last characters."""
+    if hook is None:
+        return None
+    parts = urlsplit(hook.url)
+    path = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}{path} (secret ••••{hook.secret[-4:]})"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# -- owing a hand-off ------------------------------------------------------------------------------------
+def enqueue_handoff(session: Session, draft: Draft, version: DraftVersion, client: Client, *,
+                    approved_by: list[str], now: datetime) -> int | None:
+    """Owe the approved version to the client's publishing tool (if it has one); returns the delivery id."""
+    hook = get_webhook(session, client.id)
+    if hook is None:
+        return None
+    existing = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.draft_id == draft.id,
+                                                               WebhookDelivery.version == version.number))
+    if existing is not None:
+        return int(existing)
+    delivery = WebhookDelivery(client_id=client.id, draft_id=draft.id, version=version.number, url=hook.url,
+                               body="", status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
+                               created_at=now)
+    session.add(delivery)
+    session.flush()
+    delivery.body = json.dumps({
+        "event": "post.approved",
+        "delivery_id": delivery.id,
+        "client": {"id": client.id, "name": client.name},
+        "draft": {"id": draft.id, "reference": draft.reference},
+        "version": version.number,
+        "post": {"text": version.text, "networks": version.networks,
+                 "publish_at": version.publish_at.isoformat() if version.publish_at else None,
+                 "category": version.category, "media_links": version.media_links},
+        "approval": {"approved_by": approved_by, "approved_at": now.isoformat(), "pre_approved": draft.pre_approved},
+    }, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return delivery.id
+
+
+# -- delivering --------------------------------------------------------------------------------------------
+def deliver_now(ctx: AppContext, ids: list[int]) -> int:
+    """Try freshly owed hand-offs at once (after the commit that created them); the sweep retries failures."""
+    lang_of = languages_from(ctx.users)
+    return sum(attempt(ctx.db, ctx.clock.now, delivery_id, lang_of) for delivery_id in ids)
+
+
+def deliver_due_webhooks(ctx: AppContext) -> int:
+    """The sweep: every hand-off whose next attempt is due. Returns how many were accepted."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        stmt = (select(WebhookDelivery.id).where(*_due(now))
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(50))
+        if ctx.db.is_postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list(session.scalars(stmt))
+    return deliver_now(ctx, ids) if ids else 0
+
+
+def _due(now: datetime) -> list:
+    return [WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
+            # A client crisis holds scheduled posts: not handed off until a person releases them.
+            not_held(WebhookDelivery.draft_id, WebhookDelivery.client_id)]
+
+
+def backoff(attempts: int) -> timedelta:
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int, lang_of: LanguageOf) -> bool:
+    """One attempt: claim the row, POST outside any transaction, record the outcome. True when accepted."""
+    now = now_fn()
+    with db.transaction() as session:
+        claimed = session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.id == delivery_id, *_due(now))
+            .values(claimed_until=now + CLAIM_LEASE, attempts=WebhookDelivery.attempts + 1)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
+        hook = get_webhook(session, delivery.client_id) if delivery else None
+        if delivery is None:
+            return False
+        url, body, secret = delivery.url, delivery.body.encode(), hook.secret if hook else None
+    status, error = _post(url, body, secret, delivery_id, now) if secret else (None, "webhook_removed")
+    with db.transaction() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        assert delivery is not None
+        _record(session, delivery, status, error, now_fn(), lang_of, give_up=secret is None)
+    return error is None
+
+
+def _post(url: str, body: bytes, secret: str, delivery_id: int, now: datetime) -> tuple[int | None, str | None]:
+    headers = {"Content-Type": "application/json", "User-Agent": "Nexo-webhook/1",
+               SIGNATURE_HEADER: sign(secret, body), TIMESTAMP_HEADER: str(int(now.timestamp())),
+               DELIVERY_HEADER: str(delivery_id)}
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        return None, type(exc).__name__
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"http_{response.status_code}"
+
+
+def _record(session: Session, delivery: WebhookDelivery, status: int | None, error: str | None, now: datetime,
+            lang_of: LanguageOf, *, give_up: bool) -> None:
+    delivery.claimed_until = None
+    delivery.last_status = status
+    draft = session.get(Draft, delivery.draft_id)
+    host = urlsplit(delivery.url).netloc
+    if error is None:
+        delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.DELIVERED, now, None
+        audit.record(session, client_id=delivery.client_id, draft=draft, version=delivery.version, actor=BOT_ACTOR,
+                     event=Event.HANDED_OFF, at=now, host=host, attempts=delivery.attempts, status=status)
+        log.info("webhook accepted", extra={"delivery_id": delivery.id, "attempts": delivery.attempts})
+        return
+    delivery.last_error = error
+    if give_up or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        audit.record(session, client_id=delivery.client_id, draft=draft, version=delivery.version, actor=BOT_ACTOR,
+                     event=Event.HANDOFF_FAILED, at=now, host=host, attempts=delivery.attempts, error=error)
+        _tell_agency(session, delivery, draft, error, now, lang_of)
+        log.error("webhook gave up", extra={"delivery_id": delivery.id, "error": error})
+        return
+    delivery.next_attempt_at = now + backoff(delivery.attempts)
+    log.warning("webhook not accepted, will retry", extra={"delivery_id": delivery.id, "error": error,
+                                                           "retry_at": delivery.next_attempt_at.isoformat()})
+
+
+def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | None, error: str, now: datetime,
+                 lang_of: LanguageOf) -> None:
+    client = session.get(Client, delivery.client_id)
+    plan = client.current_plan if client else None
+    people = {draft.created_by} if draft else set()
+    if plan and plan.account_lead:
+        people.add(plan.account_lead)
+    for user in sorted(people):
+        text, notice = blocks.handoff_failed_notice(draft.reference if draft else "?", delivery.attempts, error,
+                                                    translator(lang_of(user)))
+        enqueue_post(session, now=now, to=user, text=text, blocks=notice)

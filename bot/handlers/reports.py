@@ -1,0 +1,179 @@
+"""``/nexo report CLIENT [KIND] [option:value ...]``: a small router of report kinds.
+
+To add a report, write ``fn(req, args) -> Reply | None`` and add it to
+:data:`REPORT_KINDS` under its keyword (and aliases). The kind is the last word
+before the options (``report Acme Foods audit days:30``); without one, the
+default kind ``""`` runs. Slack calls that take time (file uploads) go through
+:func:`upload_file_later`, so the command still answers within 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.approvals.audit import export_csv
+from bot.delivery.outbox import enqueue_post
+from bot.errors import NotAllowed, UserError
+from bot.handlers.commands import CommandRequest, CommandRouter, Reply
+from bot.handlers.crisis import crises_report_kind
+from bot.i18n import N_
+from bot.plans import service as plans
+from bot.plans.spec import split_words
+from bot.tracking import report_blocks
+from bot.tracking import reports as tracking
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReportArgs:
+    client_name: str
+    kind: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+ReportKind = Callable[[CommandRequest, ReportArgs], Reply | None]
+
+
+def parse_report_args(text: str) -> ReportArgs:
+    """``CLIENT NAME [KIND] [key:value ...]`` -> ReportArgs (the kind only if it is a known one)."""
+    words, options = [], {}
+    for word in split_words(text):
+        key, sep, value = word.partition(":")
+        if sep and key and not word.startswith("<"):
+            options[key.lower()] = value
+        else:
+            words.append(word)
+    kind = ""
+    if len(words) > 1 and words[-1].lower() in REPORT_KINDS:
+        kind = words.pop().lower()
+    return ReportArgs(" ".join(words), kind, options)
+
+
+def report_command(req: CommandRequest) -> Reply | None:
+    args = parse_report_args(req.args)
+    if not args.client_name and args.kind:  # the default report covers every client you can see
+        raise UserError(N_("Which client? For example: `/nexo report Acme audit`. Reports: {kinds}."),
+                        kinds=", ".join(sorted(k for k in REPORT_KINDS if k)))
+    handler = REPORT_KINDS.get(args.kind)
+    if handler is None:
+        raise UserError(N_("Say which report you want, e.g. `/nexo report {client} audit`. Reports: {kinds}."),
+                        client=args.client_name, kinds=", ".join(sorted(k for k in REPORT_KINDS if k)))
+    return handler(req, args)
+
+
+def upload_file_later(req: CommandRequest, *, filename: str, content: str, title: str, comment: str) -> None:
+    """Upload ``content`` to the user's DM off the request thread (files.getUploadURLExternal + complete)."""
+    user, client, app = req.actor.user_id, req.client, req.app
+    failed = req.t(N_("I couldn't upload {file}. Please try again in a minute."), file=filename)
+
+    def upload() -> None:
+        try:
+            channel = client.conversations_open(users=user)["channel"]["id"]
+            client.files_upload_v2(channel=channel, content=content, filename=filename, title=title,
+                                   initial_comment=comment)
+        except Exception:
+            log.exception("report upload failed", extra={"file": filename})
+            with app.db.transaction() as session:
+                enqueue_post(session, now=app.clock.now(), to=user, text=failed)
+
+    threading.Thread(target=upload, name="nexo-report-upload", daemon=True).start()
+
+
+# -- kinds -----------------------------------------------------------------------------------------
+def audit_report(req: CommandRequest, args: ReportArgs) -> Reply:
+    """Every event of the client's drafts as CSV (agency only)."""
+    if not req.actor.is_agency:
+        raise NotAllowed(N_("Only agency members can export the audit trail."))
+    with req.app.db.transaction() as session:
+        client = plans.resolve_client(session, req.actor, args.client_name, include_archived=True)
+        plan = plans.current_plan(client)
+        content = export_csv(session, client, plan.timezone)
+        stamp = req.app.clock.now().strftime("%Y%m%d-%H%M")
+        filename = f"nexo-audit-{client.ref_prefix.lower()}-{stamp}.csv"
+        name = client.name
+    rows = content.count("\n") - 1
+    upload_file_later(req, filename=filename, content=content, title=req.t(N_("Audit trail of {client}"), client=name),
+                      comment=req.t(N_("Audit trail of {client}: {count} events."), client=name, count=rows))
+    return Reply(text=req.t(N_("Preparing the audit trail of {client} ({count} events); I'll send you the CSV in a "
+                               "direct message."), client=name, count=rows))
+
+
+# -- response times (bot.tracking) ------------------------------------------------------------------
+def report_days(options: dict[str, str]) -> int:
+    raw = options.get("days") or options.get("dias") or options.get("días") or str(tracking.DEFAULT_DAYS)
+    if not raw.isdigit() or not 1 <= int(raw) <= tracking.MAX_DAYS:
+        raise UserError(N_("days: “{value}” must be a whole number from 1 to {limit}."), value=raw[:20],
+                        limit=tracking.MAX_DAYS)
+    return int(raw)
+
+
+def response_report(req: CommandRequest, args: ReportArgs) -> Reply:
+    """Response times per client (all you can see, or one): the figures in the ack, the chart in a DM."""
+    days, now = report_days(args.options), req.app.clock.now()
+    with req.app.db.transaction() as session:
+        clients = tracking.report_clients(session, req.actor, args.client_name or None)
+        shown = clients[:report_blocks.MAX_CLIENTS]
+        figures = [tracking.client_figures(session, c, now=now, days=days) for c in shown]
+    text, blocks = report_blocks.report_message(figures, req.t, days=days, more=len(clients) - len(shown))
+    if figures:
+        upload_chart_later(req, figures, days=days)
+        blocks.append(report_blocks.context(req.t(N_("I'm sending you the chart in a direct message."))))
+    return Reply(text=text, blocks=blocks)
+
+
+def upload_chart_later(req: CommandRequest, figures: list[tracking.ClientFigures], *, days: int) -> None:
+    """Draw the chart and upload it to the user's DM off the request thread (drawing takes a while)."""
+    user, client, app, t = req.actor.user_id, req.client, req.app, req.t
+    labels = (t(N_("Response times, last {days} days"), days=days), t(N_("business hours")),
+              t(N_("response window")), t(N_("no answers in this period")))
+    failed = t(N_("I couldn't upload {file}. Please try again in a minute."), file="response-times.png")
+
+    def draw_and_upload() -> None:
+        from bot.tracking.charts import Labels, Series, response_time_chart  # matplotlib loads slowly: only here
+
+        try:
+            png = response_time_chart([Series(f.client_name, f.response_hours, f.window.total_seconds() / 3600)
+                                       for f in figures], Labels(*labels))
+            channel = client.conversations_open(users=user)["channel"]["id"]
+            client.files_upload_v2(channel=channel, file=png, filename="response-times.png", title=labels[0])
+        except Exception:
+            log.exception("response-time chart failed")
+            with app.db.transaction() as session:
+                enqueue_post(session, now=app.clock.now(), to=user, text=failed)
+
+    threading.Thread(target=draw_and_upload, name="nexo-report-chart", daemon=True).start()
+
+
+def requests_csv_report(req: CommandRequest, args: ReportArgs) -> Reply:
+    """Every tracked request of one client (opened in the period) as CSV, in a DM."""
+    days, now = report_days(args.options), req.app.clock.now()
+    with req.app.db.transaction() as session:
+        client = tracking.report_clients(session, req.actor, args.client_name)[0]
+        count, content = tracking.request_log_csv(session, client, since=now - timedelta(days=days), now=now)
+        name, filename = client.name, f"nexo-requests-{client.ref_prefix.lower()}-{now.strftime('%Y%m%d-%H%M')}.csv"
+    upload_file_later(req, filename=filename, content=content,
+                      title=req.t(N_("Requests of {client}"), client=name),
+                      comment=req.t(N_("Requests of {client}, last {days} days: {count}."), client=name, days=days,
+                                    count=count))
+    return Reply(text=req.t(N_("Exporting {count} requests of {client} (last {days} days); I'll send you the CSV "
+                               "in a direct message."), count=count, client=name, days=days))
+
+
+REPORT_KINDS: dict[str, ReportKind] = {
+    "audit": audit_report, "auditoria": audit_report, "auditoría": audit_report,
+    "": response_report, "csv": requests_csv_report,
+    "crises": crises_report_kind, "crisis": crises_report_kind,
+}
+
+
+def register(app: object, ctx: object, router: CommandRouter) -> None:
+    router.add("report", report_command, aliases=("reports", "informe", "informes"), help=[
+        (N_("/nexo report CLIENT audit"), N_("every step of the client's drafts, as a CSV file (agency only)")),
+        (N_("/nexo report [CLIENT] [days:30]"), N_("response times per client, with a chart")),
+        (N_("/nexo report CLIENT csv [days:30]"), N_("every tracked request of the client, as a CSV file")),
+    ])
