@@ -1,0 +1,22 @@
+"""Block, action and callback ids of questions, reminders and reports (never string literals in handlers)."""
+
+# Buttons on the question message, reminders and escalations.
+ANSWER = "question_answer"  # value: question id
+PROMISE = "tracking_promise"  # value: tracked request id
+QUESTION_ACTIONS = "question_actions"
+REMINDER_ACTIONS = "tracking_reminder_actions"
+
+# The answer modal.
+ANSWER_MODAL = "question_answer_modal"
+ANSWER_TEXT = "question_answer_text"
+
+# The promise modal: a date and a time in the client's time zone.
+PROMISE_MODAL = "tracking_promise_modal"
+PROMISE_DATE = "tracking_promise_date"
+PROMISE_TIME = "tracking_promise_time"
+
+# Each input block holds one element whose action_id is the block id plus this suffix.
+ELEMENT = "_input"
+
+# Outbox ref_keys (find a message again to update it).
+QUESTION_REF = "question:{id}"

@@ -1,0 +1,171 @@
+"""Questions from the agency to a client: ask, answer (button or thread reply), relay.
+
+A question is a :class:`Question` row plus a :class:`TrackedRequest` (kind QUESTION,
+waiting on the client) whose ``notice_id`` is the question message, so reminders
+reply in its thread and the report times it like any other request.
+
+Access: only agency members ask; the request's assignee and the client's reference
+people (reference person and backups on the current plan) answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.access import Actor
+from bot.delivery.models import OutboxNotice
+from bot.delivery.outbox import enqueue_post, enqueue_update
+from bot.errors import Conflict, NotAllowed, NotFound, UserError
+from bot.i18n import N_, translator
+from bot.plans.models import Client, Plan
+from bot.plans.service import current_plan
+from bot.tracking import blocks, ids
+from bot.tracking.blocks import Where
+from bot.tracking.models import Question, QuestionStatus, RequestKind, TrackedRequest, WaitingOn
+from bot.tracking.service import client_notice_time, close_request, open_request, open_requests_for
+
+MAX_QUESTION = 2000
+MAX_ANSWER = 3000
+SUBJECT = "question"
+
+LanguageOf = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class Asked:
+    question: Question
+    request: TrackedRequest
+    client_name: str
+    plan: Plan
+    delivered_at: datetime  # when the question goes out: now, or the client's next opening
+
+
+def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datetime,
+        language_of: LanguageOf) -> Asked:
+    """Ask ``client``'s reference person ``text`` (DM, or the client channel when the plan has one)."""
+    if not actor.is_agency:
+        raise NotAllowed(N_("Only agency members can ask clients questions."))
+    text = text.strip()
+    if not text:
+        raise UserError(N_("What's the question? For example: `/nexo ask Acme Can we post the video on Friday?`"))
+    if len(text) > MAX_QUESTION:
+        raise UserError(N_("That question is {length} characters long; keep it under {limit}."),
+                        length=len(text), limit=MAX_QUESTION)
+    plan = current_plan(client)
+    number = _next_number(session, client)
+    question = Question(client_id=client.id, number=number, reference=f"{client.ref_prefix}-Q{number}", text=text,
+                        asked_by=actor.user_id, asked_at=now, asked_to=plan.reference_user,
+                        status=QuestionStatus.OPEN)
+    session.add(question)
+    session.flush()
+    request = open_request(session, client=client, plan=plan, kind=RequestKind.QUESTION, waiting_on=WaitingOn.CLIENT,
+                           subject_type=SUBJECT, subject_id=question.id, reference=question.reference, summary=text,
+                           asked_by=actor.user_id, assignee=plan.reference_user, now=now)
+    in_channel = bool(plan.channel)
+    language = plan.language if in_channel else language_of(plan.reference_user, plan.language)
+    message, content = blocks.question_message(question, request, client.name, translator(language),
+                                               Where(plan.timezone, language), in_channel=in_channel)
+    deliver_at = client_notice_time(plan, now)
+    notice = enqueue_post(session, now=now, to=plan.channel or plan.reference_user, text=message, blocks=content,
+                          ref_key=ids.QUESTION_REF.format(id=question.id), not_before=deliver_at)
+    question.notice_id = request.notice_id = notice.id
+    session.flush()
+    return Asked(question, request, client.name, plan, deliver_at)
+
+
+def _next_number(session: Session, client: Client) -> int:
+    if session.get_bind().dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE serializes writers already
+        session.execute(select(Client.id).where(Client.id == client.id).with_for_update())
+    last = session.scalar(select(func.max(Question.number)).where(Question.client_id == client.id))
+    return (last or 0) + 1
+
+
+def may_answer(user_id: str, request: TrackedRequest | None, current: Plan | None) -> bool:
+    """The assignee, or one of the client's reference people on the current plan."""
+    return (request is not None and user_id == request.assignee) or (
+        current is not None and user_id in current.client_side())
+
+
+def get_question(session: Session, question_id: object) -> Question:
+    """A question by id (ids come back from Slack: untrusted)."""
+    question = session.get(Question, question_id) if isinstance(question_id, int) else None
+    if question is None:
+        raise NotFound(N_("That question no longer exists."))
+    return question
+
+
+def check_can_answer(session: Session, question: Question, user_id: str) -> Client:
+    """Raise unless ``user_id`` may answer ``question`` now; returns its client."""
+    client = session.get(Client, question.client_id)
+    assert client is not None
+    if question.status != QuestionStatus.OPEN:
+        raise Conflict(N_("{reference} was already answered by <@{user}>."), reference=question.reference,
+                       user=question.answered_by or "?")
+    request = _open_request(session, question)
+    if not may_answer(user_id, request, client.current_plan):
+        raise NotAllowed(N_("Only {client}'s reference people can answer this question."), client=client.name)
+    return client
+
+
+def answer(session: Session, *, question_id: object, by: str, text: str, now: datetime, via: str,
+           language_of: LanguageOf) -> Question:
+    """Record the answer once (a conditional UPDATE), close the request, relay it to the asker."""
+    question = get_question(session, question_id)
+    client = check_can_answer(session, question, by)
+    text = text.strip()
+    if not text:
+        raise UserError(N_("Write your answer first."), field="answer")
+    changed = session.execute(
+        update(Question)
+        .where(Question.id == question.id, Question.status == QuestionStatus.OPEN)
+        .values(status=QuestionStatus.ANSWERED, answer=text[:MAX_ANSWER], answered_by=by, answered_at=now,
+                answered_via=via)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(N_("{reference} was already answered."), reference=question.reference)
+    request = _open_request(session, question)
+    if request is not None:
+        close_request(session, request.id, by=by, outcome="answered", now=now)
+    question = session.get(Question, question.id, populate_existing=True)  # type: ignore[assignment]
+    _tell(session, question, client, now=now, thank_in_thread=via == "thread", language_of=language_of)
+    return question
+
+
+def _tell(session: Session, question: Question, client: Client, *, now: datetime, thank_in_thread: bool,
+          language_of: LanguageOf) -> None:
+    plan = current_plan(client)
+    asker_language = language_of(question.asked_by, plan.language)
+    text, content = blocks.answer_relay(question, client.name, translator(asker_language))
+    enqueue_post(session, now=now, to=question.asked_by, text=text, blocks=content)  # agency: at once
+    notice = session.get(OutboxNotice, question.notice_id) if question.notice_id else None
+    if notice is None:
+        return
+    to = str(notice.payload.get("to", ""))
+    language = plan.language if not to.startswith(("U", "W")) else language_of(to, plan.language)
+    t = translator(language)
+    # The reader just acted: replying to their own action is not a cold message, so no business-hours wait.
+    text, content = blocks.answered_question_message(question, client.name, t, Where(plan.timezone, language))
+    enqueue_update(session, now=now, of=notice, text=text, blocks=content)
+    if thank_in_thread:
+        enqueue_post(session, now=now, to=to, text=blocks.answer_thanks(question, t), thread_of=notice)
+
+
+def _open_request(session: Session, question: Question) -> TrackedRequest | None:
+    found = open_requests_for(session, SUBJECT, question.id)
+    return found[0] if found else None
+
+
+def open_question_in_thread(session: Session, channel: str, thread_ts: str) -> Question | None:
+    """The open question whose message started the thread ``(channel, thread_ts)``, if any."""
+    return session.scalars(
+        select(Question)
+        .join(OutboxNotice, OutboxNotice.id == Question.notice_id)
+        .where(Question.status == QuestionStatus.OPEN, OutboxNotice.channel == channel, OutboxNotice.ts == thread_ts)
+        .limit(1)
+    ).first()

@@ -1,0 +1,185 @@
+"""The chase sweep: reminders, overdue notices, repeats and escalations of open requests.
+
+Each tick reads only what is due (``state = 'open' AND next_action_at <= now``, on the
+``ix_tracked_requests_due_work`` index), so its cost follows what is due, not history.
+For each due row it works out the steps (:mod:`bot.tracking.schedule`), claims the row
+with a conditional UPDATE on its step counters and ``next_action_at`` (so a second
+worker, or a retry after a crash, finds nothing left to do) and writes the notices to
+the outbox in the same transaction. On PostgreSQL the candidate rows are also locked
+with ``FOR UPDATE SKIP LOCKED``, so two workers split the work instead of queueing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from bot.db import Database
+from bot.delivery.models import NoticeStatus, OutboxNotice
+from bot.delivery.outbox import enqueue_post
+from bot.i18n import translator
+from bot.plans.models import Client, ClientStatus, Plan
+from bot.tracking import blocks
+from bot.tracking.blocks import Where
+from bot.tracking.models import RequestState, TrackedRequest
+from bot.tracking.schedule import ChaseState, People, Progress, Step, chase_plan, run_due_steps
+from bot.tracking.service import client_notice_time
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+MAX_BATCHES = 50  # one tick handles at most 10,000 due rows; the next tick continues
+
+# user id, fallback language -> the language to write to that person in.
+LanguageOf = Callable[[str, str], str]
+
+
+def user_languages(ctx: AppContext) -> LanguageOf:
+    """People's Slack locales (cached by the user directory), or the fallback when unknown."""
+
+    def language_of(user_id: str, fallback: str) -> str:
+        user = ctx.users.get(user_id)
+        return user.language if user is not None else fallback
+
+    return language_of
+
+
+def is_user(conversation: str) -> bool:
+    """A user id (a DM), as opposed to a channel id."""
+    return conversation.startswith(("U", "W"))
+
+
+def chase_open_requests(ctx: AppContext) -> int:
+    """The scheduler's entry point: run every chase step that is due now. Returns the steps taken."""
+    return chase_due(ctx.db, now=ctx.clock.now(), language_of=user_languages(ctx))
+
+
+def chase_due(db: Database, *, now: datetime, language_of: LanguageOf, batch: int = BATCH) -> int:
+    """Run the due steps in batches of ``batch`` rows, one transaction per batch."""
+    done = 0
+    seen: set[int] = set()
+    for _ in range(MAX_BATCHES):
+        with db.transaction() as session:
+            due = due_requests(session, now=now, limit=batch)
+            fresh = [r for r in due if r.id not in seen]
+            loaded = _load_clients_and_plans(session, fresh)  # held here: the identity map only keeps weak refs
+            for request in fresh:
+                seen.add(request.id)
+                done += chase_one(session, request, now=now, language_of=language_of)
+            del loaded
+        if len(due) < batch or not fresh:
+            break
+    return done
+
+
+def due_query(now: datetime, *, limit: int, postgres: bool) -> Select[Any]:
+    """The due rows, oldest first: the one query an idle tick runs (see tests/tracking/test_query_plans.py)."""
+    stmt = (
+        select(TrackedRequest)
+        .where(TrackedRequest.state == RequestState.OPEN, TrackedRequest.next_action_at <= now)
+        .order_by(TrackedRequest.next_action_at)
+        .limit(limit)
+    )
+    if postgres:
+        stmt = stmt.with_for_update(skip_locked=True, of=TrackedRequest)
+    return stmt
+
+
+def due_requests(session: Session, *, now: datetime, limit: int) -> list[TrackedRequest]:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return list(session.scalars(due_query(now, limit=limit, postgres=postgres)))
+
+
+def _load_clients_and_plans(session: Session, requests: list[TrackedRequest]) -> list[object]:
+    """Load the batch's clients (with their current plans) and plans in two queries."""
+    if not requests:
+        return []
+    clients = list(session.scalars(select(Client).where(Client.id.in_({r.client_id for r in requests}))).unique())
+    plans = list(session.scalars(select(Plan).where(Plan.id.in_({r.plan_id for r in requests}))))
+    return [*clients, *plans]
+
+
+def chase_one(session: Session, request: TrackedRequest, *, now: datetime, language_of: LanguageOf) -> int:
+    """Do what is due for one request; returns how many steps were taken (0 if another worker did them)."""
+    seen = ChaseState.of(request)
+    client = session.get(Client, request.client_id)
+    current = client.current_plan if client is not None and client.status == ClientStatus.ACTIVE else None
+    plan = session.get(Plan, request.plan_id)
+    if client is None or current is None or plan is None:  # archived: its requests stay in reports, unchased
+        _claim(session, request.id, seen, seen.but(next_action_at=None))
+        return 0
+    chase = chase_plan(seen, plan)
+    people = People.of(request.assignee, current)
+    progress = run_due_steps(seen, chase, people, now)
+    if not _claim(session, request.id, seen, progress.after):
+        return 0
+    _send(session, request, client.name, current, progress, people, chase.repeat_limit + 1, now, language_of)
+    return len(progress.steps)
+
+
+def _claim(session: Session, request_id: int, seen: ChaseState, after: ChaseState) -> bool:
+    """Record the steps as done, only if nobody did them (or answered) since we read the row."""
+    result = session.execute(
+        update(TrackedRequest)
+        .where(TrackedRequest.id == request_id, TrackedRequest.state == RequestState.OPEN,
+               TrackedRequest.next_action_at == seen.next_action_at,
+               TrackedRequest.reminders_sent == seen.reminders_sent,
+               TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent)
+        .values(next_action_at=after.next_action_at, reminders_sent=after.reminders_sent,
+                overdue_notices_sent=after.overdue_notices_sent, last_chased_at=after.last_chased_at,
+                escalated_backups_at=after.escalated_backups_at, escalated_lead_at=after.escalated_lead_at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _send(session: Session, request: TrackedRequest, client_name: str, current: Plan, progress: Progress,
+          people: People, total: int, now: datetime, language_of: LanguageOf) -> None:
+    client_time = client_notice_time(current, now)  # client-side people hear from us in their hours only
+    notice = session.get(OutboxNotice, request.notice_id) if request.notice_id else None
+    asked_in = str(notice.payload.get("to", "")) if notice is not None else ""
+    in_channel = bool(asked_in) and not is_user(asked_in)
+    # Reply in the request's thread when the assignee can see it (a channel, or their own DM).
+    in_thread = notice is not None and notice.status != NoticeStatus.FAILED and (
+        in_channel or asked_in == request.assignee)
+    in_channel = in_channel and in_thread
+    channel = asked_in if in_channel else None
+
+    def where(user: str, *, shared: bool = False) -> Where:
+        language = current.language if shared else language_of(user, current.language)
+        return Where(current.timezone, language)
+
+    def to_assignee(text: str, content: list[dict[str, Any]]) -> None:
+        enqueue_post(session, now=now, to=request.assignee, text=text, blocks=content,
+                     thread_of=notice if in_thread else None, not_before=client_time)
+
+    for step in progress.steps:
+        if step == Step.REMIND:
+            w = where(request.assignee, shared=in_channel)
+            to_assignee(*blocks.reminder(request, translator(w.language), w))
+        elif step in (Step.OVERDUE, Step.REPEAT):
+            w = where(request.assignee, shared=in_channel)
+            to_assignee(*blocks.overdue(request, translator(w.language), w,
+                                        number=progress.after.overdue_notices_sent, total=total, lead=people.lead))
+            if progress.handover and people.lead:
+                t = translator(language_of(people.lead, current.language))
+                enqueue_post(session, now=now, to=people.lead,
+                             text=blocks.handover_to_lead(request, client_name, t, total))
+        elif step == Step.BACKUPS:
+            for backup in people.backups:
+                w = where(backup)
+                text, content = blocks.to_backups(request, client_name, translator(w.language), w)
+                enqueue_post(session, now=now, to=backup, text=text, blocks=content, not_before=client_time)
+        elif step == Step.LEAD and people.lead:
+            w = where(people.lead)
+            text, content = blocks.to_lead(request, client_name, translator(w.language), w, channel=channel)
+            enqueue_post(session, now=now, to=people.lead, text=text, blocks=content)  # agency: at once
+    log.debug("request chased", extra={"request_id": request.id, "steps": [str(s) for s in progress.steps]})
