@@ -1,0 +1,123 @@
+"""Crisis buttons (acknowledge, resolve, checklist, suggestions, held posts) and the message observer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from sqlalchemy.orm import Session
+
+from bot.access import Actor
+from bot.context import AppContext
+from bot.escalations import detection, ids, service, timeline
+from bot.handlers.commands import CommandRouter, agency_team_id
+from bot.handlers.crisis import client_languages, languages
+from bot.handlers.errors import polite_error
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[Session, Actor, datetime], object]
+
+
+def _number(value: Any) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() else None
+
+
+def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
+    def run(body: dict[str, Any], context: BoltContext, respond: Respond, work: Work, where: str) -> None:
+        """The work in one transaction (after ack()); any refusal goes to the clicker only."""
+        user = body["user"]["id"]
+        t = ctx.translator_for("en")
+        try:
+            actor = ctx.actor(user, body["user"].get("team_id"), agency_team_id(context))
+            t = ctx.translator_for(actor.language)
+            with ctx.db.transaction() as session:
+                work(session, actor, ctx.clock.now())
+        except Exception as exc:
+            respond(text=polite_error(exc, t, where=where), response_type="ephemeral", replace_original=False)
+
+    def value(body: dict[str, Any]) -> int | None:
+        return _number((body.get("actions") or [{}])[0].get("value"))
+
+    @app.action(ids.ACKNOWLEDGE)
+    def acknowledge(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        run(body, context, respond, lambda s, actor, now: service.acknowledge(
+            s, actor=actor, crisis_id=value(body), now=now), "crisis_ack")
+
+    @app.action(ids.RESOLVE)
+    def resolve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        run(body, context, respond, lambda s, actor, now: service.resolve(
+            s, actor=actor, crisis_id=value(body), now=now), "crisis_resolve")
+
+    @app.action(ids.STEP_DONE)
+    def step_done(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        run(body, context, respond, lambda s, actor, now: service.tick_step(
+            s, actor=actor, step_id=value(body), now=now), "crisis_step")
+
+    @app.action(ids.DECLARE_SUGGESTED)
+    def declare_suggested(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        crisis_id = value(body)
+        langs: dict[str, str] = {}
+        with ctx.db.transaction() as session:
+            client_id = service.client_id_of(session, crisis_id)
+        if client_id is not None:
+            langs = client_languages(ctx, client_id) | languages(ctx, [body["user"]["id"]])
+        run(body, context, respond, lambda s, actor, now: service.confirm_suggestion(
+            s, actor=actor, crisis_id=crisis_id, now=now, language_of=langs.get), "crisis_confirm")
+
+    @app.action(ids.DISMISS_SUGGESTED)
+    def dismiss_suggested(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        run(body, context, respond, lambda s, actor, now: service.dismiss_suggestion(
+            s, actor=actor, crisis_id=value(body), now=now), "crisis_dismiss")
+
+    @app.action(ids.RELEASE_HELD)
+    def release_held(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        run(body, context, respond, lambda s, actor, now: service.release_holds(
+            s, actor=actor, crisis_id=value(body), now=now), "crisis_release")
+
+    @app.action(ids.KEEP_HELD)
+    def keep_held(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        run(body, context, respond, lambda s, actor, now: service.keep_holds(
+            s, actor=actor, crisis_id=value(body), now=now), "crisis_keep")
+
+    @app.middleware
+    def observe_messages(body: dict[str, Any], next: Callable[[], None]) -> None:
+        """Watch messages without consuming them: other listeners still get every message event."""
+        event = body.get("event") or {}
+        if body.get("type") == "event_callback" and event.get("type") == "message":
+            try:
+                observe(ctx, event)
+            except Exception:
+                log.exception("crisis message observer failed", extra={"channel": event.get("channel")})
+        next()
+
+
+def observe(ctx: AppContext, event: dict[str, Any]) -> None:
+    """A person's message: on the crisis timeline if it is in a crisis thread; counted if in a listening channel."""
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    if event.get("bot_id") or event.get("subtype") not in (None, "thread_broadcast") or not (user and channel and ts):
+        return
+    text = str(event.get("text") or "")
+    thread_ts = event.get("thread_ts")
+    with ctx.db.transaction() as session:
+        if thread_ts and thread_ts != ts:
+            timeline.record_thread_message(session, channel=channel, thread_ts=thread_ts, ts=ts, user=user,
+                                           text=text, now=ctx.clock.now())
+        people = detection.people_to_ask(session, channel)
+    if not people:
+        return
+    langs = languages(ctx, people)
+    with ctx.db.transaction() as session:
+        detection.record_message(session, channel=channel, ts=ts, text=text, now=ctx.clock.now(),
+                                 language_of=langs.get)

@@ -1,0 +1,122 @@
+"""While a crisis is open the client's scheduled posts are held: listed as held, not handed off, released on request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.approvals import ids as approval_ids
+from bot.approvals.models import DeliveryStatus, Draft, WebhookDelivery
+from bot.escalations import holds, ids
+from bot.escalations.models import CrisisHold
+from tests.approvals.helpers import CM_EN, draft, wait_card
+from tests.approvals.test_webhook import SECRET, Receiver
+from tests.escalations.helpers import click, declare, drain, event_kinds, has_event, pages, setup_client, the_crisis
+from tests.support.people import AGENCY_TEAM, LEAD, REF
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver(statuses=())
+    yield r
+    r.stop()
+
+
+@pytest.fixture(autouse=True)
+def english_cm(fake_slack):
+    fake_slack.add_user(CM_EN, "eric", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
+
+
+def draft_status(bot, reference: str) -> str:
+    with bot.db.sessionmaker() as s:
+        return str(s.scalars(select(Draft.status).where(Draft.reference == reference)).one())
+
+
+def delivered(bot) -> list[WebhookDelivery]:
+    with bot.db.sessionmaker() as s:
+        return list(s.scalars(select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.DELIVERED)))
+
+
+def test_scheduled_posts_are_held_while_open_and_released_on_request(bot, slack, fake_slack, receiver):
+    client_id = setup_client(bot, slack, fake_slack, channel=None, community_managers=[CM_EN])
+    slack.command(f"client webhook Acme webhook:{receiver.url} webhook-secret:{SECRET}", user_id=LEAD)
+    draft(slack, "Black Friday: 50% off everything!", options="at:2026-11-27T10:00")
+    draft(slack, "Unscheduled thought", options="")
+    card = wait_card(fake_slack, REF, "ACME-1")
+    declare(slack, bot)
+
+    with bot.db.sessionmaker() as s:
+        assert [h.reference for h in s.scalars(select(CrisisHold))] == ["ACME-1"]
+        assert holds.held_draft_ids(s, client_id) == {1}
+    told = [m["text"] for m in fake_slack.dm_messages(CM_EN) + fake_slack.dm_messages(LEAD) if "on hold" in m["text"]]
+    assert len(told) == 2 and all("ACME-1" in t and "ACME-2" not in t for t in told)
+    pending = slack.command("pending Acme", user_id=LEAD).json()["text"]
+    acme1 = next(line for line in pending.split("\n") if "ACME-1" in line)
+    assert "held: the client is in a crisis" in acme1
+    assert "held" not in next(line for line in pending.split("\n") if "ACME-2" in line)
+
+    # Approved during the crisis: still not handed off.
+    click(slack, bot, card, REF, approval_ids.APPROVE, until=lambda: draft_status(bot, "ACME-1") == "approved")
+    bot.clock.advance(timedelta(minutes=10))
+    drain(bot)
+    assert receiver.received == [] and delivered(bot) == []
+
+    click(slack, bot, pages(fake_slack, LEAD)[0], LEAD, ids.RESOLVE, until=has_event(bot, "resolved"))
+    question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD)
+                                                if ids.RELEASE_HELD in str(m["blocks"])))
+    assert "These posts are still on hold: ACME-1" in question["text"]
+    bot.clock.advance(timedelta(minutes=10))
+    drain(bot)
+    assert receiver.received == []  # resolving releases nothing by itself
+
+    click(slack, bot, question, LEAD, ids.RELEASE_HELD, until=has_event(bot, "released"))
+    answered = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD) if m["ts"] == question["ts"]
+                                                and "released the held posts" in m["text"]))
+    assert ids.RELEASE_HELD not in str(answered["blocks"])
+    bot.clock.advance(timedelta(seconds=1))
+    drain(bot)
+    assert len(receiver.received) == 1 and len(delivered(bot)) == 1
+    with bot.db.sessionmaker() as s:
+        (hold,) = s.scalars(select(CrisisHold))
+        assert hold.released_by == LEAD and holds.held_draft_ids(s, client_id) == set()
+    report = next(m for m in fake_slack.dm_messages(LEAD) if m["text"].startswith("Post-crisis report"))
+    assert "ACME-1: still held" in str(report["blocks"])  # the report was written at resolve time
+    assert "released" in event_kinds(bot, the_crisis(bot).id)
+
+
+def test_a_post_scheduled_during_the_crisis_is_held_too_and_can_stay_held(bot, slack, fake_slack, receiver):
+    client_id = setup_client(bot, slack, fake_slack, channel=None, community_managers=[CM_EN])
+    slack.command(f"client webhook Acme webhook:{receiver.url} webhook-secret:{SECRET}", user_id=LEAD)
+    declare(slack, bot)
+    draft(slack, "New promo", options="at:2026-11-28T10:00")
+    click(slack, bot, wait_card(fake_slack, REF, "ACME-1"), REF, approval_ids.APPROVE,
+          until=lambda: draft_status(bot, "ACME-1") == "approved")
+    assert receiver.received == []
+    answer = slack.command("crisis Acme resolve", user_id=LEAD).json()["text"]
+    assert "is resolved" in answer, answer
+    drain(bot)
+    question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD)
+                                                if ids.KEEP_HELD in str(m["blocks"])))
+    click(slack, bot, question, LEAD, ids.KEEP_HELD, until=has_event(bot, "kept_held"))
+    bot.clock.advance(timedelta(hours=2))
+    drain(bot)
+    assert receiver.received == []
+    with bot.db.sessionmaker() as s:
+        assert len(holds.held_draft_ids(s, client_id)) == 1
+    assert "ACME-1" in slack.command("crisis Acme release", user_id=LEAD).json()["text"]
+    bot.clock.advance(timedelta(seconds=1))
+    drain(bot)
+    assert len(receiver.received) == 1
+
+
+def test_only_the_agency_releases_held_posts(bot, slack, fake_slack):
+    setup_client(bot, slack, fake_slack, channel=None, community_managers=[CM_EN])
+    draft(slack, "Scheduled", options="at:2026-11-27T10:00")
+    declare(slack, bot)
+    assert "resolve it before releasing" in slack.command("crisis Acme release", user_id=LEAD).json()["text"]
+    slack.command("crisis Acme resolve", user_id=LEAD)
+    slack.command("crisis Acme release", user_id=REF)
+    with bot.db.sessionmaker() as s:
+        assert s.scalars(select(CrisisHold)).one().released_at is None
