@@ -11,7 +11,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from bot.approvals.sweeps import flag_missed_publish_times
+from bot.approvals.webhook import deliver_due_webhooks
 from bot.context import AppContext
+from bot.escalations import oncall, paging
+from bot.tracking.digests import send_digests
+from bot.tracking.sweep import chase_open_requests
 
 log = logging.getLogger("bot.jobs")
 
@@ -20,7 +25,10 @@ Sweep = Callable[[AppContext], int]
 
 def domain_sweeps() -> list[tuple[str, Sweep]]:
     """The sweeps of every domain, in the order they run within a tick."""
-    return []
+    return [("chase_open_requests", chase_open_requests), ("tracking_digests", send_digests),
+            ("crisis_pages", paging.sweep_pages), ("crisis_update_reminders", paging.sweep_update_reminders),
+            ("crisis_oncall", oncall.sweep),
+            ("approvals_missed_publish", flag_missed_publish_times), ("approvals_webhooks", deliver_due_webhooks)]
 
 
 def run_tick(ctx: AppContext) -> dict[str, int]:

@@ -2,10 +2,55 @@
 
 from __future__ import annotations
 
+from bot.approvals.models import (
+    AuditEvent,
+    ClientWebhook,
+    Draft,
+    DraftCard,
+    DraftDecision,
+    DraftVersion,
+    WebhookDelivery,
+)
 from bot.db import Base
 from bot.delivery.events import SeenEvent
 from bot.delivery.models import OutboxNotice
+from bot.escalations.models import (
+    Crisis,
+    CrisisEvent,
+    CrisisHold,
+    CrisisPage,
+    CrisisSettings,
+    CrisisSignal,
+    CrisisStep,
+    OncallDelivery,
+)
 from bot.plans.models import Client, Plan, PlanMember
-from bot.tracking.models import TrackedRequest
+from bot.tracking.models import DigestSent, Question, SweepTimer, TrackedRequest
 
-__all__ = ["Base", "Client", "OutboxNotice", "Plan", "PlanMember", "SeenEvent", "TrackedRequest"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Client",
+    "ClientWebhook",
+    "Crisis",
+    "CrisisEvent",
+    "CrisisHold",
+    "CrisisPage",
+    "CrisisSettings",
+    "CrisisSignal",
+    "CrisisStep",
+    "DigestSent",
+    "Draft",
+    "DraftCard",
+    "DraftDecision",
+    "DraftVersion",
+    "OncallDelivery",
+    "OutboxNotice",
+    "Plan",
+    "PlanMember",
+    "Question",
+    "SeenEvent",
+    "SweepTimer",
+    "TrackedRequest",
+    "WebhookDelivery",
+]

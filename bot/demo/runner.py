@@ -47,7 +47,24 @@ def act_setup(stage: Stage) -> None:
     stage.command(REF, "client show acme")
 
 
-ACTS = [act_setup]
+def act_approval(stage: Stage) -> None:
+    from bot.approvals import ids as approval
+
+    stage.scene("Carla drafts a post; Ana asks for a change, then approves the revision")
+    stage.command(CM, "draft acme network:instagram at:2026-11-26T12:00 ¡Llega el invierno a Acme! "
+                      "Abrigos al 20% solo esta semana. #AcmeInvierno")
+    card = stage.latest_dm(REF)
+    stage.click(REF, card, approval.REQUEST_CHANGES)
+    stage.submit(REF, {approval.COMMENT: "Mejor un 25%, y menciona las tiendas de Madrid."})
+    notice = stage.latest_dm(CM)
+    stage.click(CM, notice, approval.REVISE)
+    stage.submit(CM, {approval.TEXT: "¡Llega el invierno a Acme! Abrigos al 25% esta semana en todas "
+                                     "nuestras tiendas de Madrid. #AcmeInvierno"})
+    stage.click(REF, stage.latest_dm(REF), approval.APPROVE)
+    stage.command(LEAD, "pending")
+
+
+ACTS = [act_setup, act_approval]
 
 
 if __name__ == "__main__":

@@ -80,9 +80,10 @@ class Stage:
         self.settle()
         return body
 
-    def click(self, user: str, message: dict[str, Any], label: str) -> None:
-        self.say(user, f"clicks [{label}]")
-        self.slack.click(message, user_id=user, text=label)
+    def click(self, user: str, message: dict[str, Any], action_id: str) -> None:
+        _, button = self.slack.find_button(message, action_id=action_id)
+        self.say(user, f"clicks [{button['text']['text']}]")
+        self.slack.click(message, user_id=user, action_id=action_id)
         self.settle()
 
     def submit(self, user: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.handlers import clients, commands, home
+from bot.handlers import (
+    approval_actions,
+    clients,
+    commands,
+    crisis,
+    crisis_actions,
+    drafts,
+    home,
+    questions,
+    reports,
+    tracking_actions,
+)
 from bot.handlers.commands import CommandRouter
 
 
@@ -15,4 +26,18 @@ def register_all(app: App, ctx: AppContext) -> CommandRouter:
     commands.register(app, ctx, router)
     clients.register(app, ctx, router)
     home.register(app, ctx, router)
+    drafts.register(app, ctx, router)
+    approval_actions.register(app, ctx, router)
+    reports.register(app, ctx, router)
+    questions.register(app, ctx, router)
+    tracking_actions.register(app, ctx, router)
+    crisis.register(app, ctx, router)
+    crisis_actions.register(app, ctx, router)
+    # Last: message events no listener above claimed are acknowledged (an unhandled one is a 404,
+    # and Slack retries it and eventually turns event delivery off).
+    app.event("message")(_unclaimed_message)
     return router
+
+
+def _unclaimed_message() -> None:
+    pass

@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot.context import AppContext
 from bot.delivery.outbox import enqueue_post
 from bot.errors import UserError
+from bot.handlers.client_webhooks import apply_options, client_webhook, masked_line, split_webhook_options
 from bot.handlers.commands import CommandRequest, CommandRouter, Reply, agency_team_id
 from bot.handlers.errors import polite_error
 from bot.i18n import N_
@@ -57,6 +58,7 @@ def client_command(req: CommandRequest) -> Reply | None:
 
 def client_add(req: CommandRequest, rest: str) -> Reply | None:
     service.require_agency(req.actor)
+    rest, hook = split_webhook_options(rest)  # kept out of the plan (and its history): it holds a secret
     name, values = parse_inline(rest)
     if not values:  # only a name: the modal asks for the rest
         defaults = _defaults(req.app, req.actor.language, None)
@@ -68,8 +70,11 @@ def client_add(req: CommandRequest, rest: str) -> Reply | None:
         client = service.create_client(session, actor=req.actor, name=name, values=values,
                                        now=req.app.clock.now(), defaults=defaults)
         _, card = blocks.plan_card(client, service.current_plan(client), req.t)
+        webhook_line = apply_options(session, req, client, hook)
     done = req.t(N_("Client *{name}* is set up. Drafts will be numbered {prefix}-1, {prefix}-2…"),
                  name=client.name, prefix=client.ref_prefix)
+    if webhook_line:
+        card.append(blocks.section(webhook_line))
     return Reply(text=done, blocks=[blocks.section(done), *card])
 
 
@@ -91,6 +96,9 @@ def client_show(req: CommandRequest, rest: str) -> Reply:
         if not service.can_view(req.actor, plan):
             raise service.NotAllowed(N_("Only the agency and the client's reference people can see this plan."))
         text, card = blocks.plan_card(client, plan, req.t, versions=service.history(session, client, limit=5))
+        webhook_line = masked_line(session, client, req.t) if req.actor.is_agency else None
+    if webhook_line:
+        card.append(blocks.section(webhook_line))
     return Reply(text=text, blocks=card)
 
 
@@ -112,7 +120,8 @@ def client_archive(req: CommandRequest, rest: str) -> Reply:
 ACTIONS = {"add": client_add, "new": client_add, "nuevo": client_add, "alta": client_add,
            "edit": client_edit, "editar": client_edit, "show": client_show, "ver": client_show,
            "list": client_list, "ls": client_list, "lista": client_list,
-           "archive": client_archive, "archivar": client_archive}
+           "archive": client_archive, "archivar": client_archive,
+           "webhook": client_webhook}
 
 
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
@@ -120,6 +129,8 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
         (N_("/nexo client add NAME ref:@person [window:4h] [lang:es]"),
          N_("set up a client and its social media plan (only a name opens a form)")),
         (N_("/nexo client show|edit|list|archive NAME"), N_("see, change or archive a client's plan")),
+        (N_("/nexo client webhook NAME webhook:URL [webhook-secret:S] | off"),
+         N_("hand approved posts to a publishing tool (agency only)")),
     ])
 
     @app.view(ids.PLAN_MODAL)
