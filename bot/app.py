@@ -52,7 +52,7 @@ def build_app(
     db.on_outbox_commit(deliverer.kick)
     ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(client),
                      AgencyMembership(client, settings.agency_members))
-    bolt = App(
+    bolt = NexoBolt(
         client=client,
         signing_secret=settings.slack_signing_secret,
         # auth.test runs lazily on the first request instead of at start, so a
@@ -61,16 +61,38 @@ def build_app(
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
-    bolt.use(_log_request)
+    bolt.use(_mark_for_request_log)
     bolt.use(dedupe_middleware(db, clock.now))
     bolt.error(_log_unhandled)
     router = register_all(bolt, ctx)
     return Nexo(bolt, ctx, router)
 
 
-def _log_request(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
-    started = time.perf_counter()
-    response = next()
+class NexoBolt(App):
+    """Bolt's ``App`` plus one structured log line per request, written once its response is known.
+
+    A sync Bolt middleware cannot time a request: its ``next()`` only lets the chain go on and
+    returns None, so it sees neither the response nor how long the listener took.
+    """
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        response = super().dispatch(req)
+        if req.context.get(_LOGGED):
+            _log_request(req, response, started)
+        return response
+
+
+_LOGGED = "nexo_request_log"
+
+
+def _mark_for_request_log(req: BoltRequest, next: Callable[[], None]) -> None:
+    """Log the requests that got this far: verified and authorized (a bad signature is not logged)."""
+    req.context[_LOGGED] = True
+    return next()
+
+
+def _log_request(req: BoltRequest, response: BoltResponse | None, started: float) -> None:
     body = req.body or {}
     kind = body.get("type") or ("command" if "command" in body else "unknown")
     what = body.get("command") or _first_action(body) or (body.get("view") or {}).get("callback_id") \
@@ -87,7 +109,6 @@ def _log_request(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltRe
             "ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
-    return response
 
 
 def _first_action(body: dict[str, Any]) -> str | None:

@@ -70,12 +70,21 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+SQLITE_BUSY_SECONDS = 30
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs
         )
+        # One writer at a time (see _sqlite_begin): this process's threads queue for the write lock
+        # on this lock, each woken as soon as the previous transaction ends, rather than in SQLite's
+        # busy handler, which sleeps in growing steps (up to 100 ms) and so leaves the database idle
+        # while requests wait. Held exactly while SQLite's own lock is; other processes still meet
+        # busy_timeout.
+        writer = threading.RLock()
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -86,7 +95,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # concurrent writers wait instead of failing with "database is locked".
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -94,7 +103,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # Take the write lock at BEGIN so read-then-write transactions
             # serialize instead of deadlocking on a lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.info[_WRITER] = writer.acquire(timeout=SQLITE_BUSY_SECONDS)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _sqlite_end(conn)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _sqlite_end(conn: Any) -> None:
+            if conn.info.pop(_WRITER, False):
+                writer.release()
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -104,6 +124,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, **kwargs)
 
+
+_WRITER = "nexo_sqlite_writer"  # set on a connection while it holds its engine's writer lock
 
 AfterCommit = Callable[[list[int]], None]
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.request.payload_utils import is_slash_command
 from slack_sdk import WebClient
 
 from bot import messages
@@ -93,7 +94,6 @@ def agency_team_id(context: BoltContext) -> str | None:
 
 
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
-    @app.command("/nexo")
     def nexo_command(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         name, _, args = (command.get("text") or "").strip().partition(" ")
         t = ctx.translator_for("en")
@@ -106,3 +106,19 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
         except Exception as exc:  # every failure becomes a polite ephemeral answer
             reply = Reply(text=polite_error(exc, t, where=f"/nexo {name[:20]}"))
         ack(**reply.ack_kwargs())
+
+    @app.middleware
+    def answer_nexo_on_request_thread(req: BoltRequest, next: Callable[[], None]) -> BoltResponse | None:
+        """``/nexo`` does its work before it acks (the reply is the ack), so it runs right here.
+
+        As a Bolt listener it would run on Bolt's listener pool (5 threads) while the request's own
+        thread polled for the ack every 10 ms (``process_before_response=False``), so each command
+        held a server thread for a multiple of 10 ms and waited for a free listener thread under
+        load. Buttons, views and events still go through listeners (ack first, then work).
+        """
+        body = req.body
+        if not is_slash_command(body) or body.get("command") != "/nexo":
+            return next()
+        ack = Ack()
+        nexo_command(ack, body, req.context, req.context.client)
+        return ack.response
