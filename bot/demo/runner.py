@@ -64,7 +64,33 @@ def act_approval(stage: Stage) -> None:
     stage.command(LEAD, "pending")
 
 
-ACTS = [act_setup, act_approval]
+def act_question(stage: Stage) -> None:
+    from datetime import timedelta
+
+    from bot.tracking import ids as tracking
+
+    stage.scene("Carla asks Ana a question; it goes unanswered, so Nexo reminds and escalates")
+    stage.command(CM, "ask acme ¿Podéis confirmar el horario de la tienda de Sol para el sábado?")
+    stage.wait(timedelta(hours=8, minutes=30), "Ana is in meetings all day")
+    question = stage.latest_dm(REF, "Sol")
+    stage.click(REF, question, tracking.ANSWER)
+    stage.submit(REF, {tracking.ANSWER_TEXT: "Sí: el sábado abrimos de 10:00 a 21:00."})
+
+
+def act_crisis(stage: Stage) -> None:
+    from datetime import timedelta
+
+    from bot.escalations import ids as crisis
+
+    stage.scene("A reputation crisis breaks at the end of the day: Nexo pages until someone takes it")
+    stage.command(CM, "crisis acme sev:1 Un vídeo de una clienta con un abrigo roto se está haciendo viral")
+    stage.wait(timedelta(minutes=35), "nobody answers the first pages")
+    stage.click(LEAD, stage.latest_with_button(LEAD, crisis.ACKNOWLEDGE), crisis.ACKNOWLEDGE)
+    stage.wait(timedelta(minutes=10), "Luis works the crisis manual")
+    stage.click(LEAD, stage.latest_with_button(LEAD, crisis.RESOLVE), crisis.RESOLVE)
+
+
+ACTS = [act_setup, act_approval, act_question, act_crisis]
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ class Stage:
         self.out.write(f"  {header}\n{indented}\n")
 
     def _names(self, text: str) -> str:
+        text = re.sub(r"<!date\^[^|>]*\|([^>]*)>", r"\1", text)  # Slack renders dates; print the fallback
         for uid, name in self.names.items():
             text = text.replace(f"<@{uid}>", "@" + name).replace(f"@{uid}", "@" + name)
         return text
@@ -147,6 +148,14 @@ class Stage:
             if channel in (uid, self.fake.dm_channel(uid)):
                 return f"{name} (DM)"
         return f"#{channel}"
+
+    def latest_with_button(self, user: str, action_id: str) -> dict[str, Any]:
+        """The newest DM to ``user`` that still carries the button ``action_id``."""
+        for message in reversed(self.fake.dm_messages(user)):
+            for block in message.get("blocks") or []:
+                if any(e.get("action_id") == action_id for e in block.get("elements") or []):
+                    return message
+        raise AssertionError(f"no DM to {user} with a {action_id} button")
 
     def latest_dm(self, user: str, contains: str = "") -> dict[str, Any]:
         msgs = [m for m in self.fake.dm_messages(user) if contains in (m.get("text") or "")]

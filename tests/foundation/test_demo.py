@@ -14,6 +14,10 @@ def test_demo_runs_without_any_configuration(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout
     assert "Client *Acme* is set up" in out
+    assert "ACME-1 (version 2) was approved by @ana" in out  # a draft approved after one round of changes
+    assert "friendly reminder: ACME-Q1" in out and "Can you help?" in out  # reminded, then escalated
+    assert "answered your question ACME-Q1" in out
+    assert "acknowledged the crisis for *Acme*" in out
     assert "Traceback" not in out + r.stderr
     assert "Demo finished" in out
     assert not list(tmp_path.iterdir())  # throwaway database: nothing left behind
