@@ -198,6 +198,7 @@ def plan_modal(t: Translator, *, values: dict[str, Any], client: Client | None =
                     str(values["escalate_backups_percent"]), placeholder="0"),
         _text_input(ids.ESCALATE_LEAD, t(N_("Escalate to account lead (% of the window after due)")),
                     str(values["escalate_lead_percent"]), placeholder="50"),
+        _rules_input(t, values),
         _text_input(ids.PREAPPROVED, t(N_("Pre-approved categories (one per line)")),
                     "\n".join(values["pre_approved_categories"]), multiline=True, optional=True),
         _text_input(ids.MANUAL, t(N_("Crisis manual (one step per line)")), "\n".join(values["crisis_manual"]),
@@ -256,6 +257,20 @@ def _channel_input(block_id: str, label: str, value: str | None) -> dict[str, An
     return _input(block_id, label, element, optional=True)
 
 
+RULE_FIELDS = ("internal_review", "require_all_reviewers")
+
+
+def _rules_input(t: Translator, values: dict[str, Any]) -> dict[str, Any]:
+    labels = {"internal_review": t(N_("Account lead reviews first")),
+              "require_all_reviewers": t(N_("Every reviewer (reference and backups) must approve"))}
+    options = [{"text": {"type": "plain_text", "text": labels[f][:75]}, "value": f} for f in RULE_FIELDS]
+    element: dict[str, Any] = {"type": "checkboxes", "options": options}
+    chosen = [o for o in options if values.get(o["value"])]
+    if chosen:
+        element["initial_options"] = chosen
+    return _input(ids.RULES, t(N_("Approval rules")), element, optional=True)
+
+
 def _language_input(t: Translator, value: str) -> dict[str, Any]:
     options = [{"text": {"type": "plain_text", "text": LANG_NAMES[code]}, "value": code} for code in ("es", "en")]
     element = {"type": "static_select", "options": options,
@@ -305,6 +320,8 @@ def read_modal(state: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, st
         text(ids.ESCALATE_BACKUPS), option="backups", low=0, high=1000)})
     attempt(ids.ESCALATE_LEAD, lambda: {"escalate_lead_percent": s.parse_percent(
         text(ids.ESCALATE_LEAD), option="lead", low=0, high=1000)})
+    rules = {o.get("value") for o in raw(ids.RULES).get("selected_options") or []}
+    values.update({field: field in rules for field in RULE_FIELDS})
     values["pre_approved_categories"] = s.parse_categories(text(ids.PREAPPROVED))
     values["crisis_manual"] = s.parse_lines(text(ids.MANUAL))
     return name, values, errors

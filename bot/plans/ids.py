@@ -21,6 +21,7 @@ ESCALATE_LEAD = "plan_escalate_lead"
 PREAPPROVED = "plan_preapproved"
 MANUAL = "plan_manual"
 CRISIS_PAGES = "plan_crisis_pages"
+RULES = "plan_approval_rules"
 
 # Each input block holds one element whose action_id is the block id plus this suffix.
 ELEMENT = "_input"

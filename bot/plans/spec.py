@@ -138,6 +138,15 @@ def parse_language(raw: str) -> str:
     return aliases[value]
 
 
+def parse_choice(raw: str, *, option: str, choices: dict[str, bool]) -> bool:
+    """One of a few named choices (``review:internal``, ``reviewers:all``)."""
+    value = raw.strip().lower()
+    if value not in choices:
+        raise UserError(N_("{option}: “{value}” is not one of {choices}."), option=option, value=raw[:20],
+                        choices=", ".join(choices))
+    return choices[value]
+
+
 def parse_dates(raw: str) -> list[str]:
     out: list[str] = []
     for part in (p for p in re.split(r"[\s,;]+", raw.strip()) if p):
@@ -216,11 +225,15 @@ def _opt(option: str, raw: str) -> dict[str, Any]:
         return {"pre_approved_categories": parse_categories(raw)}
     if option == "lang":
         return {"language": parse_language(raw)}
+    if option == "review":
+        return {"internal_review": parse_choice(raw, option="review", choices={"internal": True, "none": False})}
+    if option == "reviewers":
+        return {"require_all_reviewers": parse_choice(raw, option="reviewers", choices={"all": True, "any": False})}
     raise AssertionError(option)
 
 
 OPTIONS = ("ref", "backup", "lead", "cm", "channel", "tz", "hours", "holidays", "closed", "window",
-           "crisis-window", "remind", "margin", "preapproved", "lang")
+           "crisis-window", "remind", "margin", "preapproved", "lang", "review", "reviewers")
 ALIASES = {
     "reference": "ref", "backups": "backup", "cms": "cm", "chan": "channel", "timezone": "tz",
     "holiday": "holidays", "crisis": "crisis-window", "crisiswindow": "crisis-window",
@@ -229,6 +242,7 @@ ALIASES = {
     "suplente": "backup", "responsable": "lead", "canal": "channel", "zona": "tz", "horario": "hours",
     "festivos": "holidays", "cerrado": "closed", "ventana": "window", "ventana-crisis": "crisis-window",
     "recordar": "remind", "margen": "margin", "preaprobadas": "preapproved", "idioma": "lang",
+    "revision": "review", "revisión": "review", "revisores": "reviewers",
 }
 LIST_OPTIONS = {"backup", "cm", "closed"}
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})

@@ -199,3 +199,21 @@ def test_archive_hides_the_client(slack, bot):
     assert "I don't know a client" in slack.command("client show acme", user_id=LEAD).json()["text"]
     refused = slack.command("client archive acme", user_id=REF).json()["text"]
     assert "No conozco" in refused or "agencia" in refused
+
+
+def test_approval_rules_are_set_inline(slack, bot):
+    add_client(slack, "Acme", extra="review:internal reviewers:all")
+    plan = current_plan(bot.db)
+    assert plan.internal_review is True and plan.require_all_reviewers is True
+    body = slack.command("client add Bravo ref:<@U0REF|a> reviewers:some", user_id=LEAD).json()
+    assert "reviewers: “some” is not one of all, any" in body["text"]
+
+
+def test_approval_rules_in_the_form_keep_their_state(slack, bot):
+    add_client(slack, "Acme", extra="review:internal")
+    slack.command("client edit acme", user_id=LEAD)
+    view = slack.last_view(LEAD)
+    slack.submit_view(view, LEAD, {ids.RULES: ["require_all_reviewers"]})  # untouched fields keep their values
+    plan = current_plan(bot.db)
+    assert (plan.internal_review, plan.require_all_reviewers) == (False, True)
+    assert plan.response_window_minutes == 240 and plan.reference_user == REF
