@@ -51,13 +51,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.migrate import upgrade
-
+    # Alembic costs ~40 MB resident: import it only when a migration actually runs.
     if args.cmd == "migrate":
+        from bot.migrate import upgrade
+
         upgrade(settings.database_url)
         log.info("database is at the latest schema")
         return 0
     if _is_embedded_sqlite(settings):
+        from bot.migrate import upgrade
+
         # The embedded default needs no separate step: bring its schema up to date.
         upgrade(settings.database_url)
     if args.cmd == "worker":

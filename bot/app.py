@@ -50,7 +50,10 @@ def build_app(
     client = client or make_web_client(settings)
     deliverer = Deliverer(db, client, clock)
     db.on_outbox_commit(deliverer.kick)
-    ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(client),
+    # users.info runs on the ack path (the actor's language): a slow Slack must not push an ack past
+    # 3 s, so it gets a short timeout and no retry; the user then reads English, nothing breaks.
+    lookup_client = WebClient(token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[])
+    ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(lookup_client),
                      AgencyMembership(client, settings.agency_members))
     bolt = NexoBolt(
         client=client,

@@ -88,8 +88,8 @@ class Stage:
         self.settle()
 
     def submit(self, user: str, values: dict[str, Any]) -> dict[str, Any]:
-        view = self.slack.last_view(user)
-        assert view is not None, "no form open"
+        self.fake.wait_for(lambda: self.fake.open_views(user), timeout=15, message=f"no form open for {user}")
+        view = self.fake.open_views(user)[-1]
         self.say(user, "submits the form")
         r = self.slack.submit_view(view, user, values)
         self.settle()
@@ -103,21 +103,30 @@ class Stage:
         while self.clock.now() < end:
             self.clock.advance(min(step, end - self.clock.now()))
             run_tick(self.nexo.ctx)
-            self.settle()
+            self.settle(quiet=0.0)
 
-    def settle(self, timeout: float = 5.0) -> None:
-        """Wait until every notice due now is delivered, then print what Slack received."""
+    def settle(self, timeout: float = 15.0, quiet: float = 0.3) -> None:
+        """Wait until the bot has finished reacting, then print what Slack received.
+
+        Listeners run after the ack, so "done" means: nothing due is owed in the outbox and
+        Slack has seen no new call for ``quiet`` seconds (0 for clock ticks, which run inline).
+        """
         deadline = time.monotonic() + timeout
+        last: tuple[int, bool] | None = None
+        since = time.monotonic()
         while time.monotonic() < deadline:
             with self.nexo.ctx.db.sessionmaker() as s:
                 owed = s.scalar(select(OutboxNotice.id).where(
                     OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)),
-                    OutboxNotice.next_attempt_at <= self.clock.now()).limit(1))
-            if owed is None:
+                    OutboxNotice.next_attempt_at <= self.clock.now()).limit(1)) is not None
+            if owed:
+                self.nexo.ctx.deliverer.sweep()
+            state = (len(self.fake.calls()), owed)
+            if state != last:
+                last, since = state, time.monotonic()
+            elif not owed and time.monotonic() - since >= quiet:
                 break
-            self.nexo.ctx.deliverer.sweep()
-            time.sleep(0.02)
-        time.sleep(0.05)
+            time.sleep(0.05)
         self._print_new_calls()
 
     def _print_new_calls(self) -> None:
