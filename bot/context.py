@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from slack_sdk import WebClient
+from typing import TYPE_CHECKING
 
 from bot.access import Actor
 from bot.clock import Clock
@@ -13,6 +12,9 @@ from bot.db import Database
 from bot.delivery.sender import Deliverer
 from bot.i18n import Translator, translator
 from bot.slack import AgencyMembership, UserDirectory
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 
 @dataclass

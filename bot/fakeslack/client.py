@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from .interactions import build_state_values, button_action, event_envelope, find_button
+from .interactions import ack_body, build_state_values, button_action, channel_type, event_envelope, find_button
 from .server import FakeSlack
 
 Payload = dict[str, Any]
@@ -180,7 +180,7 @@ class SlackRequests:
             "trigger_id": self.last_trigger_id,
         }
         response = self._form(fields, **sign)
-        body = _ack_body(response)
+        body = ack_body(response)
         if body and not self._late(response):
             self.fake.deliver_ack(channel_id, user_id, body)
         return response
@@ -279,7 +279,7 @@ class SlackRequests:
         response = self._interaction(payload, **sign)
         if response.status_code == 200 and not self._late(response):
             self.fake.apply_view_answer(
-                current["id"], self.fake.view_user(current["id"]) or user_id, _ack_body(response) or {}
+                current["id"], self.fake.view_user(current["id"]) or user_id, ack_body(response) or {}
             )
         return response
 
@@ -386,7 +386,7 @@ class SlackRequests:
             "text": text,
             "ts": stored["ts"],
             "team": stored["team"],
-            "channel_type": _channel_type(stored["channel"]),
+            "channel_type": channel_type(stored["channel"]),
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
@@ -396,16 +396,3 @@ class SlackRequests:
         body = {"token": "verification-token-unused", "challenge": challenge, "type": "url_verification"}
         return self.post(json.dumps(body), "application/json", **sign)
 
-
-def _ack_body(response: httpx.Response) -> Payload | None:
-    if response.status_code != 200 or not response.content:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return {"text": response.text}
-    return body if isinstance(body, dict) else None
-
-
-def _channel_type(channel_id: str) -> str:
-    return {"D": "im", "G": "group"}.get(channel_id[:1], "channel")

@@ -8,7 +8,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
 
 # Element type -> (state key, is a list) for what a user picks in it.
 _STATE_KEYS: Mapping[str, tuple[str, bool]] = MappingProxyType(
@@ -214,3 +217,18 @@ def _option(element: Mapping[str, Any], pick: Any) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": str(pick)}, "value": str(pick)}
     available = [o.get("value") for o in options]
     raise AssertionError(f"{pick!r} is not an option of {element.get('action_id')!r}; options: {available}")
+
+
+def ack_body(response: httpx.Response) -> dict[str, Any] | None:
+    """The JSON the bot put in its acknowledgement, if any."""
+    if response.status_code != 200 or not response.content:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return {"text": response.text}
+    return body if isinstance(body, dict) else None
+
+
+def channel_type(channel_id: str) -> str:
+    return {"D": "im", "G": "group"}.get(channel_id[:1], "channel")
