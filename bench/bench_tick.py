@@ -250,8 +250,10 @@ idle tick does not grow with history or with the number of open requests
 
 **{DUE:,} notices due at once.** The same history and open requests plus {DUE:,} requests whose overdue
 notice is due now (24/7 plans, one notice each, to {CLIENTS} people). One chase sweep writes the
-notices; the deliverer then sends them to the fake Slack with `rate_limit("chat.postMessage",
-per_second={RATE["per_second"]:g}, burst={RATE["burst"]})`: a 429 answers `Retry-After` and the notice waits that long.
+notices (its wall time includes the after-commit kicks already delivering each committed batch on the
+deliverer's 4 threads in the same process); the deliverer then sends them to the fake Slack with
+`rate_limit("chat.postMessage", per_second={RATE["per_second"]:g}, burst={RATE["burst"]})`:
+a 429 answers `Retry-After` and the notice waits that long.
 
 | database | steps | chase sweep | all delivered | posted | posted twice | left owed | 429s | min wait after 429 |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|

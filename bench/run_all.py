@@ -1,8 +1,8 @@
 """Run every benchmark in bench/ and, with --write, update docs/perf.md with the figures and the machine.
 
-    python bench/run_all.py                  # print everything (about 10 minutes)
+    python bench/run_all.py                  # print everything (about 25 minutes on 2 cores)
     python bench/run_all.py --write          # ...and update docs/perf.md
-    python bench/run_all.py --quick --write  # shorter runs (about 3 minutes)
+    python bench/run_all.py --quick --write  # shorter runs (about 5 minutes)
 
 Runs each `bench/bench_*.py` as its own process (CPU-only ones first, then those that start
 servers), passing --write, and --quick to the scripts that take it; then `bench/profile_ack.py`

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import Database
@@ -125,20 +125,34 @@ def chase_one(session: Session, request: TrackedRequest, *, now: datetime, langu
     return len(progress.steps)
 
 
+def _claim_statement() -> Update:
+    """The claim, built once: the sweep runs it per row, so it skips the ORM and re-compiling."""
+    table = cast(Table, TrackedRequest.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("seen_id"), table.c.state == bindparam("seen_state"),
+               table.c.next_action_at == bindparam("seen_next"),
+               table.c.reminders_sent == bindparam("seen_reminders"),
+               table.c.overdue_notices_sent == bindparam("seen_overdue"))
+        .values(next_action_at=bindparam("new_next"), reminders_sent=bindparam("new_reminders"),
+                overdue_notices_sent=bindparam("new_overdue"), last_chased_at=bindparam("new_chased"),
+                escalated_backups_at=bindparam("new_backups"), escalated_lead_at=bindparam("new_lead"))
+    )
+
+
+_CLAIM = _claim_statement()
+
+
 def _claim(session: Session, request_id: int, seen: ChaseState, after: ChaseState) -> bool:
     """Record the steps as done, only if nobody did them (or answered) since we read the row."""
-    result = session.execute(
-        update(TrackedRequest)
-        .where(TrackedRequest.id == request_id, TrackedRequest.state == RequestState.OPEN,
-               TrackedRequest.next_action_at == seen.next_action_at,
-               TrackedRequest.reminders_sent == seen.reminders_sent,
-               TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent)
-        .values(next_action_at=after.next_action_at, reminders_sent=after.reminders_sent,
-                overdue_notices_sent=after.overdue_notices_sent, last_chased_at=after.last_chased_at,
-                escalated_backups_at=after.escalated_backups_at, escalated_lead_at=after.escalated_lead_at)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    result = session.connection().execute(_CLAIM, {
+        "seen_id": request_id, "seen_state": RequestState.OPEN, "seen_next": seen.next_action_at,
+        "seen_reminders": seen.reminders_sent, "seen_overdue": seen.overdue_notices_sent,
+        "new_next": after.next_action_at, "new_reminders": after.reminders_sent,
+        "new_overdue": after.overdue_notices_sent, "new_chased": after.last_chased_at,
+        "new_backups": after.escalated_backups_at, "new_lead": after.escalated_lead_at,
+    })
+    return result.rowcount == 1
 
 
 def _send(session: Session, request: TrackedRequest, client_name: str, current: Plan, progress: Progress,
