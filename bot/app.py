@@ -20,6 +20,7 @@ from bot.delivery.sender import Deliverer
 from bot.handlers import register_all
 from bot.handlers.commands import CommandRouter
 from bot.slack import AgencyMembership, UserDirectory, make_web_client
+from bot.tracking.charts import RESPONSE_CHART, draw_chart
 
 log = logging.getLogger("bot.requests")
 
@@ -48,7 +49,7 @@ def build_app(
     db = db or Database(settings.database_url)
     clock = clock or SystemClock()
     client = client or make_web_client(settings)
-    deliverer = Deliverer(db, client, clock)
+    deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart})
     db.on_outbox_commit(deliverer.kick)
     # users.info runs on the ack path (the actor's language): a slow Slack must not push an ack past
     # 3 s, so it gets a short timeout and no retry; the user then reads English, nothing breaks.

@@ -18,6 +18,7 @@ class NoticeKind(enum.StrEnum):
     EPHEMERAL = "ephemeral"  # chat.postEphemeral
     HOME = "home"  # views.publish of a user's App Home
     RESPONSE = "response"  # a post to a response_url
+    UPLOAD = "upload"  # files.getUploadURLExternal + completeUploadExternal (a CSV or a chart in a DM)
 
 
 class NoticeStatus(enum.StrEnum):

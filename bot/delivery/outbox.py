@@ -127,6 +127,27 @@ def enqueue_home(session: Session, *, now: datetime, user: str, view: dict[str, 
     )
 
 
+def enqueue_upload(
+    session: Session, *, now: datetime, to: str, filename: str, title: str, comment: str,
+    content: str | None = None, render: dict[str, Any] | None = None,
+) -> OutboxNotice:
+    """Owe a file shared in ``to`` (a user id for a DM): ``content`` as text (a CSV), or a picture
+    the sender draws at delivery time from ``render`` = ``{"name": ..., "args": {...}}`` (a chart:
+    drawing takes a second, so it happens off the request, but what to draw is stored first).
+
+    ``filename`` should be unique for the conversation (say, carry a timestamp): after an unknown
+    outcome the sender looks for that file in the conversation before uploading it again.
+    """
+    if (content is None) == (render is None):
+        raise ValueError("an upload needs exactly one of content or render")
+    payload: dict[str, Any] = {"to": to, "filename": filename, "title": title, "comment": comment}
+    payload.update({"content": content} if content is not None else {"render": render})
+    return _add(
+        session,
+        OutboxNotice(kind=NoticeKind.UPLOAD, conversation=to, payload=payload, created_at=now, next_attempt_at=now),
+    )
+
+
 def find_by_ref(session: Session, ref_key: str) -> OutboxNotice | None:
     """The newest notice written under ``ref_key``."""
     return session.scalars(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,8 +39,11 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long", "user_not_found", "cannot_dm_bot", "message_not_found", "cant_update_message",
         "edit_window_closed", "invalid_metadata_format", "used_url", "expired_url", "no_text",
         "invalid_blocks_format", "account_inactive", "user_disabled", "not_allowed",
+        "render_failed",
     }
 )
+# Draws the bytes of an upload from its stored arguments (see ``outbox.enqueue_upload``).
+Renderer = Callable[[dict[str, Any]], bytes]
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,12 @@ class SendResult:
 class Deliverer:
     """Delivers outbox notices; safe to run in many threads and processes at once."""
 
-    def __init__(self, db: Database, client: WebClient, clock: Clock, *, threads: int = 4) -> None:
+    def __init__(self, db: Database, client: WebClient, clock: Clock, *, threads: int = 4,
+                 renderers: Mapping[str, Renderer] | None = None) -> None:
         self.db = db
         self.client = client
         self.clock = clock
+        self.renderers = dict(renderers or {})
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nexo-deliver")
         self._closed = threading.Event()
 
@@ -123,7 +129,7 @@ class Deliverer:
                        target.channel if target else None, target.ts if target else None)
 
         result = None
-        if outcome_unknown and job.kind == NoticeKind.POST:
+        if outcome_unknown and job.kind in (NoticeKind.POST, NoticeKind.UPLOAD):
             result = self._find_posted(job)
         if result is None:
             result = self._send(job)
@@ -181,6 +187,8 @@ class Deliverer:
                 return SendResult(ok=True)
             if job.kind == NoticeKind.RESPONSE:
                 return self._send_response(p)
+            if job.kind == NoticeKind.UPLOAD:
+                return self._upload(p)
         except SlackApiError as e:
             status = e.response.status_code
             retry_after = None
@@ -206,8 +214,32 @@ class Deliverer:
             return SendResult(ok=False, error="ratelimited", retry_after=float(r.headers.get("Retry-After", 1)))
         return SendResult(ok=False, error=f"http_{r.status_code}")
 
+    def _upload(self, p: dict[str, Any]) -> SendResult:
+        data = self._render(p) if "render" in p else p["content"]
+        if data is None:
+            return SendResult(ok=False, error="render_failed")
+        channel = p["to"]
+        if channel.startswith(("U", "W")):
+            channel = self.client.conversations_open(users=channel)["channel"]["id"]
+        body = {"file": data} if isinstance(data, bytes) else {"content": data}
+        self.client.files_upload_v2(channel=channel, filename=p["filename"], title=p["title"],
+                                    initial_comment=p["comment"], **body)
+        return SendResult(ok=True, channel=channel)
+
+    def _render(self, p: dict[str, Any]) -> bytes | None:
+        """The picture an upload stored the arguments of; None if it cannot be drawn (a bug: logged)."""
+        renderer = self.renderers.get(p["render"]["name"])
+        try:
+            return renderer(p["render"]["args"]) if renderer else None
+        except Exception:
+            log.exception("drawing an upload failed", extra={"file": p["filename"]})
+            return None
+
     def _find_posted(self, job: _Job) -> SendResult | None:
-        """Look for an earlier try of this post in Slack; a found message counts as delivered."""
+        """Look for an earlier try of this post (or upload) in Slack; a found one counts as delivered.
+
+        Posts carry their outbox id in message metadata; uploads can't, so an upload is
+        recognised by its file name and title, which the caller makes unique (a timestamp)."""
         channel = job.target_channel or job.payload["to"]
         try:
             if channel.startswith(("U", "W")):
@@ -220,6 +252,12 @@ class Deliverer:
         except (SlackClientError, OSError):
             return None  # cannot tell; sending again is the lesser evil than losing it
         for message in r.get("messages", []):
+            if job.kind == NoticeKind.UPLOAD:
+                if any(f.get("name") == job.payload["filename"] and f.get("title") == job.payload["title"]
+                       for f in message.get("files") or []):
+                    log.info("upload found already shared", extra={"notice_id": job.id})
+                    return SendResult(ok=True, channel=channel, ts=message.get("ts"))
+                continue
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("outbox_id") == job.id:
                 log.info("notice found already posted", extra={"notice_id": job.id})

@@ -10,13 +10,12 @@ default kind ``""`` runs. Slack calls that take time (file uploads) go through
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.approvals.audit import export_csv
-from bot.delivery.outbox import enqueue_post
+from bot.delivery.outbox import enqueue_upload
 from bot.errors import NotAllowed, UserError
 from bot.handlers.commands import CommandRequest, CommandRouter, Reply
 from bot.handlers.crisis import crises_report_kind
@@ -25,6 +24,7 @@ from bot.plans import service as plans
 from bot.plans.spec import split_words
 from bot.tracking import report_blocks
 from bot.tracking import reports as tracking
+from bot.tracking.charts import RESPONSE_CHART, Labels, Series, chart_args
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +67,10 @@ def report_command(req: CommandRequest) -> Reply | None:
 
 
 def upload_file_later(req: CommandRequest, *, filename: str, content: str, title: str, comment: str) -> None:
-    """Upload ``content`` to the user's DM off the request thread (files.getUploadURLExternal + complete)."""
-    user, client, app = req.actor.user_id, req.client, req.app
-    failed = req.t(N_("I couldn't upload {file}. Please try again in a minute."), file=filename)
-
-    def upload() -> None:
-        try:
-            channel = client.conversations_open(users=user)["channel"]["id"]
-            client.files_upload_v2(channel=channel, content=content, filename=filename, title=title,
-                                   initial_comment=comment)
-        except Exception:
-            log.exception("report upload failed", extra={"file": filename})
-            with app.db.transaction() as session:
-                enqueue_post(session, now=app.clock.now(), to=user, text=failed)
-
-    threading.Thread(target=upload, name="nexo-report-upload", daemon=True).start()
+    """Owe ``content`` as a file in the user's DM: stored now, uploaded by the outbox (retried until Slack takes it)."""
+    with req.app.db.transaction() as session:
+        enqueue_upload(session, now=req.app.clock.now(), to=req.actor.user_id, filename=filename, title=title,
+                       comment=comment, content=content)
 
 
 # -- kinds -----------------------------------------------------------------------------------------
@@ -127,26 +116,16 @@ def response_report(req: CommandRequest, args: ReportArgs) -> Reply:
 
 
 def upload_chart_later(req: CommandRequest, figures: list[tracking.ClientFigures], *, days: int) -> None:
-    """Draw the chart and upload it to the user's DM off the request thread (drawing takes a while)."""
-    user, client, app, t = req.actor.user_id, req.client, req.app, req.t
-    labels = (t(N_("Response times, last {days} days"), days=days), t(N_("business hours")),
-              t(N_("response window")), t(N_("no answers in this period")))
-    failed = t(N_("I couldn't upload {file}. Please try again in a minute."), file="response-times.png")
-
-    def draw_and_upload() -> None:
-        from bot.tracking.charts import Labels, Series, response_time_chart  # matplotlib loads slowly: only here
-
-        try:
-            png = response_time_chart([Series(f.client_name, f.response_hours, f.window.total_seconds() / 3600)
-                                       for f in figures], Labels(*labels))
-            channel = client.conversations_open(users=user)["channel"]["id"]
-            client.files_upload_v2(channel=channel, file=png, filename="response-times.png", title=labels[0])
-        except Exception:
-            log.exception("response-time chart failed")
-            with app.db.transaction() as session:
-                enqueue_post(session, now=app.clock.now(), to=user, text=failed)
-
-    threading.Thread(target=draw_and_upload, name="nexo-report-chart", daemon=True).start()
+    """Owe the chart in the user's DM: what to draw is stored now; the outbox draws it (matplotlib takes
+    a second) and uploads it off the request, retried until Slack takes it."""
+    t, now = req.t, req.app.clock.now()
+    labels = Labels(t(N_("Response times, last {days} days"), days=days), t(N_("business hours")),
+                    t(N_("response window")), t(N_("no answers in this period")))
+    series = [Series(f.client_name, list(f.response_hours), f.window.total_seconds() / 3600) for f in figures]
+    with req.app.db.transaction() as session:
+        enqueue_upload(session, now=now, to=req.actor.user_id, filename=f"response-times-{now:%Y%m%d-%H%M%S}.png",
+                       title=labels.title, comment="", render={"name": RESPONSE_CHART,
+                                                               "args": chart_args(series, labels)})
 
 
 def requests_csv_report(req: CommandRequest, args: ReportArgs) -> Reply:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import io
 import random
-from dataclasses import dataclass
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,8 +27,25 @@ class Labels:
     empty: str
 
 
+RESPONSE_CHART = "response_time_chart"  # its name in an outbox upload (``bot.delivery.outbox.enqueue_upload``)
+
+
+def chart_args(series: list[Series], labels: Labels) -> dict[str, Any]:
+    """What to draw, as JSON the outbox stores until the chart is drawn and uploaded."""
+    return {"series": [asdict(s) for s in series], "labels": asdict(labels)}
+
+
+def draw_chart(args: dict[str, Any]) -> bytes:
+    """The chart ``chart_args`` described."""
+    return response_time_chart([Series(**s) for s in args["series"]], Labels(**args["labels"]))
+
+
 def response_time_chart(series: list[Series], labels: Labels) -> bytes:
     """One column per client: a box of the answers, each answer as a dot, the window as a red dash."""
+    # matplotlib takes a second to import: only a process that draws pays for it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(max(6.0, 1.4 * len(series) + 3), 4.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.subplots()
