@@ -220,16 +220,25 @@ def overdue(request: TrackedRequest, t: Translator, where: Where, *, number: int
     return text, blocks
 
 
-def to_backups(request: TrackedRequest, client_name: str, t: Translator, where: Where
-               ) -> tuple[str, list[dict[str, Any]]]:
-    """A DM to the client's other people: what waits, on whom, since when; they can step in."""
-    text = t("{reference} for *{client}* has been waiting on <@{user}> since {since} (due {due}). Can you help?",
-             reference=request.reference, client=client_name, user=request.assignee,
-             since=when(request.opened_at, where.tz, where.language),
-             due=when(request.due_at, where.tz, where.language))
+def _waiting_facts(request: TrackedRequest, client_name: str, where: Where) -> dict[str, str]:
+    return {"reference": request.reference, "client": client_name, "user": request.assignee,
+            "since": when(request.opened_at, where.tz, where.language),
+            "due": when(request.due_at, where.tz, where.language)}
+
+
+def _waiting(text: str, request: TrackedRequest, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """The opening every escalation shares: the line itself, then what was asked."""
     blocks = [section(text)]
     if request.summary:
         blocks.append(section(_about(request, t)))
+    return text, blocks
+
+
+def to_backups(request: TrackedRequest, client_name: str, t: Translator, where: Where
+               ) -> tuple[str, list[dict[str, Any]]]:
+    """A DM to the client's other people: what waits, on whom, since when; they can step in."""
+    text, blocks = _waiting(t("{reference} for *{client}* has been waiting on <@{user}> since {since} (due {due}). "
+                              "Can you help?", **_waiting_facts(request, client_name, where)), request, t)
     blocks.append(request_buttons(request, t))
     return text, blocks
 
@@ -237,13 +246,8 @@ def to_backups(request: TrackedRequest, client_name: str, t: Translator, where: 
 def to_lead(request: TrackedRequest, client_name: str, t: Translator, where: Where, *, channel: str | None
             ) -> tuple[str, list[dict[str, Any]]]:
     """A DM to the account lead: the reference, the summary, who it waits on and since when."""
-    text = t("⚠️ {reference} for *{client}* is overdue: waiting on <@{user}> since {since}, due {due}.",
-             reference=request.reference, client=client_name, user=request.assignee,
-             since=when(request.opened_at, where.tz, where.language),
-             due=when(request.due_at, where.tz, where.language))
-    blocks = [section(text)]
-    if request.summary:
-        blocks.append(section(_about(request, t)))
+    text, blocks = _waiting(t("⚠️ {reference} for *{client}* is overdue: waiting on <@{user}> since {since}, due {due}.",
+                              **_waiting_facts(request, client_name, where)), request, t)
     facts = [t("Asked by <@{user}>", user=request.asked_by)]
     if request.promised_at is not None:
         facts.append(t("promised for {when}", when=when(request.promised_at, where.tz, where.language)))
