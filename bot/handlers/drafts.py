@@ -7,6 +7,8 @@ import threading
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.access import Actor
 from bot.approvals import flows, ids, listing, modals, service, spec, webhook
@@ -52,14 +54,25 @@ def refuse(ctx: AppContext, body: dict[str, Any], actor: Actor | None, exc: Base
     text = polite_error(exc, t, where=where)
     user = (body.get("user") or {}).get("id", "")
     channel, _ = message_of(body)
-    with ctx.db.transaction() as session:
-        now = ctx.clock.now()
+    try:
+        with ctx.db.transaction() as session:
+            now = ctx.clock.now()
+            if body.get("response_url"):
+                enqueue_response(session, now=now, response_url=body["response_url"], text=text,
+                                 replace_original=False)
+            elif channel:
+                enqueue_ephemeral(session, now=now, channel=channel, user=user, text=text)
+            else:
+                enqueue_post(session, now=now, to=user, text=text)
+    except SQLAlchemyError:
+        # The database is what failed (the text says so), so the outbox can't hold the answer either:
+        # answer straight through the response_url, once, rather than leave the click unanswered.
         if body.get("response_url"):
-            enqueue_response(session, now=now, response_url=body["response_url"], text=text, replace_original=False)
-        elif channel:
-            enqueue_ephemeral(session, now=now, channel=channel, user=user, text=text)
-        else:
-            enqueue_post(session, now=now, to=user, text=text)
+            try:
+                WebhookClient(body["response_url"], timeout=3).send(text=text, replace_original=False,
+                                                                    response_type="ephemeral")
+            except Exception:
+                log.warning("could not tell the user the database is down", exc_info=True)
 
 
 def after_commit(ctx: AppContext, outcome: Outcome | None) -> None:

@@ -7,10 +7,11 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.approvals.models import DraftStatus
 from bot.db import Database
+from tests.approvals.helpers import click, draft, get_draft, setup_client, wait_card
 from tests.support.bot import start_bot
-from tests.support.factories import add_client
-from tests.support.people import LEAD
+from tests.support.people import CM, LEAD, REF
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -30,14 +31,22 @@ def proxied_bot(pg_url, database, fake_slack, clock):
 def test_requests_during_an_outage_get_a_polite_answer_and_the_bot_recovers(proxied_bot):
     running, proxy = proxied_bot
     slack = running.requests
-    add_client(slack, "Acme")
+    setup_client(slack, cms=(CM,))
     assert "Acme" in slack.command("client list", user_id=LEAD).json()["text"]
+    draft(slack, "Hello", by=CM)
+    card = wait_card(slack.fake, REF, "ACME-1")
 
     proxy.cut()
     for _ in range(5):
         r = slack.command("client list", user_id=LEAD)
         assert r.status_code == 200  # no 5xx storm
         assert "can't reach its database" in r.json()["text"]
+    # A click during the outage (acked at once, worked after the ack) is answered too, straight
+    # through its response_url: the outbox lives in the database that is down.
+    click(slack, card, REF)
+    fake = slack.fake
+    fake.wait_for(lambda: any("base de datos" in (r.get("body") or {}).get("text", "") for r in fake.responses()),
+                  timeout=20, message="the 'database down' answer to the click")
     health = httpx.get(f"{running.url}/healthz", timeout=15)
     assert health.status_code == 503
 
@@ -45,3 +54,5 @@ def test_requests_during_an_outage_get_a_polite_answer_and_the_bot_recovers(prox
     r = slack.command("client list", user_id=LEAD)
     assert r.status_code == 200 and "Acme" in r.json()["text"]  # recovered without a restart
     assert httpx.get(f"{running.url}/healthz").status_code == 200
+    click(slack, card, REF)  # and the same click now works
+    fake.wait_for(lambda: get_draft(running.db, "ACME-1").status == DraftStatus.APPROVED, message="approved")
