@@ -56,4 +56,7 @@ class OutboxNotice(Base):
         # The sweep reads only rows still owed, by due time: cost follows the backlog, not history.
         Index("ix_outbox_owed", "status", "next_attempt_at"),
         Index("ix_outbox_conversation_owed", "conversation", "status", "id"),
+        # A click finds the card (or a thread reply its question) by the message it sits on: without
+        # this, every approval click read the whole outbox, which keeps every notice ever sent.
+        Index("ix_outbox_channel_ts", "channel", "ts"),
     )
