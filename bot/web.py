@@ -37,7 +37,14 @@ def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Itera
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return healthz(start_response)
         if path == "/slack/events":
-            return slack(environ, start_response)
+            try:
+                return slack(environ, start_response)
+            except Exception as exc:  # Bolt builds its request (parses, reads ids) before it checks anything
+                log.warning("unreadable request refused", extra={"error": type(exc).__name__})
+                body = b'{"error": "bad_request"}'
+                start_response("400 Bad Request", [("Content-Type", "application/json"),
+                                                   ("Content-Length", str(len(body)))])
+                return [body]
         body = b'{"error": "not_found"}'
         start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]

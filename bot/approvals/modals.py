@@ -180,7 +180,7 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The view's private_metadata as a dict (anything malformed reads as empty)."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return meta if isinstance(meta, dict) else {}
 

@@ -26,6 +26,7 @@ from bot.approvals.models import (
     DraftVersion,
     Stage,
 )
+from bot.db import row_id
 from bot.delivery.models import OutboxNotice
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.i18n import N_
@@ -43,9 +44,10 @@ def button_value(draft: Draft, version: int) -> str:
 def parse_value(value: Any) -> tuple[int, int]:
     """``"<draft_id>:<version>"`` from a button or metadata; NotFound for anything else."""
     parts = str(value or "").split(":")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) < 12 for p in parts):
+    draft_id, version = (row_id(p) for p in parts) if len(parts) == 2 else (None, None)
+    if draft_id is None or version is None:
         raise NotFound(N_("That draft no longer exists."))
-    return int(parts[0]), int(parts[1])
+    return draft_id, version
 
 
 # -- reading ---------------------------------------------------------------------------------------

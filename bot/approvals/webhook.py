@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -65,10 +66,19 @@ def get_webhook(session: Session, client_id: int) -> ClientWebhook | None:
 def check_url(url: str) -> str:
     url = url.strip().strip("<>")
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000:
+    # Plain http only to this machine (a local publishing tool): drafts and their signature cross the network.
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000 or (
+            parts.scheme == "http" and not _is_loopback(parts.hostname)):
         raise UserError(N_("webhook: “{value}” is not a web address; use https://…"), field="webhook",
                         value=url[:80])
     return url
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def set_webhook(session: Session, *, actor: Actor, client: Client, url: str, secret: str | None, now: datetime

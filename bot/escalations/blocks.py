@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.db import row_id
 from bot.escalations import ids
 from bot.escalations.models import Crisis, CrisisStatus, CrisisStep
 from bot.i18n import N_, Translator
@@ -277,7 +278,7 @@ def read_modal(state: dict[str, Any]) -> tuple[int | None, int, str]:
 
     client_value = (raw(ids.CLIENT).get("selected_option") or {}).get("value") or ""
     sev_value = (raw(ids.SEVERITY).get("selected_option") or {}).get("value") or "2"
-    client_id = int(client_value) if client_value.isdigit() else None
+    client_id = row_id(client_value)
     sev = int(sev_value) if sev_value in ("1", "2", "3") else 2
     return client_id, sev, (raw(ids.DESCRIPTION).get("value") or "").strip()
 

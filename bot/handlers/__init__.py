@@ -13,6 +13,7 @@ from bot.handlers import (
     crisis_actions,
     drafts,
     home,
+    payload_shape,
     questions,
     reports,
     tracking_actions,
@@ -23,6 +24,7 @@ from bot.handlers.commands import CommandRouter
 def register_all(app: App, ctx: AppContext) -> CommandRouter:
     """Attach every listener to ``app``; returns the ``/nexo`` router (for help and tests)."""
     router = CommandRouter()
+    app.middleware(payload_shape.refuse_malformed)  # first: every listener below may trust the shape
     commands.register(app, ctx, router)
     clients.register(app, ctx, router)
     home.register(app, ctx, router)

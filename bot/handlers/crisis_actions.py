@@ -7,15 +7,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from sqlalchemy.orm import Session
 
 from bot.access import Actor
 from bot.context import AppContext
+from bot.db import row_id
 from bot.escalations import detection, ids, service, timeline
 from bot.handlers.commands import CommandRouter, agency_team_id
 from bot.handlers.crisis import client_languages, languages
-from bot.handlers.errors import polite_error
+from bot.handlers.drafts import refuse
 
 log = logging.getLogger(__name__)
 
@@ -23,46 +24,44 @@ Work = Callable[[Session, Actor, datetime], object]
 
 
 def _number(value: Any) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() else None
+    return row_id(value)
 
 
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
-    def run(body: dict[str, Any], context: BoltContext, respond: Respond, work: Work, where: str) -> None:
-        """The work in one transaction (after ack()); any refusal goes to the clicker only."""
-        user = body["user"]["id"]
-        t = ctx.translator_for("en")
+    def run(body: dict[str, Any], context: BoltContext, work: Work, where: str) -> None:
+        """The work in one transaction (after ack()); any refusal goes to the clicker only (through the
+        outbox, so it survives a Slack hiccup, and reaches them even without a response_url)."""
+        actor = None
         try:
-            actor = ctx.actor(user, body["user"].get("team_id"), agency_team_id(context))
-            t = ctx.translator_for(actor.language)
+            actor = ctx.actor(body["user"]["id"], body["user"].get("team_id"), agency_team_id(context))
             with ctx.db.transaction() as session:
                 work(session, actor, ctx.clock.now())
         except Exception as exc:
-            respond(text=polite_error(exc, t, where=where), response_type="ephemeral", replace_original=False)
+            refuse(ctx, body, actor, exc, where=where)
 
     def value(body: dict[str, Any]) -> int | None:
         return _number((body.get("actions") or [{}])[0].get("value"))
 
     @app.action(ids.ACKNOWLEDGE)
-    def acknowledge(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    def acknowledge(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        run(body, context, respond, lambda s, actor, now: service.acknowledge(
+        run(body, context, lambda s, actor, now: service.acknowledge(
             s, actor=actor, crisis_id=value(body), now=now), "crisis_ack")
 
     @app.action(ids.RESOLVE)
-    def resolve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    def resolve(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        run(body, context, respond, lambda s, actor, now: service.resolve(
+        run(body, context, lambda s, actor, now: service.resolve(
             s, actor=actor, crisis_id=value(body), now=now), "crisis_resolve")
 
     @app.action(ids.STEP_DONE)
-    def step_done(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    def step_done(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        run(body, context, respond, lambda s, actor, now: service.tick_step(
+        run(body, context, lambda s, actor, now: service.tick_step(
             s, actor=actor, step_id=value(body), now=now), "crisis_step")
 
     @app.action(ids.DECLARE_SUGGESTED)
-    def declare_suggested(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    def declare_suggested(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         crisis_id = value(body)
         langs: dict[str, str] = {}
@@ -70,25 +69,25 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
             client_id = service.client_id_of(session, crisis_id)
         if client_id is not None:
             langs = client_languages(ctx, client_id) | languages(ctx, [body["user"]["id"]])
-        run(body, context, respond, lambda s, actor, now: service.confirm_suggestion(
+        run(body, context, lambda s, actor, now: service.confirm_suggestion(
             s, actor=actor, crisis_id=crisis_id, now=now, language_of=langs.get), "crisis_confirm")
 
     @app.action(ids.DISMISS_SUGGESTED)
-    def dismiss_suggested(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    def dismiss_suggested(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        run(body, context, respond, lambda s, actor, now: service.dismiss_suggestion(
+        run(body, context, lambda s, actor, now: service.dismiss_suggestion(
             s, actor=actor, crisis_id=value(body), now=now), "crisis_dismiss")
 
     @app.action(ids.RELEASE_HELD)
-    def release_held(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    def release_held(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        run(body, context, respond, lambda s, actor, now: service.release_holds(
+        run(body, context, lambda s, actor, now: service.release_holds(
             s, actor=actor, crisis_id=value(body), now=now), "crisis_release")
 
     @app.action(ids.KEEP_HELD)
-    def keep_held(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    def keep_held(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        run(body, context, respond, lambda s, actor, now: service.keep_holds(
+        run(body, context, lambda s, actor, now: service.keep_holds(
             s, actor=actor, crisis_id=value(body), now=now), "crisis_keep")
 
     @app.middleware

@@ -27,7 +27,7 @@ HOME_BLOCKS_MAX = 100
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any], context: BoltContext) -> None:
-        if event.get("tab", "home") != "home":
+        if event.get("tab", "home") != "home" or not event.get("user"):
             return
         actor = ctx.actor(event["user"], context.team_id, agency_team_id(context))
         t = ctx.translator_for(actor.language)

@@ -6,12 +6,14 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.context import AppContext
+from bot.db import row_id
 from bot.errors import UserError
 from bot.handlers.commands import CommandRequest, CommandRouter, Reply
+from bot.handlers.drafts import click_actor, refuse
 from bot.handlers.errors import polite_error
 from bot.i18n import N_, Translator
 from bot.plans.service import resolve_client
@@ -54,16 +56,13 @@ def ask_command(req: CommandRequest) -> Reply:
 
 
 def as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return row_id(value)
 
 
 def metadata_id(view: dict[str, Any], key: str) -> int | None:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return as_int(meta.get(key)) if isinstance(meta, dict) else None
 
@@ -78,7 +77,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
         return ctx.translator_for(language_of(user_id, "en"))
 
     @app.action(ids.ANSWER)
-    def answer_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def answer_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
         user = body["user"]["id"]
         t = translator_of(user)
@@ -89,8 +88,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
                 view = blocks.answer_modal(question, owner.name, t)
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except Exception as exc:
-            respond(text=polite_error(exc, t, where="question_answer"), response_type="ephemeral",
-                    replace_original=False)
+            refuse(ctx, body, click_actor(ctx, body, context), exc, where="question_answer")
 
     @app.view(ids.ANSWER_MODAL)
     def answer_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.handlers.commands import CommandRouter
+from bot.handlers.drafts import click_actor, refuse
 from bot.handlers.errors import polite_error
 from bot.handlers.questions import as_int, metadata_id
 from bot.plans.service import current_plan
@@ -20,7 +21,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     language_of = user_languages(ctx)
 
     @app.action(ids.PROMISE)
-    def promise_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def promise_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
         user = body["user"]["id"]
         t = ctx.translator_for(language_of(user, "en"))
@@ -31,8 +32,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
                 view = blocks.promise_modal(request, current_plan(owner).timezone, t, now=ctx.clock.now())
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except Exception as exc:
-            respond(text=polite_error(exc, t, where="tracking_promise"), response_type="ephemeral",
-                    replace_original=False)
+            refuse(ctx, body, click_actor(ctx, body, context), exc, where="tracking_promise")
 
     @app.view(ids.PROMISE_MODAL)
     def promise_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
