@@ -36,6 +36,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL INTEGER: a larger id is not a row, it is an error in the query
+
+
+def row_id(value: Any) -> int | None:
+    """An id that came back from Slack (a button value, private_metadata): untrusted, so anything but a
+    positive integer the database can hold (or its ASCII digits) is None, never an exception."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 < value <= MAX_ROW_ID else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend.
 
@@ -118,8 +131,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 5)
-    kwargs.setdefault("max_overflow", 10)
+    # A `serve` process can hold a session on each request thread (8), each of Bolt's listener
+    # threads (16, bot.app.LISTENER_THREADS) and each deliverer thread (4) at once: 28 < 20 + 12.
+    # Connections beyond pool_size are closed when given back, so a smaller pool opened and closed a
+    # PostgreSQL connection for most transactions under load (milliseconds of CPU each, on both sides).
+    # Idle connections are only kept, never opened ahead, so a quiet process still holds few.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 12)
     kwargs.setdefault("pool_timeout", 5)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, **kwargs)
