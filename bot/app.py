@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,13 +14,14 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.context import AppContext
 from bot.db import Database
 from bot.delivery.events import dedupe_middleware
 from bot.delivery.sender import Deliverer
 from bot.handlers import register_all
 from bot.handlers.commands import CommandRouter
+from bot.handlers.errors import REQUEST
 from bot.slack import AgencyMembership, UserDirectory, make_web_client
 from bot.tracking.charts import RESPONSE_CHART, draw_chart
 
@@ -46,6 +49,9 @@ def build_app(
     client: WebClient | None = None,
 ) -> Nexo:
     """Build the bot. Tests and the demo inject a database, a clock or a client."""
+    if not settings.slack_signing_secret.strip():
+        # Bolt would "verify" with an empty key, which anyone can sign with: refuse to start instead.
+        raise ConfigError("missing SLACK_SIGNING_SECRET: requests from Slack could not be verified")
     db = db or Database(settings.database_url)
     clock = clock or SystemClock()
     client = client or make_web_client(settings)
@@ -64,6 +70,12 @@ def build_app(
         token_verification_enabled=False,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
+        # Every HTTP request's signature and timestamp are checked (Bolt's default, stated here so that
+        # nobody turns it off by accident): nothing in the settings can disable it.
+        request_verification_enabled=True,
+        # A click is acked from this pool, after the listener starts: with Bolt's default 5 threads, 5
+        # listeners busy after their ack (database work, forms) held every later click's ack in the queue.
+        listener_executor=RequestContextExecutor(max_workers=LISTENER_THREADS),
     )
     bolt.use(_mark_for_request_log)
     bolt.use(dedupe_middleware(db, clock.now))
@@ -80,14 +92,30 @@ class NexoBolt(App):
     """
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        if req.mode == "http" and not (req.headers.get("x-slack-request-timestamp") or ["0"])[0].isdigit():
+            # slack_sdk's verifier does int() on it: a garbled timestamp would be a 500, not the 401 it is.
+            return BoltResponse(status=401, body={"error": "invalid request"})
         started = time.perf_counter()
-        response = super().dispatch(req)
+        token = REQUEST.set(_describe(req))
+        try:
+            response = super().dispatch(req)
+        finally:
+            REQUEST.reset(token)
         if req.context.get(_LOGGED):
             _log_request(req, response, started)
         return response
 
 
+class RequestContextExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, running each listener in a copy of the submitting request's context
+    (:data:`bot.handlers.errors.REQUEST`: who a refusal is logged for)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
 _LOGGED = "nexo_request_log"
+LISTENER_THREADS = 16
 
 
 def _mark_for_request_log(req: BoltRequest, next: Callable[[], None]) -> None:
@@ -96,18 +124,20 @@ def _mark_for_request_log(req: BoltRequest, next: Callable[[], None]) -> None:
     return next()
 
 
-def _log_request(req: BoltRequest, response: BoltResponse | None, started: float) -> None:
+def _describe(req: BoltRequest) -> dict[str, Any]:
+    """Who sent the request and what it is, for the log lines written while handling it."""
     body = req.body or {}
     kind = body.get("type") or ("command" if "command" in body else "unknown")
     what = body.get("command") or _first_action(body) or (body.get("view") or {}).get("callback_id") \
         or (body.get("event") or {}).get("type") or body.get("callback_id")
+    return {"kind": kind, "what": what, "user": req.context.user_id, "team": req.context.team_id}
+
+
+def _log_request(req: BoltRequest, response: BoltResponse | None, started: float) -> None:
     log.info(
         "request",
         extra={
-            "kind": kind,
-            "what": what,
-            "user": req.context.user_id,
-            "team": req.context.team_id,
+            **_describe(req),
             "status": response.status if response else None,
             "retry_num": (req.headers.get("x-slack-retry-num") or [None])[0],
             "ms": round((time.perf_counter() - started) * 1000, 1),

@@ -41,3 +41,8 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     """The state changed under the user (already decided, superseded...)."""
+
+
+class Hidden(NotFound):
+    """It exists, but the user may not see it. Reads exactly like :class:`NotFound`, so nothing leaks
+    (not even that it exists); logged as an access refusal."""

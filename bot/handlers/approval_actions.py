@@ -101,9 +101,9 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
             except UserError as exc:
                 t = ctx.translator_for(actor.language if actor else "en")
                 if exc.field in ("comment", "assignee"):
-                    ack(response_action="errors", errors={error_block: exc.render(t.gettext)})
+                    ack(response_action="errors", errors={error_block: polite_error(exc, t, where=where)})
                 else:
-                    ack(response_action="update", view=modals.notice_modal(t, exc.render(t.gettext)))
+                    ack(response_action="update", view=modals.notice_modal(t, polite_error(exc, t, where=where)))
                 return
             except Exception as exc:
                 t = ctx.translator_for(actor.language if actor else "en")

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.context import AppContext
+from bot.db import row_id
 from bot.delivery.outbox import enqueue_post
 from bot.errors import UserError
 from bot.handlers.client_webhooks import apply_options, client_webhook, masked_line, split_webhook_options
@@ -163,7 +164,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
             block = FIELD_BLOCKS.get(exc.field or "", ids.REFERENCE)
             if block == ids.NAME and not meta_is_new(view):
                 block = ids.REFERENCE  # the edit form has no name input
-            ack(response_action="errors", errors={block: exc.render(t.gettext)})
+            ack(response_action="errors", errors={block: polite_error(exc, t, where="plan_modal")})
             return
         except Exception as exc:
             ack(response_action="errors", errors={ids.REFERENCE: polite_error(exc, t, where="plan_modal")})
@@ -174,13 +175,13 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         meta = {}
     if not isinstance(meta, dict):
         meta = {}
-    client_id, version = meta.get("client_id"), meta.get("version")
-    return {"client_id": client_id if isinstance(client_id, int) else None,
-            "version": version if isinstance(version, int) else None}
+    # Numbers only: "7" is not an id here (the form wrote an int), and neither is true, 1e9 or 2**70.
+    return {key: row_id(value) if isinstance(value, int) else None
+            for key, value in (("client_id", meta.get("client_id")), ("version", meta.get("version")))}
 
 
 def meta_is_new(view: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.context import AppContext
 from bot.delivery.outbox import enqueue_post
-from bot.errors import NotFound, UserError
+from bot.errors import NotAllowed, NotFound, UserError
 from bot.escalations import blocks, detection, ids, oncall, paging, report, service
 from bot.escalations.models import Crisis, CrisisSource
 from bot.handlers.commands import CommandRequest, CommandRouter, Reply, agency_team_id
@@ -28,6 +28,7 @@ from bot.plans.spec import split_words
 log = logging.getLogger(__name__)
 
 SEVERITY = re.compile(r"^(?:sev|severity|gravedad)\s*[:=]?\s*([123])$", re.IGNORECASE)
+SEVERITY_OPTION = re.compile(r"^(?:sev|severity|gravedad)\s*[:=]", re.IGNORECASE)  # "sev:9" is no description
 SOURCE_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 SOURCE_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
 
@@ -70,6 +71,8 @@ def _severity_and_text(rest: str) -> tuple[int, str]:
     while words and SEVERITY.match(words[0]):
         severity = int(SEVERITY.match(words[0]).group(1))  # type: ignore[union-attr]
         words = words[1:]
+    if words and SEVERITY_OPTION.match(words[0]):  # a mistyped severity must not page anyone
+        raise UserError(N_("Severity must be 1, 2 or 3 (1 is the worst)."), field="severity")
     return severity, " ".join(words).strip()
 
 
@@ -225,7 +228,7 @@ def _open_modal(req: CommandRequest, *, client_id: int | None) -> None:
             here = plans.client_for_channel(session, req.channel_id)
             client_id = here.id if here is not None else None
     if not options:
-        raise NotFound(N_("You can't see any client, so there is nothing to flag."))
+        raise NotAllowed(N_("You can't see any client, so there is nothing to flag."))
     req.open_modal(blocks.declare_modal(req.t, clients=options, selected=client_id, description="", permalink=None,
                                         metadata={"channel": req.channel_id}))
 
@@ -260,7 +263,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
                 options = [(c.id, c.name) for c in plans.visible_clients(session, actor)]
                 here = plans.client_for_channel(session, channel) if channel else None
             if not options:
-                raise NotFound(N_("You can't see any client, so there is nothing to flag."))
+                raise NotAllowed(N_("You can't see any client, so there is nothing to flag."))
             meta = {"channel": channel, "ts": ts}
             args = {"clients": options, "selected": here.id if here else None,
                     "description": message.get("text") or ""}
@@ -305,7 +308,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
                 text = declared_text(crisis, client.name, t)
                 enqueue_post(session, now=now, to=user, text=text, blocks=[blocks.section(text)])
         except UserError as exc:
-            ack(response_action="errors", errors={block: exc.render(t.gettext)})
+            ack(response_action="errors", errors={block: polite_error(exc, t, where="crisis_modal")})
             return
         except Exception as exc:
             ack(response_action="errors", errors={ids.DESCRIPTION: polite_error(exc, t, where="crisis_modal")})
@@ -317,7 +320,7 @@ def _metadata(view: dict[str, Any]) -> dict[str, str | None]:
     """The modal's private_metadata, checked: it comes back from the client."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         meta = {}
     meta = meta if isinstance(meta, dict) else {}
     channel, ts, link = (str(meta.get(k) or "") for k in ("channel", "ts", "link"))

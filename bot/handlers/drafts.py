@@ -17,6 +17,7 @@ from bot.approvals.flows import Outcome
 from bot.approvals.models import stage_of
 from bot.approvals.people import LanguageOf, languages_from
 from bot.context import AppContext
+from bot.db import row_id
 from bot.delivery.outbox import enqueue_ephemeral, enqueue_post, enqueue_response
 from bot.errors import UserError
 from bot.handlers.commands import CommandRequest, CommandRouter, Reply, agency_team_id
@@ -150,7 +151,7 @@ def submit_draft(ctx: AppContext, actor: Actor, view: dict[str, Any]) -> tuple[d
                 draft_id, version = service.parse_value(f"{meta.get('draft_id')}:{meta.get('version')}")
                 _, plan = service.client_and_plan(session, service.get_draft(session, draft_id))
             else:
-                client = plans.resolve_client_by_id(session, actor, meta.get("client_id"))
+                client = plans.resolve_client_by_id(session, actor, row_id(meta.get("client_id")))
                 plan = plans.current_plan(client)
             fields, errors = modals.read_draft_modal((view.get("state") or {}).get("values") or {},
                                                      timezone=plan.timezone, now=now)
@@ -167,9 +168,10 @@ def submit_draft(ctx: AppContext, actor: Actor, view: dict[str, Any]) -> tuple[d
             enqueue_post(session, now=now, to=actor.user_id, text=text)
     except UserError as exc:
         block = modals.FIELD_BLOCKS.get(exc.field or "")
+        text = polite_error(exc, t, where="draft_modal")
         if block is not None:
-            return {"response_action": "errors", "errors": {block: exc.render(t.gettext)}}, None
-        return {"response_action": "update", "view": modals.notice_modal(t, exc.render(t.gettext))}, None
+            return {"response_action": "errors", "errors": {block: text}}, None
+        return {"response_action": "update", "view": modals.notice_modal(t, text)}, None
     return None, outcome
 
 

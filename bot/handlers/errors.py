@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextvars import ContextVar
+from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.errors import UserError
+from bot.errors import Hidden, NotAllowed, UserError
 from bot.i18n import N_, Translator
 
 log = logging.getLogger(__name__)
 
+# Who sent the Slack request being handled and what it was ({"user", "team", "kind", "what"}): set per
+# request by ``bot.app.NexoBolt.dispatch`` and carried onto Bolt's listener threads, so a refusal is
+# logged with who was refused without every handler passing it along.
+REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("nexo_request", default=None)
+
 DATABASE_DOWN = N_("Nexo can't reach its database right now, so nothing was changed. Please try again in a minute.")
+# Slack gives a click 3 seconds to open a form (the trigger id expires); on a swamped server that can pass.
+FORM_TOO_LATE = N_("Slack didn't let me open the form in time, so nothing was changed. Please click again.")
 UNEXPECTED = N_(
     "Something went wrong on our side and nothing was changed. Please try again; "
     "if it keeps happening, give your Nexo admin this reference: {ref}."
@@ -23,12 +33,19 @@ UNEXPECTED = N_(
 def polite_error(exc: BaseException, t: Translator, *, where: str) -> str:
     """The text to show the user for ``exc``; bugs are logged with a reference they can quote."""
     if isinstance(exc, UserError):
+        if isinstance(exc, NotAllowed | Hidden):
+            # The msgid, never its parameters: they can hold names or text the log has no need for.
+            log.info("access refused", extra={**(REQUEST.get() or {}), "where": where, "error": exc.message})
         return exc.render(t.gettext)
     if isinstance(exc, OperationalError | PoolTimeout) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):
         log.warning("database unavailable", extra={"where": where, "error": type(exc).__name__})
         return t(DATABASE_DOWN)
+    if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict) \
+            and exc.response.data.get("error") == "expired_trigger_id":
+        log.warning("form opened too late", extra={"where": where})
+        return t(FORM_TOO_LATE)
     ref = uuid.uuid4().hex[:8]
     log.exception("unexpected error", extra={"where": where, "ref": ref})
     return t(UNEXPECTED, ref=ref)

@@ -25,6 +25,7 @@ from bot.plans.spec import split_words
 from bot.tracking import report_blocks
 from bot.tracking import reports as tracking
 from bot.tracking.charts import RESPONSE_CHART, Labels, Series, chart_args
+from bot.tracking.models import WaitingOn
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def audit_report(req: CommandRequest, args: ReportArgs) -> Reply:
 # -- response times (bot.tracking) ------------------------------------------------------------------
 def report_days(options: dict[str, str]) -> int:
     raw = options.get("days") or options.get("dias") or options.get("días") or str(tracking.DEFAULT_DAYS)
-    if not raw.isdigit() or not 1 <= int(raw) <= tracking.MAX_DAYS:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= tracking.MAX_DAYS:  # not "²" or "١"
         raise UserError(N_("days: “{value}” must be a whole number from 1 to {limit}."), value=raw[:20],
                         limit=tracking.MAX_DAYS)
     return int(raw)
@@ -133,7 +134,8 @@ def requests_csv_report(req: CommandRequest, args: ReportArgs) -> Reply:
     days, now = report_days(args.options), req.app.clock.now()
     with req.app.db.transaction() as session:
         client = tracking.report_clients(session, req.actor, args.client_name)[0]
-        count, content = tracking.request_log_csv(session, client, since=now - timedelta(days=days), now=now)
+        count, content = tracking.request_log_csv(session, client, since=now - timedelta(days=days), now=now,
+                                                  waiting_on=None if req.actor.is_agency else WaitingOn.CLIENT)
         name, filename = client.name, f"nexo-requests-{client.ref_prefix.lower()}-{now.strftime('%Y%m%d-%H%M')}.csv"
     upload_file_later(req, filename=filename, content=content,
                       title=req.t(N_("Requests of {client}"), client=name),

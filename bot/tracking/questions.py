@@ -103,12 +103,13 @@ def check_can_answer(session: Session, question: Question, user_id: str) -> Clie
     """Raise unless ``user_id`` may answer ``question`` now; returns its client."""
     client = session.get(Client, question.client_id)
     assert client is not None
+    # Who first, and without naming the client: a question id comes back from Slack (untrusted), so
+    # someone else's forged click must learn neither the client nor who answered.
+    if not may_answer(user_id, _open_request(session, question), client.current_plan):
+        raise NotAllowed(N_("Only the client's reference people can answer this question."))
     if question.status != QuestionStatus.OPEN:
         raise Conflict(N_("{reference} was already answered by <@{user}>."), reference=question.reference,
                        user=question.answered_by or "?")
-    request = _open_request(session, question)
-    if not may_answer(user_id, request, client.current_plan):
-        raise NotAllowed(N_("Only {client}'s reference people can answer this question."), client=client.name)
     return client
 
 

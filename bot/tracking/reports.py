@@ -184,13 +184,17 @@ CSV_COLUMNS = ("reference", "kind", "waiting_on", "state", "opened_at", "due_at"
                "promises_broken", "asked_by", "assignee", "summary")
 
 
-def request_log_csv(session: Session, client: Client, *, since: datetime, now: datetime) -> tuple[int, str]:
-    """Every request of ``client`` opened since ``since`` (times in UTC, ISO 8601): (row count, CSV text)."""
-    rows = list(session.scalars(
-        select(TrackedRequest).where(TrackedRequest.client_id == client.id, TrackedRequest.opened_at >= since,
-                                     TrackedRequest.opened_at < now)
-        .order_by(TrackedRequest.opened_at, TrackedRequest.id)
-    ))
+def request_log_csv(session: Session, client: Client, *, since: datetime, now: datetime,
+                    waiting_on: WaitingOn | None = None) -> tuple[int, str]:
+    """Every request of ``client`` opened since ``since`` (times in UTC, ISO 8601): (row count, CSV text).
+
+    ``waiting_on=WaitingOn.CLIENT`` keeps only what waited on the client: the export its own people get,
+    without the agency's internal rounds (internal reviews, the lead's comments, revisions)."""
+    stmt = select(TrackedRequest).where(TrackedRequest.client_id == client.id, TrackedRequest.opened_at >= since,
+                                        TrackedRequest.opened_at < now)
+    if waiting_on is not None:
+        stmt = stmt.where(TrackedRequest.waiting_on == waiting_on)
+    rows = list(session.scalars(stmt.order_by(TrackedRequest.opened_at, TrackedRequest.id)))
     plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_({r.plan_id for r in rows})))}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -139,3 +139,18 @@ def test_a_superseded_card_no_longer_decides(slack, bot, fake_slack):
     fake_slack.wait_for(lambda: ephemeral_texts(fake_slack, CM_EN))
     assert "replaced by version 2" in ephemeral_texts(fake_slack, CM_EN)[0]
     assert "Replaced by version 2" in text_of(wait_card(fake_slack, REF, "ACME-1"))
+
+
+def test_a_form_slack_will_not_open_in_time_is_explained_and_changes_nothing(slack, bot, fake_slack):
+    """On a swamped server a click can be acked after Slack's 3 s: the trigger id has expired."""
+    setup_client(slack)
+    draft(slack, "Hello")
+    card = wait_card(fake_slack, REF, "ACME-1")
+    fake_slack.fail(method="views.open", error="expired_trigger_id", times=1)
+    click(slack, card, REF, ids.REQUEST_CHANGES)
+    fake_slack.wait_for(lambda: ephemeral_texts(fake_slack, REF))
+    assert ephemeral_texts(fake_slack, REF) == [
+        "Slack no me dejó abrir el formulario a tiempo, así que no se ha cambiado nada. Vuelve a pulsar el botón."]
+    assert get_draft(bot.db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
+    click(slack, card, REF, ids.REQUEST_CHANGES)  # clicked again: the form opens
+    fake_slack.wait_for(lambda: fake_slack.views_opened(REF), message="the comment form")

@@ -8,6 +8,7 @@ CLIENT_TEAM = "T_ACME"
 CM = "U0CM"          # Carla, community manager (agency)
 LEAD = "U0LEAD"      # Luis, account lead (agency)
 ADMIN = "U0ADMIN"    # agency admin
+MEMBER = "U0MEMBER"  # Marta, an agency member on no client's plan
 REF = "U0REF"        # Ana, Acme's reference person (Acme's org, Slack Connect, Spanish)
 BACKUP = "U0BACKUP"  # Bruno, Acme's backup (Acme's org)
 OTHER_REF = "U0OTHER"  # reference person of another client (another org)
@@ -19,6 +20,7 @@ def add_people(fake) -> None:
     fake.add_user(CM, "carla", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="es-ES")
     fake.add_user(LEAD, "luis", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
     fake.add_user(ADMIN, "admin", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
+    fake.add_user(MEMBER, "marta", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="es-ES")
     fake.add_user(REF, "ana", team_id=CLIENT_TEAM, tz="Europe/Madrid", locale="es-ES")
     fake.add_user(BACKUP, "bruno", team_id=CLIENT_TEAM, tz="Europe/Madrid", locale="es-ES")
     fake.add_user(OTHER_REF, "olga", team_id="T_OTHER", tz="America/Mexico_City", locale="es-LA")

@@ -100,5 +100,5 @@ def test_a_promise_in_the_past_or_by_someone_else_is_refused(bot, slack, fake_sl
     assert r.json()["errors"][ids.PROMISE_TIME] == "Pick a time in the future."
     slack.click(question, ECM, action_id=ids.PROMISE)
     refusal = fake_slack.wait_for(lambda: fake_slack.responses())[-1]
-    assert refusal["body"]["text"] == "Only Globex's reference people can promise a reply time."
+    assert refusal["body"]["text"] == "Only the client's reference people can promise a reply time."
     assert the_request(bot.db).promised_at is None

@@ -96,7 +96,7 @@ def test_others_cannot_answer_and_a_second_answer_is_refused(bot, slack, fake_sl
     message = fake_slack.wait_for(lambda: question_message(fake_slack))
     slack.click(message, ECM, action_id=ids.ANSWER)  # the asker is not the client
     refusal = fake_slack.wait_for(lambda: fake_slack.responses())[-1]
-    assert "Only Globex's reference people can answer this question." in refusal["body"]["text"]
+    assert "Only the client's reference people can answer this question." in refusal["body"]["text"]
     assert fake_slack.views_opened(ECM) == []
 
     slack.click(message, EREF, action_id=ids.ANSWER)
