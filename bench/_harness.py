@@ -1,4 +1,5 @@
-"""What the HTTP benchmarks share: databases, servers under test, signed requests, load, RSS, docs.
+"""What the HTTP benchmarks share: databases, servers under test, signed requests, load and bursts,
+RSS and other resources, the outbox against what the fake Slack received, docs.
 
 Everything runs on this machine and talks over 127.0.0.1 only: a throwaway SQLite file or
 PostgreSQL schema, the fake Slack (in this process), and ``python -m bot serve --no-scheduler``
@@ -43,6 +44,8 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 PERF_DOC = ROOT / "docs" / "perf.md"
+RELIABILITY_DOC = ROOT / "docs" / "reliability.md"
+FORM = "application/x-www-form-urlencoded"
 # One connection per client, dropped after 4 s idle: gunicorn closes keep-alive connections after 5 s,
 # and reusing one it is closing would count as a server error.
 _LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=4.0)
@@ -92,7 +95,10 @@ def run_line(script: str) -> str:
     mem = memory_total_mb()
     return (f"`python bench/{script} --write` — last run {date.today().isoformat()} on {cpu_model()}, "
             f"nproc {nproc()}{f', {mem / 1024:.1f} GB RAM' if mem else ''}, Python {platform.python_version()}; "
-            f"load average at start {load_average()}.")
+            f"load average at start {LOAD_AT_START}.")
+
+
+LOAD_AT_START = load_average()  # sections are rendered at the end: a long run's load then is not its start's
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -108,12 +114,14 @@ def fmt_ms(value: float | None) -> str:
 
 
 # ----- docs/perf.md -----------------------------------------------------------------------------------
-def write_section(heading: str, section: str, path: Path = PERF_DOC, *, first: bool = False) -> None:
+def write_section(heading: str, section: str, path: Path = PERF_DOC, *, first: bool = False,
+                  title: str = "# Performance") -> None:
     """Replace the ``## `` section called ``heading`` (up to the next ``## ``), or add it.
 
-    A new section goes at the end, or right after the ``# `` title when ``first``.
+    A new section goes at the end, or right after the ``# `` title when ``first``; a missing
+    file starts with ``title``.
     """
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else title + "\n"
     lines = text.splitlines(keepends=True)
     section = section.rstrip("\n") + "\n"
     start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
@@ -253,6 +261,178 @@ class BenchDatabase:
             db.dispose()
 
 
+def add_client(db_url: str, name: str, values: dict[str, Any], *, language: str = "en",
+               timezone: str = "UTC") -> str:
+    """Another client and plan, through the plans service (as ``LEAD``); returns its reference prefix."""
+    from bot.access import Actor
+    from bot.db import Database
+    from bot.plans import service
+    from bot.plans.spec import default_values
+
+    db = Database(db_url)
+    try:
+        with db.transaction() as session:
+            client = service.create_client(session, actor=Actor(LEAD, TEAM, language, True), name=name,
+                                           now=datetime.now(UTC), values=values,
+                                           defaults=default_values(language=language, timezone=timezone))
+            return client.ref_prefix
+    finally:
+        db.dispose()
+
+
+def with_application_name(url: str, name: str) -> str:
+    """``url`` whose PostgreSQL connections show ``name`` in pg_stat_activity (SQLite: unchanged)."""
+    if not url.startswith("postgresql"):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}application_name={name}"
+
+
+def pg_connections(db: Any, names: Sequence[str]) -> dict[str, int]:
+    """Open PostgreSQL connections per ``application_name`` (``db``: a bot.db.Database)."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT application_name, count(*) FROM pg_stat_activity "
+                                 "WHERE application_name = ANY(:names) GROUP BY application_name"),
+                            {"names": list(names)}).all()
+    found = {str(name): int(n) for name, n in rows}
+    return {name: found.get(name, 0) for name in names}
+
+
+def errors_logged(errors: Counter[str]) -> str:
+    """``Server.logged_errors()`` in a few words."""
+    if not errors:
+        return "no errors"
+    return f"{sum(errors.values())} errors (" + "; ".join(f"{what} ×{n}" for what, n in errors.most_common(3)) + ")"
+
+
+# ----- the outbox against what the fake Slack received --------------------------------------------------------
+def outbox_owed(db: Any) -> int:
+    """Notices still owed (pending or being sent) in ``db`` (a bot.db.Database)."""
+    from sqlalchemy import func, select
+
+    from bot.delivery.models import OutboxNotice
+    from bot.delivery.outbox import OWED
+
+    with db.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(OutboxNotice)
+                                  .where(OutboxNotice.status.in_(OWED))) or 0)
+
+
+def wait_outbox_drained(db: Any, *, timeout: float, settle: float = 2.0) -> float | None:
+    """Seconds until nothing was owed for ``settle`` s in a row; None if that did not happen in ``timeout``."""
+    began = time.monotonic()
+    quiet_since: float | None = None
+    while time.monotonic() - began < timeout:
+        if outbox_owed(db) == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:
+                return quiet_since - began
+        else:
+            quiet_since = None
+        time.sleep(0.25)
+    return None
+
+
+@dataclass
+class Ledger:
+    """Every outbox notice against what the fake Slack shows: nothing lost, nothing doubled."""
+
+    by_status: Counter[str] = field(default_factory=Counter)  # "post delivered" -> n
+    posts_in_slack: int = 0  # messages carrying an outbox id
+    doubled: list[int] = field(default_factory=list)  # outbox ids posted more than once
+    missing: list[int] = field(default_factory=list)  # delivered posts Slack does not show
+    unrecorded: list[int] = field(default_factory=list)  # posts Slack shows that the outbox still owes
+    calls_vs_rows: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (Slack calls ok, delivered)
+    # response_url posts, matched by (url, text): owed but not received, received twice, and received
+    # without any outbox row (a listener's own ``respond()``, which the architecture allows)
+    responses_missing: int = 0
+    responses_doubled: int = 0
+    responses_direct: int = 0
+    rejections: int = 0
+    warnings: int = 0
+
+    @property
+    def owed(self) -> int:
+        return sum(n for k, n in self.by_status.items() if k.endswith(("pending", "sending")))
+
+    @property
+    def failed(self) -> int:
+        return sum(n for k, n in self.by_status.items() if k.endswith("failed"))
+
+    @property
+    def delivered(self) -> int:
+        return sum(n for k, n in self.by_status.items() if k.endswith("delivered"))
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.owed:
+            found.append(f"{self.owed} notices still owed")
+        if self.failed:
+            found.append(f"{self.failed} notices failed")
+        for what, ids in (("posted twice", self.doubled), ("delivered but not in Slack", self.missing),
+                          ("in Slack but still owed", self.unrecorded)):
+            if ids:
+                found.append(f"{len(ids)} {what} (outbox ids {ids[:5]})")
+        if self.responses_missing or self.responses_doubled:
+            found.append(f"response_url: {self.responses_missing} owed replies missing, "
+                         f"{self.responses_doubled} posted twice")
+        for kind, (calls, rows) in self.calls_vs_rows.items():
+            if calls != rows:
+                found.append(f"{kind}: {calls} Slack calls for {rows} delivered notices")
+        if self.rejections:
+            found.append(f"{self.rejections} payloads rejected by the fake Slack")
+        return found
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(self.by_status.items()))
+        direct = (f"; {self.responses_direct} replies posted straight to a response_url by a listener, not through "
+                  "the outbox" if self.responses_direct else "")
+        return (f"{self.delivered:,} notices delivered ({kinds}){direct}; "
+                + ("; ".join(self.problems()) or "nothing lost, nothing doubled"))
+
+
+def outbox_ledger(db: Any, fake: Any) -> Ledger:
+    """Compare every outbox row with the fake's messages and calls (run once the load is over)."""
+    from sqlalchemy import select
+
+    from bot.delivery.models import NoticeKind, NoticeStatus, OutboxNotice
+    from bot.delivery.sender import METADATA_EVENT
+
+    ledger = Ledger()
+    with db.transaction() as session:
+        rows = session.execute(select(OutboxNotice.id, OutboxNotice.kind, OutboxNotice.status)).all()
+        replies = Counter((p.get("url"), p.get("text")) for p in session.scalars(
+            select(OutboxNotice.payload).where(OutboxNotice.kind == NoticeKind.RESPONSE,
+                                               OutboxNotice.status == NoticeStatus.DELIVERED)))
+    status_of = {i: st for i, _, st in rows}
+    delivered = Counter(str(k) for _, k, st in rows if st == NoticeStatus.DELIVERED)
+    ledger.by_status = Counter(f"{k} {st}" for _, k, st in rows)
+    seen: Counter[int] = Counter()
+    for message in fake.messages(include_deleted=True):
+        meta = message.get("metadata") or {}
+        if meta.get("event_type") == METADATA_EVENT:
+            seen[int((meta.get("event_payload") or {}).get("outbox_id", -1))] += 1
+    ledger.posts_in_slack = sum(seen.values())
+    ledger.doubled = sorted(i for i, n in seen.items() if n > 1)
+    posted = {i for i, k, st in rows if k == NoticeKind.POST and st == NoticeStatus.DELIVERED}
+    ledger.missing = sorted(posted - set(seen))
+    ledger.unrecorded = sorted(i for i in seen if status_of.get(i) != NoticeStatus.DELIVERED)
+    calls = Counter(c.method for c in fake.calls() if c.response.get("ok"))
+    ledger.calls_vs_rows = {
+        "update": (calls["chat.update"], delivered[str(NoticeKind.UPDATE)]),
+        "ephemeral": (calls["chat.postEphemeral"], delivered[str(NoticeKind.EPHEMERAL)]),
+        "home": (calls["views.publish"], delivered[str(NoticeKind.HOME)]),
+    }
+    received = Counter((r.get("url"), (r.get("body") or {}).get("text")) for r in fake.responses())
+    ledger.responses_missing = sum((replies - received).values())
+    extra = received - replies
+    ledger.responses_doubled = sum(n for key, n in extra.items() if key in replies)
+    ledger.responses_direct = sum(n for key, n in extra.items() if key not in replies)
+    ledger.rejections, ledger.warnings = len(fake.rejections()), len(fake.warnings())
+    return ledger
+
+
 # ----- the fake Slack -------------------------------------------------------------------------------------
 def start_fake() -> Any:
     from bot.fakeslack import FakeSlack
@@ -331,6 +511,21 @@ class Server:
         with contextlib.suppress(OSError):
             return self.log_path.read_text(errors="replace")[-chars:]
         return ""
+
+    def logged_errors(self) -> Counter[str]:
+        """The error lines of its JSON log, by where and what (the exception's last line when there is one)."""
+        found: Counter[str] = Counter()
+        for line in self.log_tail(10 ** 9).splitlines():
+            if '"level": "error"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                found["unparsed error line"] += 1
+                continue
+            last = str(entry.get("exc") or "").strip().splitlines()[-1:] or [""]
+            found[f"{entry.get('where') or entry.get('logger')}: {entry.get('msg')} {last[0][:100]}".strip()] += 1
+        return found
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -412,16 +607,17 @@ class Probe:
     body: bytes
     expect: bytes | None = None  # a Nexo ack must contain this (else it is counted as an error)
     fresh: Callable[[], bytes] | None = None  # builds a new body for each send (new response_url...)
+    content_type: str = FORM  # events are JSON
 
     def next_body(self) -> bytes:
         return self.fresh() if self.fresh else self.body
 
 
-def sign(body: bytes, secret: str = SECRET) -> dict[str, str]:
+def sign(body: bytes, secret: str = SECRET, content_type: str = FORM) -> dict[str, str]:
     """Content type and Slack's v0 signature headers for ``body``, timestamped now."""
     ts = str(int(time.time()))
     digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": f"v0={digest}", "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
 
 
@@ -493,6 +689,38 @@ def find_handled_button(url: str, fake: Any, limit: int = 80) -> str | None:
     return None
 
 
+def body_recorder(fake: Any) -> Any:
+    """A ``bot.fakeslack.SlackRequests`` that builds bodies instead of sending them (see BodyRecorder)."""
+    from bot.fakeslack import SlackRequests
+
+    class BodyRecorder(SlackRequests):
+        """Every method of SlackRequests (command, click, submit_view, message...) builds the exact body
+        Slack would send, with fresh trigger ids and response URLs from the fake, and returns it as a
+        :class:`Probe` through :meth:`probe`, to be signed and sent later (a burst, a load loop)."""
+
+        def __init__(self) -> None:
+            super().__init__("http://127.0.0.1:9", SECRET, fake, TEAM, http=httpx.Client())
+            self._lock = threading.Lock()
+            self._recorded: tuple[bytes, str] | None = None
+
+        def post(self, body: str, content_type: str, **_: Any) -> httpx.Response:
+            self._recorded = (body.encode(), content_type)
+            return httpx.Response(599)  # not 200: nothing is applied to the fake as if acked
+
+        def probe(self, name: str, send: Callable[..., Any], *args: Any, expect: str | None = None,
+                  **kwargs: Any) -> Probe:
+            """``probe("approve", rec.click, message, REF, action_id=...)``: the body ``send`` would post."""
+            with self._lock:
+                self._recorded = None
+                send(*args, **kwargs)
+                if self._recorded is None:
+                    raise RuntimeError(f"{send.__name__} sent nothing")
+                body, content_type = self._recorded
+            return Probe(name, body, expect.encode() if expect else None, content_type=content_type)
+
+    return BodyRecorder()
+
+
 # ----- load ----------------------------------------------------------------------------------------------------
 @dataclass
 class LoadResult:
@@ -525,7 +753,7 @@ class LoadResult:
 def _send(http: httpx.Client, url: str, probe: Probe) -> str | None:
     """POST a signed probe; None when it was acked as expected, else what went wrong."""
     body = probe.next_body()
-    headers = sign(body)
+    headers = sign(body, content_type=probe.content_type)
     try:
         r = http.post(url, content=body, headers=headers)
     except httpx.HTTPError as e:
@@ -565,7 +793,7 @@ def closed_loop(base_url: str, probes: Sequence[Probe], *, concurrency: int, tot
                     return
                 probe = probes[i % len(probes)]
                 body = probe.next_body()
-                headers = sign(body)
+                headers = sign(body, content_type=probe.content_type)
                 began = time.perf_counter()
                 try:
                     r = http.post(url, content=body, headers=headers)
@@ -663,7 +891,92 @@ class LoadPool:
             c.close()
 
 
+@dataclass
+class Shot:
+    """One request of a burst: when it left (ms after the release), how long its ack took, what came back."""
+
+    probe: Probe
+    sent_at_ms: float = 0.0
+    ms: float | None = None
+    status: int | None = None
+    content: bytes = b""
+    error: str | None = None  # None when acked 200 (and with ``probe.expect`` in it)
+
+
+def burst(base_url: str, count: int, build: Callable[[], Sequence[Probe]], *, timeout: float = 30.0) -> list[Shot]:
+    """``count`` requests at once: one thread and connection each, all released by one barrier.
+
+    The connections are made first; then ``build()`` makes the requests (so their trigger ids are
+    fresh when the barrier opens) and each thread signs and sends its own. Nothing is retried.
+    """
+    url = f"{base_url}/slack/events"
+    clients = [httpx.Client(timeout=httpx.Timeout(timeout), limits=_LIMITS, verify=False) for _ in range(count)]
+    try:
+        probes = list(build())
+        if len(probes) != count:
+            raise ValueError(f"built {len(probes)} requests, expected {count}")
+        shots = [Shot(p) for p in probes]
+        barrier = threading.Barrier(count + 1)
+        released = [0.0]
+
+        def fire(shot: Shot, http: httpx.Client) -> None:
+            barrier.wait(timeout=60)
+            body = shot.probe.next_body()
+            headers = sign(body, content_type=shot.probe.content_type)
+            began = time.perf_counter()
+            shot.sent_at_ms = (began - released[0]) * 1000
+            try:
+                r = http.post(url, content=body, headers=headers)
+            except httpx.HTTPError as e:
+                shot.error = type(e).__name__
+                return
+            shot.ms = (time.perf_counter() - began) * 1000
+            shot.status, shot.content = r.status_code, r.content
+            if r.status_code != 200:
+                shot.error = f"HTTP {r.status_code}"
+            elif shot.probe.expect is not None and shot.probe.expect not in r.content:
+                shot.error = "unexpected ack"
+
+        threads = [threading.Thread(target=fire, args=(shot, http), daemon=True)
+                   for shot, http in zip(shots, clients, strict=True)]
+        for t in threads:
+            t.start()
+        released[0] = time.perf_counter()
+        barrier.wait(timeout=60)
+        for t in threads:
+            t.join(timeout=timeout + 30)
+        return shots
+    finally:
+        for c in clients:
+            c.close()
+
+
+# ----- resources of a process tree ----------------------------------------------------------------------------
+def open_fds(pids: Sequence[int]) -> int:
+    """Open file descriptors, summed over the processes."""
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            total += len(os.listdir(f"/proc/{p}/fd"))
+    return total
+
+
+def slope_per_minute(points: Sequence[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (seconds, value) points, per minute; None for fewer than 3 points."""
+    if len(points) < 3:
+        return None
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_v = sum(v for _, v in points) / len(points)
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    return sum((t - mean_t) * (v - mean_v) for t, v in points) / var * 60 if var else None
+
+
 # ----- a run's scratch space ----------------------------------------------------------------------------------
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so a stopped bench still drops its schema and stops its servers."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 @contextlib.contextmanager
 def workdir(keep: bool = False) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="nexo-bench-"))
