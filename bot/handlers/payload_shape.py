@@ -27,12 +27,30 @@ EVENT_STRINGS = ("user", "channel", "ts", "thread_ts", "text", "subtype", "tab",
 
 
 def refuse_malformed(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
-    """Bolt middleware: a 400 for a malformed payload, otherwise on to the listeners."""
+    """Bolt middleware: a 400 for a malformed payload, otherwise on to the listeners (NUL-free)."""
     if _well_formed(body):
+        _drop_nul_characters(body)
         return next()
     kind = body.get("type") if isinstance(body, dict) else None
     log.warning("malformed payload refused", extra={"kind": kind if isinstance(kind, str) else None})
     return BoltResponse(status=400, body="")
+
+
+def _drop_nul_characters(body: dict[str, Any]) -> None:
+    """Remove U+0000 from every string of the payload, in place. Slack's own text never holds it, and
+    PostgreSQL text can't store it: a forged one must not turn a polite refusal into an error.
+    Iterative, so a deeply nested payload can't exhaust the stack."""
+    stack: list[dict[str, Any] | list[Any]] = [body]
+    while stack:
+        node = stack.pop()
+        keys = node.keys() if isinstance(node, dict) else range(len(node))
+        for key in keys:
+            value = node[key]  # type: ignore[index]
+            if isinstance(value, str):
+                if "\x00" in value:
+                    node[key] = value.replace("\x00", "")  # type: ignore[index]
+            elif isinstance(value, dict | list):
+                stack.append(value)
 
 
 def _well_formed(body: Any) -> bool:

@@ -323,3 +323,24 @@ def test_errors_logged_by_the_bot_would_be_seen(caplog):
     """The "nothing logged as an error" checks above are not vacuous."""
     logging.getLogger("bot.handlers").error("probe")
     assert error_records(caplog.records)
+
+
+def test_nul_characters_never_reach_the_database(stage, caplog):
+    """PostgreSQL text can't hold U+0000; hypothesis once drew it into a flagged message's channel."""
+    fake, slack = stage.fake, stage.slack
+    for user, channel, text in ((REF, "C\x00", "a\x00b"), (STRANGER, "C_GENERAL", "\x00"), (LEAD, "C\x00X", "x")):
+        checks = Checks(stage, caplog)
+        opened = len(fake.views_opened(user))
+        url = fake.new_response_url(channel=channel, user=user)
+        message = {"type": "message", "user": OTHER_REF, "ts": "1700000000.000100", "text": text}
+        payload = slack._envelope("message_action", user, None, callback_id=crisis_ids.FLAG_SHORTCUT,
+                                  trigger_id=fake.issue_trigger_id(user), response_url=url,
+                                  channel={"id": channel, "name": "x"}, message=message,
+                                  message_ts="1700000000.000100", action_ts="1700000000.000200")
+        r = slack._interaction(payload)
+        assert r.status_code == 200, r.text
+        fake.wait_for(lambda u=user, o=opened, url=url: len(fake.views_opened(u)) > o or response_texts(fake, url),
+                      message="a form or an answer")
+        for answer in response_texts(fake, url):
+            assert_polite(answer, LANGUAGE[user])
+        checks.done(actor=user, response_url=url)
