@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from bot.clock import FrozenClock
 from bot.db import Database, normalize_database_url
 from bot.models import Base
-from tests.support.bot import BotUnderTest, start_bot
+from tests.support.bot import BotUnderTest, fresh_database, start_bot
 from tests.support.people import add_people
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -81,14 +81,7 @@ def pg_url() -> Iterator[str | None]:
 
 @pytest.fixture
 def database(tmp_path, pg_url) -> Iterator[Database]:
-    if pg_url:
-        db = Database(pg_url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    else:
-        db = Database(f"sqlite:///{tmp_path}/nexo.db")
-        Base.metadata.create_all(db.engine)
+    db = fresh_database(pg_url, tmp_path)
     yield db
     db.dispose()
 

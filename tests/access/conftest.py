@@ -7,11 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from bot.clock import FrozenClock
-from bot.db import Database
-from bot.models import Base
-from tests.access.world import World, truncate_all
+from tests.access.world import World
 from tests.conftest import SIGNING_SECRET, START
-from tests.support.bot import start_bot
+from tests.support.bot import fresh_database, start_bot
 from tests.support.people import add_people
 
 
@@ -19,12 +17,7 @@ from tests.support.people import add_people
 def world(tmp_path_factory, pg_url) -> Iterator[World]:
     from bot.fakeslack import FakeSlack
 
-    if pg_url:
-        db = Database(pg_url)
-        truncate_all(db)
-    else:
-        db = Database(f"sqlite:///{tmp_path_factory.mktemp('access')}/nexo.db")
-        Base.metadata.create_all(db.engine)
+    db = fresh_database(pg_url, tmp_path_factory.mktemp("access"))
     fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
     fake.start()
     add_people(fake)

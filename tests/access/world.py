@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select
 
 from bot.access import Actor
 from bot.approvals import decisions, flows
@@ -367,7 +367,3 @@ def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
         time.sleep(0.02)
 
 
-def truncate_all(db: Any) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

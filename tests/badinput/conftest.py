@@ -8,14 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from bot.clock import FrozenClock
-from bot.db import Database
-from bot.models import Base
 from tests.badinput.helpers import Baseline, World, build_world, settle
 from tests.conftest import SIGNING_SECRET, START
-from tests.support.bot import BotUnderTest, start_bot
+from tests.support.bot import BotUnderTest, fresh_database, start_bot
 from tests.support.people import add_people
 
 
@@ -35,14 +32,7 @@ class Stage:
 def stage(tmp_path_factory, pg_url) -> Iterator[Stage]:
     from bot.fakeslack import FakeSlack
 
-    if pg_url:
-        db = Database(pg_url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    else:
-        db = Database(f"sqlite:///{tmp_path_factory.mktemp('badinput')}/nexo.db")
-        Base.metadata.create_all(db.engine)
+    db = fresh_database(pg_url, tmp_path_factory.mktemp("badinput"))
     fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
     fake.start()
     add_people(fake)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
 
 from bot.app import Nexo, build_app
 from bot.clock import FrozenClock
@@ -10,6 +13,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.devtools.local_server import LocalServer
 from bot.jobs import run_tick
+from bot.models import Base
 from bot.web import make_wsgi_app
 
 
@@ -45,3 +49,16 @@ def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: s
     nexo = build_app(settings, db=database, clock=clock)
     server = LocalServer(make_wsgi_app(nexo)).start()
     return BotUnderTest(nexo, server, SlackRequests(server.url, signing_secret, fake), clock)
+
+
+def fresh_database(pg_url: str | None, folder: Path) -> Database:
+    """An empty database: the run's PostgreSQL schema with every table emptied, or a new SQLite file in ``folder``."""
+    if pg_url:
+        db = Database(pg_url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        return db
+    db = Database(f"sqlite:///{folder}/nexo.db")
+    Base.metadata.create_all(db.engine)
+    return db
