@@ -83,14 +83,25 @@ def _is_embedded_sqlite(settings: Settings) -> bool:
 
 def _worker(settings: Settings) -> int:
     from bot.app import build_app
+    from bot.delivery import handoff, inbox
     from bot.scheduler import make_scheduler
 
     nexo = build_app(settings)
     scheduler = make_scheduler(nexo.ctx, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    log.info("worker running", extra={"sweep_seconds": settings.sweep_seconds})
-    scheduler.start()
-    nexo.close()
+    # On PostgreSQL the web processes leave their notices and deferred requests to this process
+    # (bot.delivery.handoff, bot.delivery.inbox).
+    listener = handoff.Listener(settings.database_url, {
+        handoff.CHANNEL: nexo.ctx.deliverer.wake, inbox.CHANNEL: nexo.ctx.inbox.wake,
+    }).start() if nexo.ctx.db.is_postgres else None
+    log.info("worker running", extra={"sweep_seconds": settings.sweep_seconds,
+                                       "listening": listener is not None})
+    try:
+        scheduler.start()
+    finally:
+        if listener:
+            listener.stop()
+        nexo.close()
     return 0
 
 

@@ -17,11 +17,13 @@ from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
 from bot.db import Database
+from bot.delivery import handoff
 from bot.delivery.events import dedupe_middleware
+from bot.delivery.inbox import Inbox
 from bot.delivery.sender import Deliverer
 from bot.handlers import register_all
 from bot.handlers.commands import CommandRouter
-from bot.handlers.errors import REQUEST
+from bot.handlers.errors import REQUEST, describe
 from bot.slack import AgencyMembership, UserDirectory, make_web_client
 from bot.tracking.charts import RESPONSE_CHART, draw_chart
 
@@ -37,6 +39,7 @@ class Nexo:
     router: CommandRouter
 
     def close(self) -> None:
+        self.ctx.inbox.close()
         self.ctx.deliverer.close()
         self.ctx.db.dispose()
 
@@ -47,8 +50,13 @@ def build_app(
     db: Database | None = None,
     clock: Clock | None = None,
     client: WebClient | None = None,
+    hand_off: bool = False,
 ) -> Nexo:
-    """Build the bot. Tests and the demo inject a database, a clock or a client."""
+    """Build the bot. Tests and the demo inject a database, a clock or a client.
+
+    ``hand_off``: this process commits notices but leaves sending them to the worker
+    (:mod:`bot.delivery.handoff`); otherwise it sends each right after the commit that owes it.
+    """
     if not settings.slack_signing_secret.strip():
         # Bolt would "verify" with an empty key, which anyone can sign with: refuse to start instead.
         raise ConfigError("missing SLACK_SIGNING_SECRET: requests from Slack could not be verified")
@@ -56,12 +64,17 @@ def build_app(
     clock = clock or SystemClock()
     client = client or make_web_client(settings)
     deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart})
-    db.on_outbox_commit(deliverer.kick)
+    if hand_off:
+        if not db.is_postgres:
+            raise ConfigError("handing notices to the worker needs PostgreSQL (LISTEN/NOTIFY)")
+        db.before_outbox_commit(handoff.announce)
+    else:
+        db.on_outbox_commit(deliverer.kick)
     # users.info runs on the ack path (the actor's language): a slow Slack must not push an ack past
     # 3 s, so it gets a short timeout and no retry; the user then reads English, nothing breaks.
     lookup_client = WebClient(token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[])
     ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(lookup_client),
-                     AgencyMembership(client, settings.agency_members))
+                     AgencyMembership(client, settings.agency_members), Inbox(db, clock, enabled=hand_off))
     bolt = NexoBolt(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -126,11 +139,7 @@ def _mark_for_request_log(req: BoltRequest, next: Callable[[], None]) -> None:
 
 def _describe(req: BoltRequest) -> dict[str, Any]:
     """Who sent the request and what it is, for the log lines written while handling it."""
-    body = req.body or {}
-    kind = body.get("type") or ("command" if "command" in body else "unknown")
-    what = body.get("command") or _first_action(body) or (body.get("view") or {}).get("callback_id") \
-        or (body.get("event") or {}).get("type") or body.get("callback_id")
-    return {"kind": kind, "what": what, "user": req.context.user_id, "team": req.context.team_id}
+    return describe(req.body or {}, user=req.context.user_id, team=req.context.team_id)
 
 
 def _log_request(req: BoltRequest, response: BoltResponse | None, started: float) -> None:
@@ -143,11 +152,6 @@ def _log_request(req: BoltRequest, response: BoltResponse | None, started: float
             "ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
-
-
-def _first_action(body: dict[str, Any]) -> str | None:
-    actions = body.get("actions") or []
-    return actions[0].get("action_id") if actions else None
 
 
 def _log_unhandled(error: Exception, body: dict[str, Any]) -> None:

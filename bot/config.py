@@ -34,6 +34,13 @@ class Settings:
     agency_members: tuple[str, ...] = field(default_factory=tuple)
     web_concurrency: int = 2
     web_threads: int = 8
+    # Who sends the notices a web request causes: "worker" (handed over with PostgreSQL NOTIFY, see
+    # bot.delivery.handoff), "inline" (the web process itself) or "auto" (worker on PostgreSQL).
+    delivery: str = "auto"
+
+    def web_hands_off(self) -> bool:
+        """Whether ``serve``'s web processes leave sending notices to the worker."""
+        return self.delivery == "worker" or (self.delivery == "auto" and self.database_url.startswith("postgres"))
 
     def redacted(self) -> dict[str, object]:
         """Settings safe to log: secrets reduced to whether they are set."""
@@ -96,4 +103,14 @@ def load_settings(
         agency_members=members,
         web_concurrency=int(_number(env, "WEB_CONCURRENCY", 2, minimum=1)),
         web_threads=int(_number(env, "NEXO_WEB_THREADS", 8, minimum=1)),
+        delivery=_delivery(env, database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
     )
+
+
+def _delivery(env: dict[str, str], *, database_url: str) -> str:
+    value = (env.get("NEXO_DELIVERY", "").strip() or "auto").lower()
+    if value not in ("auto", "worker", "inline"):
+        raise ConfigError(f"NEXO_DELIVERY must be auto, worker or inline, got {value!r}")
+    if value == "worker" and not database_url.startswith("postgres"):
+        raise ConfigError("NEXO_DELIVERY=worker needs PostgreSQL (LISTEN/NOTIFY); SQLite delivers inline")
+    return value

@@ -9,6 +9,7 @@ from bot.access import Actor
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.delivery.inbox import Inbox
 from bot.delivery.sender import Deliverer
 from bot.i18n import Translator, translator
 from bot.slack import AgencyMembership, UserDirectory
@@ -26,6 +27,7 @@ class AppContext:
     deliverer: Deliverer
     users: UserDirectory
     agency: AgencyMembership
+    inbox: Inbox
 
     def actor(self, user_id: str, team_id: str | None, agency_team_id: str | None) -> Actor:
         """The acting user; their language comes from their Slack locale (English when unknown)."""

@@ -146,6 +146,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 _WRITER = "nexo_sqlite_writer"  # set on a connection while it holds its engine's writer lock
 
 AfterCommit = Callable[[list[int]], None]
+BeforeCommit = Callable[[Session, list[int]], None]
 
 
 class Database:
@@ -156,6 +157,8 @@ class Database:
         self.engine = engine or make_engine(self.url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[AfterCommit] = []
+        self._before_commit: list[BeforeCommit] = []
+        self._before_every_commit: list[Callable[[Session], None]] = []
         self._lock = threading.Lock()
 
     @property
@@ -167,6 +170,17 @@ class Database:
         with self._lock:
             self._after_commit.append(callback)
 
+    def before_outbox_commit(self, callback: BeforeCommit) -> None:
+        """Call ``callback(session, outbox_ids)`` inside each transaction that created outbox rows, just
+        before it commits (what it does commits or rolls back with them)."""
+        with self._lock:
+            self._before_commit.append(callback)
+
+    def before_every_commit(self, callback: Callable[[Session], None]) -> None:
+        """Call ``callback(session)`` inside every ``transaction()``, just before it commits."""
+        with self._lock:
+            self._before_every_commit.append(callback)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any exception."""
@@ -174,6 +188,11 @@ class Database:
         session.info["new_outbox_ids"] = []
         try:
             yield session
+            for every in self._before_every_commit:
+                every(session)
+            if session.info["new_outbox_ids"]:
+                for before in self._before_commit:
+                    before(session, list(session.info["new_outbox_ids"]))
             session.commit()
         except BaseException:
             session.rollback()

@@ -13,6 +13,7 @@ from bot.approvals.models import (
 )
 from bot.db import Base
 from bot.delivery.events import SeenEvent
+from bot.delivery.inbox import InboxRequest
 from bot.delivery.models import OutboxNotice
 from bot.escalations.models import (
     Crisis,
@@ -44,6 +45,7 @@ __all__ = [
     "DraftCard",
     "DraftDecision",
     "DraftVersion",
+    "InboxRequest",
     "OncallDelivery",
     "OutboxNotice",
     "Plan",

@@ -27,4 +27,6 @@ def make_scheduler(ctx: AppContext, *, blocking: bool = False) -> BaseScheduler:
     scheduler.add_job(
         ctx.deliverer.sweep, "interval", seconds=ctx.settings.delivery_seconds, id="deliver", **common
     )
+    # Requests a web process deferred (bot.delivery.inbox) whose wake-up was missed.
+    scheduler.add_job(ctx.inbox.sweep, "interval", seconds=ctx.settings.delivery_seconds, id="inbox", **common)
     return scheduler

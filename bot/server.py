@@ -44,7 +44,7 @@ class NexoServer(BaseApplication):  # type: ignore[misc]
         from bot.app import build_app
         from bot.web import make_wsgi_app
 
-        return make_wsgi_app(build_app(self.settings))
+        return make_wsgi_app(build_app(self.settings, hand_off=self.settings.web_hands_off()))
 
     def _when_ready(self, _server: Any) -> None:
         if self.with_scheduler:

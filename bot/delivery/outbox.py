@@ -107,10 +107,12 @@ def enqueue_ephemeral(
 
 def enqueue_response(
     session: Session, *, now: datetime, response_url: str, text: str,
-    blocks: list[dict[str, Any]] | None = None, replace_original: bool = False,
+    blocks: list[dict[str, Any]] | None = None, replace_original: bool = False, in_channel: bool = False,
 ) -> OutboxNotice:
-    """Owe a reply through a ``response_url`` (valid 30 minutes, 5 posts)."""
+    """Owe a reply through a ``response_url`` (valid 30 minutes, 5 posts); ephemeral unless ``in_channel``."""
     payload: dict[str, Any] = {"url": response_url, "text": text, "replace_original": replace_original}
+    if in_channel:
+        payload["response_type"] = "in_channel"
     if blocks:
         payload["blocks"] = blocks
     return _add(

@@ -78,6 +78,19 @@ class Deliverer:
         if not self._closed.is_set():
             self._executor.submit(self._deliver_in_order, list(ids))
 
+    def wake(self, ids: list[int] | None) -> None:
+        """Deliver ``ids`` now, or (None) everything due, off the caller's thread (see ``handoff``)."""
+        if ids:
+            self.kick(ids)
+        elif not self._closed.is_set():
+            self._executor.submit(self._sweep_logged)
+
+    def _sweep_logged(self) -> None:
+        try:
+            self.sweep()
+        except Exception:
+            log.exception("delivery sweep failed; the next one retries it")
+
     def sweep(self, *, limit: int = 200) -> int:
         """Deliver everything owed now (the scheduler's safety net). Returns how many were sent.
 
@@ -203,6 +216,8 @@ class Deliverer:
     def _send_response(self, p: dict[str, Any]) -> SendResult:
         webhook = WebhookClient(p["url"], timeout=self.client.timeout)
         body: dict[str, Any] = {"text": p["text"], "replace_original": p.get("replace_original", False)}
+        if p.get("response_type"):
+            body["response_type"] = p["response_type"]
         if p.get("blocks"):
             body["blocks"] = p["blocks"]
         r = webhook.send_dict(body)

@@ -180,10 +180,22 @@ class SlackRequests:
             "trigger_id": self.last_trigger_id,
         }
         response = self._form(fields, **sign)
+        response.extensions["nexo_response_url"] = fields["response_url"]
         body = ack_body(response)
         if body and not self._late(response):
             self.fake.deliver_ack(channel_id, user_id, body)
         return response
+
+    def answer(self, response: httpx.Response, timeout: float = 10.0) -> str:
+        """What a ``command()`` told its user: the ack's text or, when the ack was empty (a web process
+        that hands commands to the worker acks at once), the first reply through its response_url."""
+        body = ack_body(response)
+        if body and body.get("text"):
+            return str(body["text"])
+        url = response.extensions.get("nexo_response_url")
+        reply = self.fake.wait_for(lambda: self.fake.responses(url), timeout=timeout,
+                                   message="no answer in the ack or through the response_url")
+        return str(reply[0]["body"].get("text", ""))
 
     # ----- buttons ----------------------------------------------------------------
 

@@ -19,9 +19,18 @@ from bot.approvals import decisions, ids, modals, service
 from bot.approvals.flows import Outcome
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.handlers.commands import CommandRouter
-from bot.handlers.drafts import action_value, after_commit, click_actor, language_of, message_of, refuse
-from bot.handlers.errors import polite_error
+from bot.handlers.commands import CommandRouter, agency_team_id
+from bot.handlers.drafts import (
+    action_value,
+    after_commit,
+    click_actor,
+    clicker,
+    defer_click,
+    language_of,
+    message_of,
+    refuse,
+)
+from bot.handlers.errors import for_worker, polite_error
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +38,26 @@ CHANGES, REJECT = "changes", "reject"
 
 
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
-    def on_click(where: str, work: Callable[[Actor, dict[str, Any], Any], None]) -> Callable[..., None]:
-        def listener(ack: Ack, body: dict[str, Any], context: BoltContext, client: Any) -> None:
-            ack()
+    def on_click(where: str, work: Callable[[Actor, dict[str, Any], Any], None], *, deferrable: bool = False
+                 ) -> Callable[..., None]:
+        """``deferrable``: the work opens no form, so the worker may do it (stored before the ack)."""
+        def run(body: dict[str, Any], agency_team: str | None, client: Any) -> None:
             actor = None
             try:
-                actor = click_actor(ctx, body, context)
+                actor = clicker(ctx, body, agency_team)
                 work(actor, body, client)
             except Exception as exc:
                 refuse(ctx, body, actor, exc, where=where)
+
+        if deferrable:
+            ctx.inbox.register(where, for_worker(lambda body, agency_team: run(body, agency_team, ctx.client)))
+
+        def listener(ack: Ack, body: dict[str, Any], context: BoltContext, client: Any) -> None:
+            if deferrable and defer_click(ctx, where, body, context):
+                ack()
+                return
+            ack()
+            run(body, agency_team_id(context), client)
         return listener
 
     def approve(actor: Actor, body: dict[str, Any], _client: Any) -> None:
@@ -84,7 +104,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
                                           version=version, text=shown.text)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    app.action(ids.APPROVE)(on_click("approval_approve", approve))
+    app.action(ids.APPROVE)(on_click("approval_approve", approve, deferrable=True))
     app.action(ids.REQUEST_CHANGES)(on_click("approval_changes", open_comment(CHANGES)))
     app.action(ids.REJECT)(on_click("approval_reject", open_comment(REJECT)))
     app.action(ids.REASSIGN)(on_click("approval_reassign", open_reassign))

@@ -20,8 +20,9 @@ from slack_sdk import WebClient
 from bot import messages
 from bot.access import Actor
 from bot.context import AppContext
+from bot.delivery.outbox import enqueue_response
 from bot.errors import UserError
-from bot.handlers.errors import polite_error
+from bot.handlers.errors import for_worker, polite_error
 from bot.i18n import N_, Translator
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,28 @@ class CommandRouter:
 
     handlers: dict[str, Subcommand] = field(default_factory=dict)
     usage: list[tuple[str, str]] = field(default_factory=list)
+    opens_form: dict[str, Callable[[str], bool]] = field(default_factory=dict)
 
-    def add(self, name: str, handler: Subcommand, *, help: list[tuple[str, str]], aliases: tuple[str, ...] = ()
-            ) -> None:
-        """Route ``name`` (and ``aliases``) to ``handler``; ``help`` holds (usage, summary) msgids."""
+    def add(self, name: str, handler: Subcommand, *, help: list[tuple[str, str]], aliases: tuple[str, ...] = (),
+            opens_form: Callable[[str], bool] | None = None) -> None:
+        """Route ``name`` (and ``aliases``) to ``handler``; ``help`` holds (usage, summary) msgids.
+
+        ``opens_form(args)`` says (cheaply, without the database) whether those arguments may open a
+        form: such a command is always handled by the web process, since its ``trigger_id`` lives 3 s.
+        """
         for key in (name, *aliases):
             self.handlers[key] = handler
+            if opens_form is not None:
+                self.opens_form[key] = opens_form
         self.usage.extend(help)
+
+    def deferrable(self, name: str, args: str) -> bool:
+        """Whether ``/nexo name args`` may be acked at once and worked on by the worker (bot.delivery.inbox)."""
+        key = name.lower()
+        if key not in self.handlers:
+            return False  # help, or an unknown name: answered at once, with no database work
+        opens_form = self.opens_form.get(key)
+        return not (opens_form and opens_form(args))
 
     def dispatch(self, name: str, request: CommandRequest) -> Reply:
         if not name or name in ("help", "ayuda", "?"):
@@ -93,19 +109,48 @@ def agency_team_id(context: BoltContext) -> str | None:
     return result.team_id if result is not None else context.team_id
 
 
+DEFERRED_COMMAND = "/nexo"
+
+
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
-    def nexo_command(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def answer(command: dict[str, Any], agency_team: str | None, client: WebClient) -> Reply:
         name, _, args = (command.get("text") or "").strip().partition(" ")
         t = ctx.translator_for("en")
         try:
-            actor = ctx.actor(command["user_id"], command.get("team_id"), agency_team_id(context))
+            actor = ctx.actor(command["user_id"], command.get("team_id"), agency_team)
             t = ctx.translator_for(actor.language)
             request = CommandRequest(ctx, actor, args.strip(), command.get("channel_id", ""),
                                      command.get("trigger_id", ""), command.get("response_url", ""), client, t)
-            reply = router.dispatch(name, request)
+            return router.dispatch(name, request)
         except Exception as exc:  # every failure becomes a polite ephemeral answer
-            reply = Reply(text=polite_error(exc, t, where=f"/nexo {name[:20]}"))
+            return Reply(text=polite_error(exc, t, where=f"/nexo {name[:20]}"))
+
+    def nexo_command(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        reply = answer(command, agency_team_id(context), client)
         ack(**reply.ack_kwargs())
+
+    def deferred_command(command: dict[str, Any], agency_team: str | None) -> None:
+        """In the worker: the same answer, sent through the command's response_url (via the outbox)."""
+        reply = answer(command, agency_team, ctx.client)
+        with ctx.db.transaction() as session:  # also ends the inbox row, if the answer committed nothing
+            if (reply.text or reply.blocks) and command.get("response_url"):
+                enqueue_response(session, now=ctx.clock.now(), response_url=command["response_url"],
+                                 text=reply.text, blocks=reply.blocks, in_channel=reply.in_channel)
+
+    ctx.inbox.register(DEFERRED_COMMAND, for_worker(deferred_command))
+
+    def defer(body: dict[str, Any], context: BoltContext) -> bool:
+        """Store a command the worker can answer (bot.delivery.inbox); False: answer it here."""
+        if not ctx.inbox.enabled:
+            return False
+        name, _, args = (body.get("text") or "").strip().partition(" ")
+        if not router.deferrable(name, args):
+            return False
+        try:
+            return ctx.inbox.defer(DEFERRED_COMMAND, body, agency_team=agency_team_id(context))
+        except Exception:
+            log.warning("could not defer a command; answering it here", exc_info=True)
+            return False
 
     @app.middleware
     def answer_nexo_on_request_thread(req: BoltRequest, next: Callable[[], None]) -> BoltResponse | None:
@@ -119,6 +164,8 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
         body = req.body
         if not is_slash_command(body) or body.get("command") != "/nexo":
             return next()
+        if defer(body, req.context):
+            return BoltResponse(status=200, body="")  # the answer follows through the response_url
         ack = Ack()
         nexo_command(ack, body, req.context, req.context.client)
         return ack.response

@@ -16,7 +16,8 @@ from bot.db import row_id
 from bot.escalations import detection, ids, service, timeline
 from bot.handlers.commands import CommandRouter, agency_team_id
 from bot.handlers.crisis import client_languages, languages
-from bot.handlers.drafts import refuse
+from bot.handlers.drafts import defer_click, refuse
+from bot.handlers.errors import for_worker
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,12 @@ def _number(value: Any) -> int | None:
 
 
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
-    def run(body: dict[str, Any], context: BoltContext, work: Work, where: str) -> None:
+    def run(body: dict[str, Any], agency_team: str | None, work: Work, where: str) -> None:
         """The work in one transaction (after ack()); any refusal goes to the clicker only (through the
         outbox, so it survives a Slack hiccup, and reaches them even without a response_url)."""
         actor = None
         try:
-            actor = ctx.actor(body["user"]["id"], body["user"].get("team_id"), agency_team_id(context))
+            actor = ctx.actor(body["user"]["id"], body["user"].get("team_id"), agency_team)
             with ctx.db.transaction() as session:
                 work(session, actor, ctx.clock.now())
         except Exception as exc:
@@ -42,23 +43,27 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     def value(body: dict[str, Any]) -> int | None:
         return _number((body.get("actions") or [{}])[0].get("value"))
 
-    @app.action(ids.ACKNOWLEDGE)
-    def acknowledge(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        run(body, context, lambda s, actor, now: service.acknowledge(
-            s, actor=actor, crisis_id=value(body), now=now), "crisis_ack")
+    def button(action_id: str, where: str, call: Callable[..., object], key: str) -> None:
+        """A button whose work is one call in one transaction: the worker may do it (bot.delivery.inbox)."""
+        def go(body: dict[str, Any], agency_team: str | None) -> None:
+            run(body, agency_team, lambda s, actor, now: call(s, actor=actor, now=now, **{key: value(body)}), where)
 
-    @app.action(ids.RESOLVE)
-    def resolve(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        run(body, context, lambda s, actor, now: service.resolve(
-            s, actor=actor, crisis_id=value(body), now=now), "crisis_resolve")
+        ctx.inbox.register(where, for_worker(go))
 
-    @app.action(ids.STEP_DONE)
-    def step_done(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        run(body, context, lambda s, actor, now: service.tick_step(
-            s, actor=actor, step_id=value(body), now=now), "crisis_step")
+        def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+            deferred = defer_click(ctx, where, body, context)  # stored before the ack: never lost
+            ack()
+            if not deferred:
+                go(body, agency_team_id(context))
+
+        app.action(action_id)(listener)
+
+    button(ids.ACKNOWLEDGE, "crisis_ack", service.acknowledge, "crisis_id")
+    button(ids.RESOLVE, "crisis_resolve", service.resolve, "crisis_id")
+    button(ids.STEP_DONE, "crisis_step", service.tick_step, "step_id")
+    button(ids.DISMISS_SUGGESTED, "crisis_dismiss", service.dismiss_suggestion, "crisis_id")
+    button(ids.RELEASE_HELD, "crisis_release", service.release_holds, "crisis_id")
+    button(ids.KEEP_HELD, "crisis_keep", service.keep_holds, "crisis_id")
 
     @app.action(ids.DECLARE_SUGGESTED)
     def declare_suggested(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -69,26 +74,8 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
             client_id = service.client_id_of(session, crisis_id)
         if client_id is not None:
             langs = client_languages(ctx, client_id) | languages(ctx, [body["user"]["id"]])
-        run(body, context, lambda s, actor, now: service.confirm_suggestion(
+        run(body, agency_team_id(context), lambda s, actor, now: service.confirm_suggestion(
             s, actor=actor, crisis_id=crisis_id, now=now, language_of=langs.get), "crisis_confirm")
-
-    @app.action(ids.DISMISS_SUGGESTED)
-    def dismiss_suggested(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        run(body, context, lambda s, actor, now: service.dismiss_suggestion(
-            s, actor=actor, crisis_id=value(body), now=now), "crisis_dismiss")
-
-    @app.action(ids.RELEASE_HELD)
-    def release_held(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        run(body, context, lambda s, actor, now: service.release_holds(
-            s, actor=actor, crisis_id=value(body), now=now), "crisis_release")
-
-    @app.action(ids.KEEP_HELD)
-    def keep_held(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        run(body, context, lambda s, actor, now: service.keep_holds(
-            s, actor=actor, crisis_id=value(body), now=now), "crisis_keep")
 
     @app.middleware
     def observe_messages(body: dict[str, Any], next: Callable[[], None]) -> None:

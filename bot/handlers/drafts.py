@@ -30,8 +30,23 @@ log = logging.getLogger(__name__)
 
 # -- shared by the interactive handlers ------------------------------------------------------------
 def click_actor(ctx: AppContext, body: dict[str, Any], context: BoltContext) -> Actor:
+    return clicker(ctx, body, agency_team_id(context))
+
+
+def clicker(ctx: AppContext, body: dict[str, Any], agency_team: str | None) -> Actor:
     user = body.get("user") or {}
-    return ctx.actor(user.get("id", ""), user.get("team_id"), agency_team_id(context))
+    return ctx.actor(user.get("id", ""), user.get("team_id"), agency_team)
+
+
+def defer_click(ctx: AppContext, where: str, body: dict[str, Any], context: BoltContext) -> bool:
+    """Store a click for the worker (bot.delivery.inbox), before its ack; False: work on it here."""
+    if not ctx.inbox.enabled:
+        return False
+    try:
+        return ctx.inbox.defer(where, body, agency_team=agency_team_id(context))
+    except Exception:
+        log.warning("could not defer a click; working on it here", exc_info=True, extra={"where": where})
+        return False
 
 
 def language_of(ctx: AppContext) -> LanguageOf:
@@ -129,6 +144,15 @@ def draft_command(req: CommandRequest) -> Reply | None:
     return Reply(text=reply)
 
 
+def draft_opens_form(args: str) -> bool:
+    """Only the client's name (or a quote left open, answered at once) opens the draft form."""
+    try:
+        _, options, text = spec.split_command(args)
+    except UserError:
+        return True
+    return not options and not text
+
+
 def pending_command(req: CommandRequest) -> Reply:
     now = req.app.clock.now()
     with req.app.db.transaction() as session:
@@ -201,7 +225,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     router.add("draft", draft_command, aliases=("borrador", "post"), help=[
         (N_("/nexo draft CLIENT [network:x] [at:2026-12-01T10:00] [category:NAME] TEXT"),
          N_("send a post to the client for approval (only the client opens a form)")),
-    ])
+    ], opens_form=draft_opens_form)
     router.add("pending", pending_command, aliases=("pendientes", "pendiente"), help=[
         (N_("/nexo pending [CLIENT]"), N_("what waits on whom, most urgent first")),
     ])

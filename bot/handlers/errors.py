@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -20,6 +21,29 @@ log = logging.getLogger(__name__)
 # request by ``bot.app.NexoBolt.dispatch`` and carried onto Bolt's listener threads, so a refusal is
 # logged with who was refused without every handler passing it along.
 REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("nexo_request", default=None)
+
+def describe(body: dict[str, Any], *, user: str | None = None, team: str | None = None) -> dict[str, Any]:
+    """Who sent a Slack payload and what it is, for :data:`REQUEST`."""
+    kind = body.get("type") or ("command" if "command" in body else "unknown")
+    actions = body.get("actions") or []
+    what = body.get("command") or (actions[0].get("action_id") if actions else None) \
+        or (body.get("view") or {}).get("callback_id") or (body.get("event") or {}).get("type") \
+        or body.get("callback_id")
+    who = body.get("user") if isinstance(body.get("user"), dict) else {}
+    return {"kind": kind, "what": what, "user": user or who.get("id") or body.get("user_id"),
+            "team": team or who.get("team_id") or body.get("team_id")}
+
+
+def for_worker(work: Callable[[dict[str, Any], str | None], None]) -> Callable[[dict[str, Any], str | None], None]:
+    """A deferred request's work (bot.delivery.inbox), with :data:`REQUEST` set as the web process had it."""
+    def run(body: dict[str, Any], agency_team: str | None) -> None:
+        token = REQUEST.set({**describe(body), "deferred": True})
+        try:
+            work(body, agency_team)
+        finally:
+            REQUEST.reset(token)
+    return run
+
 
 DATABASE_DOWN = N_("Nexo can't reach its database right now, so nothing was changed. Please try again in a minute.")
 # Slack gives a click 3 seconds to open a form (the trigger id expires); on a swamped server that can pass.

@@ -22,10 +22,10 @@ def setup_client(slack, name: str = "Acme", *, extra: str = "", ref: str = REF, 
 
 
 def draft(slack, text: str, *, client: str = "Acme", by: str = CM_EN, options: str = "") -> str:
-    """``/nexo draft``; returns the ack text (asserts it was accepted)."""
+    """``/nexo draft``; returns the answer (the ack's text, or the reply a worker sent to the response_url)."""
     r = slack.command(f"draft {client} {options} {text}".replace("  ", " "), user_id=by)
     assert r.status_code == 200, r.text
-    return r.json()["text"]
+    return slack.answer(r)
 
 
 def buttons(message: dict[str, Any]) -> list[str]:

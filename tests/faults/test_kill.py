@@ -68,8 +68,10 @@ def serves(launch) -> tuple[BotProcess, BotProcess]:
 
     Both start now, to save the seconds a start costs: the second one shares nothing with the first
     but the database, and handles no request before the kill, so it is what a restart would bring up.
+    They work on each click and send its notices themselves (``NEXO_DELIVERY=inline``, what SQLite
+    always does); the hand-off to a worker is killed in ``test_worker_killed_inside_a_deferred_click``.
     """
-    first, second = (launch("serve", NEXO_WEB_THREADS="4") for _ in range(2))
+    first, second = (launch("serve", NEXO_WEB_THREADS="4", NEXO_DELIVERY="inline") for _ in range(2))
     return first.wait_ready(), second
 
 
@@ -206,6 +208,56 @@ def test_serve_killed_inside_the_click_s_transaction_leaves_nothing_and_the_clic
     approved_once(shared_db, fake_slack)
     done = ledger(shared_db, fake_slack)
     print(f"\nkill inside the click's transaction: {done.summary()}")
+    done.assert_exactly_once()
+
+
+@pytest.mark.postgres_only
+def test_worker_killed_inside_a_deferred_click_s_transaction_redoes_it_once(pg_url, launch, shared_db, fake_slack):
+    """PostgreSQL's default: the serve stores Ana's click in the inbox and acks; the worker runs it. The
+    worker is killed while the click's transaction waits on a row lock: the click is not lost (it is
+    still in the inbox), and once the dead worker's lease runs out the next worker does it, once."""
+    if not pg_url:
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): the hand-off to the worker uses LISTEN/NOTIFY")
+    from bot.delivery.inbox import InboxRequest
+
+    web = launch("serve", NEXO_WEB_THREADS="4")
+    worker = launch("worker", NEXO_SWEEP_SECONDS="3600", NEXO_DELIVERY_SECONDS="0.5")
+    web.wait_ready()
+    worker.wait_ready()
+    card = draft_waiting_for_ref(signed(web, fake_slack), fake_slack, shared_db)
+    before = max_outbox_id(shared_db)
+    with shared_db.engine.connect() as blocker:
+        transaction = blocker.begin()
+        me = blocker.execute(text("SELECT pg_backend_pid()")).scalar()
+        blocker.execute(select(TrackedRequest.id).where(TrackedRequest.kind == RequestKind.APPROVAL)
+                        .with_for_update())
+        r = click(signed(web, fake_slack), card, REF)
+        assert r.status_code == 200  # acked by the serve, which only stored the click
+        wait_until(lambda: blocker.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}).first(),
+            timeout=15, what="the worker's transaction to wait on the lock")
+        worker.kill()
+        transaction.rollback()
+    with shared_db.sessionmaker() as s:
+        [stored] = s.scalars(select(InboxRequest)).all()  # the click survived its worker
+    assert stored.work == "approval_approve" and stored.attempts == 1
+    assert get_draft(shared_db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
+    assert max_outbox_id(shared_db) == before
+
+    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=fake_slack.api_url, database_url=shared_db.url)
+    later = FrozenClock(datetime.now(UTC) + timedelta(minutes=2))  # past the dead worker's lease
+    nexo = build_app(settings, db=Database(shared_db.url), clock=later)
+    try:
+        assert nexo.ctx.inbox.sweep() == 1
+        assert nexo.ctx.inbox.sweep() == 0  # done once: the row went with the click's own commit
+        wait_until(lambda: owed(shared_db) == 0 and any("was approved by" in t for t in dm_texts(fake_slack, CM_EN)),
+                   timeout=15, what="the approval's notices")
+    finally:
+        nexo.close()
+    approved_once(shared_db, fake_slack)
+    done = ledger(shared_db, fake_slack)
+    print(f"\nkill inside a deferred click: {done.summary()}")
     done.assert_exactly_once()
 
 

@@ -16,7 +16,7 @@ def test_healthz_reports_database_ok(bot):
     assert r.status_code == 200
     body = r.json()
     assert body["database"] == "ok"
-    assert body["outbox"] == {"owed": 0, "late": 0, "failed": 0}
+    assert body["outbox"] == {"owed": 0, "late": 0, "failed": 0, "inbox": 0, "inbox_late": 0}
 
 
 def test_healthz_is_503_when_database_unreachable(fake_slack, clock, tmp_path):

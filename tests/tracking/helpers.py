@@ -42,9 +42,10 @@ def add_globex(slack, fake, *, channel: bool = False, extra: str = "") -> None:
 
 
 def ask(slack, text: str = "Can we post the video on Friday?", *, client: str = "Globex", by: str = ECM) -> dict:
+    """``/nexo ask``; returns the ack's JSON, or {"text": …} from the worker's response_url reply."""
     r = slack.command(f"ask {client} {text}", user_id=by)
     assert r.status_code == 200, r.text
-    return r.json()
+    return r.json() if r.content else {"text": slack.answer(r)}
 
 
 def drain(bot, timeout: float = 5.0) -> None:
@@ -57,8 +58,10 @@ def settle(bot, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with bot.db.sessionmaker() as s:
-            owed = len(outbox.due_notice_ids(s, now=bot.clock.now())) + s.scalar(
-                select(func.count()).select_from(OutboxNotice).where(OutboxNotice.claimed_until > bot.clock.now()))
+            # Every notice owed by now, including one waiting behind another in its conversation
+            # (due_notice_ids leaves those out until the one before it is delivered).
+            owed = s.scalar(select(func.count()).select_from(OutboxNotice).where(
+                OutboxNotice.status.in_(outbox.OWED), OutboxNotice.next_attempt_at <= bot.clock.now()))
         if not owed:
             return
         if time.monotonic() > deadline:

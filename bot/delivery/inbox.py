@@ -1,0 +1,211 @@
+"""The inbox: requests from Slack that were acknowledged at once and are worked on by the worker.
+
+Why: Slack needs an answer within 3 seconds. Under a burst (200 clicks and commands at once), the
+database work of a slash command or an Approve click, done in the web process, made later requests
+wait for CPU, and some acks came too late. With the hand-off on (PostgreSQL ``serve``, see
+:mod:`bot.delivery.handoff`), a web process stores such a request here, tells the worker with
+``NOTIFY`` (in the same statement), and only then acks: a click that was acknowledged is never lost,
+even if the web process dies the next instant. The worker runs the same handler code a moment
+later; its answers go through the outbox like any other notice.
+
+What is not put here: anything that must open a form (a ``trigger_id`` lives 3 seconds), form
+submissions (their errors are shown in the form, so they are checked before the ack), events, and
+everything when the hand-off is off (SQLite, tests, the demo): then the web process works as before.
+
+Exactly once: the worker claims a row for a lease, then runs the work. The row is deleted inside the
+first transaction the work commits (:meth:`Inbox.run`): if the row is already gone (another worker
+did it after a lease ran out), that transaction rolls back and nothing is done twice. If the worker
+dies before that commit, the row's lease runs out and the work is run again from the start.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text, delete, event, func, insert, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot.clock import Clock
+from bot.db import Base, Database, UTCDateTime
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "nexo_inbox"
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5  # a request that crashed its work this often is kept (last_error) but no longer run
+
+# A deferred piece of work: (the Slack payload, the agency's team id as the web process saw it).
+Work = Callable[[dict[str, Any], str | None], None]
+
+
+class InboxRequest(Base):
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Which registered work runs it (e.g. "approval_approve", "/nexo").
+    work: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agency_team: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlreadyDone(BaseException):  # control flow, like GeneratorExit: the handlers' `except Exception` must miss it
+    """Another worker finished this request: roll this run back (handlers' ``except Exception`` let it pass)."""
+
+
+class _Run:
+    def __init__(self, row_id: int) -> None:
+        self.row_id = row_id
+        self.finished = False
+
+
+_RUNNING: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("nexo_inbox_run", default=None)
+
+
+class Inbox:
+    """Stores deferred requests (web) and runs them (worker).
+
+    ``enabled`` is True in a web process that hands work to the worker; elsewhere :meth:`defer`
+    returns False and the caller does the work itself, as it always did.
+    """
+
+    def __init__(self, db: Database, clock: Clock, *, enabled: bool = False, threads: int = 4) -> None:
+        self.db = db
+        self.clock = clock
+        self.enabled = enabled
+        self._work: dict[str, Work] = {}
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nexo-inbox")
+        self._closed = threading.Event()
+        db.before_every_commit(_finish_in_same_transaction)
+        event.listen(db.sessionmaker, "after_commit", _mark_finished)
+        event.listen(db.sessionmaker, "after_rollback", _forget_run)
+
+    def register(self, name: str, work: Work) -> None:
+        self._work[name] = work
+
+    # -- web: store and tell ----------------------------------------------------------------------
+    def defer(self, name: str, payload: dict[str, Any], *, agency_team: str | None) -> bool:
+        """Store ``payload`` for ``name``'s work and wake a worker; False when deferral is off.
+
+        One statement: the row and the notification commit together, before the caller acks.
+        """
+        if not self.enabled:
+            return False
+        if name not in self._work:
+            raise KeyError(f"no deferred work named {name!r}")
+        row = insert(InboxRequest).values(work=name, payload=payload, agency_team=agency_team,
+                                          received_at=self.clock.now(), attempts=0).returning(InboxRequest.id)
+        with self.db.engine.begin() as conn:
+            new_id = conn.execute(row).scalar_one()
+            if self.db.is_postgres:
+                conn.execute(select(func.pg_notify(CHANNEL, str(new_id))))
+        return True
+
+    # -- worker: claim and run --------------------------------------------------------------------
+    def wake(self, ids: list[int] | None) -> None:
+        """Run ``ids`` (or everything waiting) off the caller's thread."""
+        if not self._closed.is_set():
+            self._executor.submit(self._run_logged, ids)
+
+    def _run_logged(self, ids: list[int] | None) -> None:
+        try:
+            for row_id in ids if ids else self.waiting_ids():
+                self.run(row_id)
+        except Exception:
+            log.exception("inbox run failed; the next sweep retries it")
+
+    def sweep(self) -> int:
+        """Run everything waiting (the worker's safety net). Returns how many were run."""
+        return sum(self.run(row_id) for row_id in self.waiting_ids())
+
+    def waiting_ids(self, limit: int = 500) -> list[int]:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            return list(session.scalars(
+                select(InboxRequest.id).where(or_(InboxRequest.claimed_until.is_(None),
+                                                  InboxRequest.claimed_until < now),
+                                              InboxRequest.attempts < MAX_ATTEMPTS)
+                .order_by(InboxRequest.id).limit(limit)))
+
+    def run(self, row_id: int) -> bool:
+        """Claim one request and run its work. True when this call ran it."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            claimed = session.execute(
+                update(InboxRequest)
+                .where(InboxRequest.id == row_id, InboxRequest.attempts < MAX_ATTEMPTS,
+                       or_(InboxRequest.claimed_until.is_(None), InboxRequest.claimed_until < now))
+                .values(claimed_until=now + LEASE, attempts=InboxRequest.attempts + 1)
+                .returning(InboxRequest.work, InboxRequest.payload, InboxRequest.agency_team)).first()
+        if claimed is None:
+            return False
+        name, payload, agency_team = claimed
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        work = self._work.get(name)
+        run = _Run(row_id)
+        token = _RUNNING.set(run)
+        try:
+            if work is None:
+                raise KeyError(f"no deferred work named {name!r}")
+            work(payload, agency_team)
+        except AlreadyDone:
+            return False
+        except Exception as exc:
+            log.exception("deferred request failed", extra={"work": name, "inbox_id": row_id})
+            self._record_error(row_id, exc)
+            return False
+        finally:
+            _RUNNING.reset(token)
+        if not run.finished:  # the work committed nothing (it had nothing to change): done all the same
+            with self.db.transaction() as session:
+                session.execute(delete(InboxRequest).where(InboxRequest.id == row_id))
+        return True
+
+    def _record_error(self, row_id: int, exc: BaseException) -> None:
+        # The handlers answer every expected failure themselves; what gets here is a bug. Kept (not
+        # retried in a loop: the lease spaces the retries) so that nothing the user asked is dropped.
+        with self.db.transaction() as session:
+            session.execute(update(InboxRequest).where(InboxRequest.id == row_id)
+                            .values(last_error=f"{type(exc).__name__}: {exc}"[:500]))
+
+    def close(self) -> None:
+        self._closed.set()
+        self._executor.shutdown(wait=True, cancel_futures=False)
+
+
+def _finish_in_same_transaction(session: Session) -> None:
+    """Before the first commit of a deferred run: delete its inbox row in that same transaction."""
+    run = _RUNNING.get()
+    if run is None or run.finished:
+        return
+    gone = session.execute(delete(InboxRequest).where(InboxRequest.id == run.row_id)).rowcount == 0
+    if gone:
+        raise AlreadyDone(run.row_id)
+    session.info[_RUN_KEY] = run
+
+
+_RUN_KEY = "nexo_inbox_run"
+
+
+def _mark_finished(session: Session) -> None:
+    run = session.info.pop(_RUN_KEY, None)
+    if run is not None:
+        run.finished = True
+
+
+def _forget_run(session: Session) -> None:
+    session.info.pop(_RUN_KEY, None)
+
+
+def waiting(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(InboxRequest)) or 0
