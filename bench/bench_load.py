@@ -17,10 +17,13 @@ request to `python -m bot serve --no-scheduler` (WEB_CONCURRENCY=1, 8 threads):
 - 30 Answer form submissions
 - 25 `/nexo draft`, 25 `/nexo ask`, 20 `/nexo client show`
 
-A `python -m bot worker` runs beside it with only its delivery retry (every second; the domain
-tick is an hour away), as in production where the worker retries what a web process could not
-send at once. After the outbox drains the database and the fake Slack are checked against
-exactly what those 200 requests must have caused. Benchmarks report, they do not assert.
+A `python -m bot worker` runs beside it (its domain tick an hour away). On PostgreSQL the serve
+hands its work to that worker (bot.delivery.handoff, bot.delivery.inbox): it stores each command
+and Approve click, acks at once, and the worker does the work, answers commands through their
+response_url and sends every notice. On SQLite the serve does it all itself and the worker only
+retries. After the outbox drains the database and the fake Slack are checked against exactly what
+those 200 requests must have caused, the commands' answers included. Benchmarks report, they do
+not assert.
 """
 
 from __future__ import annotations
@@ -302,7 +305,8 @@ def metadata(view: Any) -> dict[str, Any]:
 
 
 def check_slack(fake: Any, calls_before: int, responses_before: int, expected: Expected, clients: list[LoadClient],
-                new_drafts: list[Any], new_questions: list[Any]) -> tuple[list[str], list[str], Counter[str]]:
+                new_drafts: list[Any], new_questions: list[Any], answers: set[str]
+                ) -> tuple[list[str], list[str], Counter[str]]:
     """Every Slack call the burst caused, against exactly the notices it owes (none doubled, none missing).
 
     Returns what is wrong with the notices, what went wrong with the forms the clicks had to open, and
@@ -310,7 +314,8 @@ def check_slack(fake: Any, calls_before: int, responses_before: int, expected: E
     """
     calls = [c for c in fake.calls()[calls_before:] if c.response.get("ok")]
     seen = Counter(c.method for c in calls)
-    refusals = fake.responses()[responses_before:]  # what a clicker is told when a click did nothing
+    # What a clicker is told when a click did nothing (the commands' own answers are checked apart).
+    refusals = [r for r in fake.responses()[responses_before:] if r["url"] not in answers]
     seen["refusal"] = len(refusals)
     wrong: list[str] = []
     # Cards and question messages are edited in place, each exactly once.
@@ -418,8 +423,14 @@ def run(database: str, pg_url: str, workers: int) -> dict[str, Any]:
                 shot.error = "form refused: " + shot.content[:120].decode(errors="replace")
         new_drafts, new_questions = new_references(db, drafts_before, questions_before)
         db_wrong = check_database(db, expected, drafts_before, questions_before)
+        answer_urls = {s.response_url for s in shots if s.response_url}
         slack_wrong, forms_wrong, seen = check_slack(fake, calls_before, responses_before, expected, clients,
-                                                     new_drafts, new_questions)
+                                                     new_drafts, new_questions, answer_urls)
+        answers_wrong = h.deferred_answer_errors(fake, shots)
+        seen["answered later"] = sum(1 for s in shots if s.response_url and s.error is None and not s.content)
+        if answers_wrong:
+            slack_wrong.append("commands' answers through the response_url: " + ", ".join(
+                f"{what} ×{n}" for what, n in answers_wrong.items()))
         ledger = h.outbox_ledger(db, fake)
         log_errors = serve.logged_errors() + worker.logged_errors()
     return {"database": database, "workers": workers, "shots": shots, "expected": expected, "db_wrong": db_wrong,
@@ -475,7 +486,9 @@ def state_lines(r: dict[str, Any]) -> list[str]:
         f"{len(e.new_drafts)} new drafts and {len(e.new_questions)} new questions, each text once: {verdict}.",
         f"- {name}, Slack calls caused by the burst: {seen['chat.update']} `chat.update` (each card or question "
         f"to be edited once), {seen['chat.postMessage']} `chat.postMessage` (a notice to each author or asker, each "
-        f"new card and question, once): {notices}. Forms: {forms}.",
+        f"new card and question, once), {seen['answered later']} commands acked at once and answered through "
+        f"their response_url (once each, with the draft's or question's reference or the client's plan): "
+        f"{notices}. Forms: {forms}.",
         f"- {name}, whole run's outbox against the fake Slack: {ledger.summary()}; Nexo logged "
         f"{h.errors_logged(r['log_errors'])}.",
     ]
@@ -486,10 +499,11 @@ def findings(results: list[dict[str, Any]]) -> str:
     shots = [s for r in results for s in r["shots"]]
     cpu = [r["server_cpu"] * 1000 / len(r["shots"]) for r in results if r["shots"]]
     spread = f"{min(cpu):.0f}" if round(min(cpu)) == round(max(cpu)) else f"{min(cpu):.0f}–{max(cpu):.0f}"
-    notes = [f"Each burst cost the serve processes {spread} ms of CPU per request (the "
-             "request and the notices it causes, sent at once), so 200 at once need several CPU seconds: acks "
-             "queue for CPU (8 server threads per process, and clicks wait for one of Bolt's 5 listener threads "
-             "before they can ack), and on a shared machine the serve processes get less than the 2 cores."]
+    notes = [f"Each burst cost the serve processes {spread} ms of CPU per request. On PostgreSQL that is "
+             "verifying, storing and acking (commands and Approve clicks are stored for the worker, whose "
+             "work and notices come after the ack, in another process); on SQLite it includes the work and "
+             "sending the notices it causes, so 200 at once need several CPU seconds there and acks queue "
+             "for CPU (8 server threads per process; on a shared machine the serve gets less than 2 cores)."]
     if any(s.error == "HTTP 404" for s in shots):
         notes.append("HTTP 404 is Bolt's own answer when a listener has not called `ack()` within 3 s of starting "
                      "(its `ack_timeout`); the listener still finishes, so the state is right, but Slack would "
@@ -515,8 +529,11 @@ only part of a core).
 
 Setup: one `python -m bot serve --no-scheduler` (WEB_CONCURRENCY as in "procs", 8 threads each; 2 is the
 default) on a throwaway {"PostgreSQL " + pg if pg else "database"} schema (and, for comparison, a SQLite file),
-against the fake Slack; beside it `python -m bot worker` with only its delivery retry running (every second),
-as in production. Ten clients (24/7, a 4-hour window, so nothing is chased during the run; half review in a
+against the fake Slack; beside it `python -m bot worker` (its domain tick an hour away), as in production.
+On PostgreSQL the serve hands work to the worker (`LISTEN/NOTIFY`; see "What the figures mean"): commands
+and Approve clicks are stored and acked at once, then the worker does them, answers the commands through
+their response_url and sends every notice. On SQLite the serve does the work and sends the notices itself.
+Ten clients (24/7, a 4-hour window, so nothing is chased during the run; half review in a
 Slack Connect channel, half in a DM) and five community managers. Sent through the server before the burst:
 100 drafts and 30 questions; the reference people then opened 20 "Request changes" and 30 "Answer" forms.
 The burst: 200 threads, one connection each, released by one barrier, each sending one signed request:
@@ -525,8 +542,8 @@ changes clicks (each must open its form within the trigger id's 3 s), {CHANGE_FO
 submissions with a comment, {ANSWERS} Answer submissions, {NEW_DRAFTS} `/nexo draft`, {NEW_QUESTIONS} `/nexo ask`
 and {SHOWS} `/nexo client show`, shuffled. Latency: client side, request sent to ack received; "≤ 3 s": acked
 200 within 3 s. "Sent in": when the last request left after the release. "All acked": when the last ack came
-back. "CPU": CPU seconds the serve processes used from the release until every ack was in (handling the
-requests and sending at once the notices they caused). "Drained": until nothing was owed in the outbox.
+back. "CPU": CPU seconds the serve processes used from the release until every ack was in. "Drained": until
+nothing was owed in the outbox.
 "exact": the database and the notices are exactly what the 200 requests must cause (checks below). "forms":
 how many of the 10 Request changes clicks opened their form (Slack's trigger id expires 3 s after the
 click).{note}
