@@ -6,7 +6,9 @@ Without a subcommand: Socket Mode when ``SLACK_APP_TOKEN`` is set, otherwise ``s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -14,6 +16,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 
 log = logging.getLogger("bot")
+WORKER_NICENESS = 5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,6 +89,10 @@ def _worker(settings: Settings) -> int:
     from bot.delivery import handoff, inbox
     from bot.scheduler import make_scheduler
 
+    # Acks first: on a machine shared with web processes, the worker's CPU (the work they hand over, and
+    # the notices) yields to theirs, which Slack times to 3 s. Only lowers priority; needs no privilege.
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     nexo = build_app(settings)
     scheduler = make_scheduler(nexo.ctx, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, delete, event, func, insert, or_, select, update
+from sqlalchemy import JSON, Integer, String, Text, bindparam, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.clock import Clock
@@ -57,6 +57,13 @@ class InboxRequest(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+_STORE_AND_NOTIFY = text(
+    "WITH stored AS (INSERT INTO inbox (work, payload, agency_team, received_at, attempts) "
+    "VALUES (:work, CAST(:payload AS json), :agency_team, :received_at, 0) RETURNING id) "
+    f"SELECT pg_notify('{CHANNEL}', id::text) FROM stored"
+).bindparams(bindparam("received_at", type_=UTCDateTime()))
 
 
 class AlreadyDone(BaseException):  # control flow, like GeneratorExit: the handlers' `except Exception` must miss it
@@ -103,12 +110,15 @@ class Inbox:
             return False
         if name not in self._work:
             raise KeyError(f"no deferred work named {name!r}")
-        row = insert(InboxRequest).values(work=name, payload=payload, agency_team=agency_team,
-                                          received_at=self.clock.now(), attempts=0).returning(InboxRequest.id)
-        with self.db.engine.begin() as conn:
-            new_id = conn.execute(row).scalar_one()
-            if self.db.is_postgres:
-                conn.execute(select(func.pg_notify(CHANNEL, str(new_id))))
+        if self.db.is_postgres:
+            # One round trip in autocommit: the row and its notification commit together.
+            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(_STORE_AND_NOTIFY, {"work": name, "payload": json.dumps(payload),
+                                                 "agency_team": agency_team, "received_at": self.clock.now()})
+        else:
+            with self.db.engine.begin() as conn:
+                conn.execute(insert(InboxRequest).values(work=name, payload=payload, agency_team=agency_team,
+                                                         received_at=self.clock.now(), attempts=0))
         return True
 
     # -- worker: claim and run --------------------------------------------------------------------
