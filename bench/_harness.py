@@ -43,6 +43,8 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
+from bot.devtools.children import die_with_parent  # noqa: E402
+
 PERF_DOC = ROOT / "docs" / "perf.md"
 RELIABILITY_DOC = ROOT / "docs" / "reliability.md"
 FORM = "application/x-www-form-urlencoded"
@@ -259,6 +261,46 @@ class BenchDatabase:
                     )
         finally:
             db.dispose()
+
+
+@dataclass(frozen=True)
+class BenchClient:
+    """A client of a bench's world and its people (see :func:`make_clients`)."""
+
+    name: str
+    prefix: str
+    ref: str
+    backup: str
+    cm: str
+    channel: str | None  # the Slack Connect channel its cards go to, or None: the reference person's DM
+
+
+def make_clients(fake: Any, db_url: str, *, label: str, count: int, cms: Sequence[str], window_minutes: int,
+                 plan_language: Callable[[int], str] = lambda _i: "en") -> list[BenchClient]:
+    """``count`` clients named ``{label}01``…, open 24/7, each with a reference person (Spanish for odd
+    numbers), a backup, the lead and one of ``cms``; the even ones review in a Slack Connect channel."""
+    from bot.plans import hours
+
+    for cm in cms:
+        fake.add_user(cm, cm.lower(), team_id=TEAM, locale="en-US")
+    always = hours.to_json(hours.parse_hours("24/7"))
+    tag = label[0].upper()
+    clients = []
+    for i in range(1, count + 1):
+        ref, backup, cm = f"U0{tag}REF{i:02d}", f"U0{tag}BK{i:02d}", cms[i % len(cms)]
+        fake.add_user(ref, f"{label.lower()}ref{i}", team_id="T_CLIENT", locale="es-ES" if i % 2 else "en-US")
+        fake.add_user(backup, f"{label.lower()}backup{i}", team_id="T_CLIENT", locale="en-US")
+        channel = f"C0{label.upper()}{i:02d}" if i % 2 == 0 else None
+        if channel:
+            fake.add_channel(channel, f"{label.lower()}-{i:02d}", members=[ref, backup, LEAD, cm],
+                             is_ext_shared=True)
+        name = f"{label}{i:02d}"
+        prefix = add_client(db_url, name, {
+            "reference_user": ref, "backups": [backup], "account_lead": LEAD, "community_managers": [cm],
+            "channel": channel, "hours": always, "response_window_minutes": window_minutes,
+        }, language=plan_language(i))
+        clients.append(BenchClient(name, prefix, ref, backup, cm, channel))
+    return clients
 
 
 def add_client(db_url: str, name: str, values: dict[str, Any], *, language: str = "en",
@@ -579,21 +621,8 @@ def start_server(kind: str, *, db_url: str, fake: Any, workdir: Path, workers: i
     raise RuntimeError(f"{kind} did not come up:\n{tail}")
 
 
-def _prctl() -> Any:
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        return ctypes.CDLL(None).prctl
-    return None
-
-
-_PRCTL = _prctl()  # looked up here: the forked child must not import anything
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the bench dies, so no server outlives it (Linux prctl)."""
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+# The child gets SIGTERM if this process dies first, so none outlives it.
+_die_with_parent = die_with_parent(signal.SIGTERM)
 
 
 def _all_workers_up(server: Server) -> bool:

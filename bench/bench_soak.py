@@ -48,12 +48,7 @@ CLIENTS = 4
 APPROVE_AFTER, ANSWER_AFTER = timedelta(seconds=50), timedelta(seconds=70)
 
 
-@dataclass(frozen=True)
-class SoakClient:
-    name: str
-    ref: str
-    cm: str
-    channel: str | None
+SoakClient = h.BenchClient
 
 
 @dataclass
@@ -87,26 +82,8 @@ class Run:
 
 # ----- the world -------------------------------------------------------------------------------------------
 def make_clients(fake: Any, db_url: str) -> list[SoakClient]:
-    from bot.plans import hours
-
-    for cm in CMS:
-        fake.add_user(cm, cm.lower(), team_id=h.TEAM, locale="en-US")
-    always = hours.to_json(hours.parse_hours("24/7"))
-    clients = []
-    for i in range(1, CLIENTS + 1):
-        ref, backup, cm = f"U0SREF{i}", f"U0SBK{i}", CMS[i % len(CMS)]
-        fake.add_user(ref, f"sref{i}", team_id="T_CLIENT", locale="es-ES" if i % 2 else "en-US")
-        fake.add_user(backup, f"sbackup{i}", team_id="T_CLIENT", locale="en-US")
-        channel = f"C0SOAK{i}" if i % 2 == 0 else None
-        if channel:
-            fake.add_channel(channel, f"soak-{i}", members=[ref, backup, h.LEAD, cm], is_ext_shared=True)
-        name = f"Soak{i}"
-        h.add_client(db_url, name, {
-            "reference_user": ref, "backups": [backup], "account_lead": h.LEAD, "community_managers": [cm],
-            "channel": channel, "hours": always, "response_window_minutes": 1,
-        })
-        clients.append(SoakClient(name, ref, cm, channel))
-    return clients
+    # A 1-minute window: reminders and escalations fire all through the soak.
+    return h.make_clients(fake, db_url, label="Soak", count=CLIENTS, cms=CMS, window_minutes=1)
 
 
 UNBUILT: Counter[str] = Counter()  # requests that could not be built when due (their target changed)

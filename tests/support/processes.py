@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from bot.devtools.children import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 # The settings a process reads from the environment: never inherited from the test run's own.
 _BOT_SETTINGS = ("SLACK_", "DATABASE_URL", "NEXO_", "WEB_CONCURRENCY", "PORT", "LOG_LEVEL")
@@ -42,21 +44,8 @@ def bot_env(*, token: str, signing_secret: str, api_url: str, database_url: str,
     return env
 
 
-def _prctl() -> Any:
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        return ctypes.CDLL(None).prctl
-    return None
-
-
-_PRCTL = _prctl()  # looked up here: the forked child must not import anything
-
-
-def _die_with_parent() -> None:
-    # Linux sends the signal when the *thread* that started the child ends: start them from the main thread.
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# The child gets SIGKILL if this process dies first, so none outlives it.
+_die_with_parent = die_with_parent(signal.SIGKILL)
 
 
 @dataclass
