@@ -13,7 +13,8 @@ submissions (their errors are shown in the form, so they are checked before the 
 everything when the hand-off is off (SQLite, tests, the demo): then the web process works as before.
 
 Exactly once: the worker claims a row for a lease, then runs the work. The row is deleted inside the
-first transaction the work commits (:meth:`Inbox.run`): if the row is already gone (another worker
+first transaction the work commits that changes something (a read-only one, such as looking up a
+language, leaves it; :meth:`Inbox.run`): if the row is already gone (another worker
 did it after a lease ran out), that transaction rolls back and nothing is done twice. If the worker
 dies before that commit, the row's lease runs out and the work is run again from the start.
 """
@@ -93,9 +94,13 @@ class Inbox:
         self._work: dict[str, Work] = {}
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nexo-inbox")
         self._closed = threading.Event()
-        db.before_every_commit(_finish_in_same_transaction)
-        event.listen(db.sessionmaker, "after_commit", _mark_finished)
-        event.listen(db.sessionmaker, "after_rollback", _forget_run)
+        if not db.__dict__.get(_HOOKED):  # once per Database, however many apps share it
+            db.__dict__[_HOOKED] = True
+            db.before_every_commit(_finish_in_same_transaction)
+            event.listen(db.sessionmaker, "after_flush", _note_write)
+            event.listen(db.sessionmaker, "do_orm_execute", _note_statement)
+            event.listen(db.sessionmaker, "after_commit", _mark_finished)
+            event.listen(db.sessionmaker, "after_rollback", _forget_run)
 
     def register(self, name: str, work: Work) -> None:
         self._work[name] = work
@@ -164,6 +169,7 @@ class Inbox:
         work = self._work.get(name)
         run = _Run(row_id)
         token = _RUNNING.set(run)
+        failure: Exception | None = None
         try:
             if work is None:
                 raise KeyError(f"no deferred work named {name!r}")
@@ -171,11 +177,13 @@ class Inbox:
         except AlreadyDone:
             return False
         except Exception as exc:
-            log.exception("deferred request failed", extra={"work": name, "inbox_id": row_id})
-            self._record_error(row_id, exc)
-            return False
+            failure = exc
         finally:
-            _RUNNING.reset(token)
+            _RUNNING.reset(token)  # before anything below commits: only the work's own commits end the row
+        if failure is not None:
+            log.error("deferred request failed", exc_info=failure, extra={"work": name, "inbox_id": row_id})
+            self._record_error(row_id, failure)
+            return False
         if not run.finished:  # the work committed nothing (it had nothing to change): done all the same
             with self.db.transaction() as session:
                 session.execute(delete(InboxRequest).where(InboxRequest.id == row_id))
@@ -194,9 +202,14 @@ class Inbox:
 
 
 def _finish_in_same_transaction(session: Session) -> None:
-    """Before the first commit of a deferred run: delete its inbox row in that same transaction."""
+    """Before the first commit of a deferred run that changed something: delete its inbox row in that
+    same transaction. (Read-only transactions, such as looking up a language, leave it: if the run died
+    after one of those, the request must still be there to be done.)"""
     run = _RUNNING.get()
-    if run is None or run.finished:
+    if run is None or run.finished or session.info.get(_RUN_KEY) is run:
+        return
+    session.flush()  # what commit would flush: it counts as a change
+    if not session.info.get(_WROTE):
         return
     gone = session.execute(delete(InboxRequest).where(InboxRequest.id == run.row_id)).rowcount == 0
     if gone:
@@ -205,6 +218,17 @@ def _finish_in_same_transaction(session: Session) -> None:
 
 
 _RUN_KEY = "nexo_inbox_run"
+_WROTE = "nexo_wrote"
+_HOOKED = "_nexo_inbox_hooks"
+
+
+def _note_write(session: Session, _flush_context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+def _note_statement(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
 
 
 def _mark_finished(session: Session) -> None:

@@ -223,3 +223,27 @@ def test_bad_input_to_a_deferred_command_is_answered_politely_and_changes_nothin
     with split.web.ctx.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Draft)) == 0
     assert waiting(split.web.ctx.db) == 0
+
+
+def test_a_read_only_transaction_does_not_end_the_request(split):
+    """Only a transaction that changes something takes the inbox row with it: a run that read, then
+    failed, leaves the request to be done again."""
+    from sqlalchemy import text
+
+    split.stop_worker()
+    db = split.web.ctx.db
+
+    def work(_payload: dict, _agency: str | None) -> None:
+        with db.transaction() as s:
+            s.execute(text("SELECT 1"))
+        raise RuntimeError("died after reading")
+
+    inbox_ = split.web.ctx.inbox
+    inbox_.register("reads", work)
+    inbox_.enabled = True
+    assert inbox_.defer("reads", {}, agency_team=None)
+    [row_id] = inbox_.waiting_ids()
+    assert inbox_.run(row_id) is False
+    with db.transaction() as s:
+        row = s.get(InboxRequest, row_id)
+        assert row is not None and row.attempts == 1 and "died after reading" in row.last_error
