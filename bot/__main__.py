@@ -86,7 +86,7 @@ def _is_embedded_sqlite(settings: Settings) -> bool:
 
 def _worker(settings: Settings) -> int:
     from bot.app import build_app
-    from bot.delivery import handoff, inbox
+    from bot.delivery import handoff
     from bot.scheduler import make_scheduler
 
     # Acks first: on a machine shared with web processes, the worker's CPU (the work they hand over, and
@@ -98,9 +98,8 @@ def _worker(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     # On PostgreSQL the web processes leave their notices and deferred requests to this process
     # (bot.delivery.handoff, bot.delivery.inbox).
-    listener = handoff.Listener(settings.database_url, {
-        handoff.CHANNEL: nexo.ctx.deliverer.wake, inbox.CHANNEL: nexo.ctx.inbox.wake,
-    }).start() if nexo.ctx.db.is_postgres else None
+    listener = handoff.worker_listener(nexo.ctx.db, deliver=nexo.ctx.deliverer.wake,
+                                       run_deferred=nexo.ctx.inbox.wake).start() if nexo.ctx.db.is_postgres else None
     log.info("worker running", extra={"sweep_seconds": settings.sweep_seconds,
                                        "listening": listener is not None})
     try:

@@ -67,7 +67,7 @@ def build_app(
     if hand_off:
         if not db.is_postgres:
             raise ConfigError("handing notices to the worker needs PostgreSQL (LISTEN/NOTIFY)")
-        db.before_outbox_commit(handoff.announce)
+        db.before_outbox_commit(handoff.announcer(db))
     else:
         db.on_outbox_commit(deliverer.kick)
     # users.info runs on the ack path (the actor's language): a slow Slack must not push an ack past

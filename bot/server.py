@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -12,6 +14,7 @@ from gunicorn.app.base import BaseApplication
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
+RESTART_PAUSE_SECONDS = (1.0, 30.0)  # the first pause before restarting a dead worker, and the longest
 
 
 class NexoServer(BaseApplication):  # type: ignore[misc]
@@ -19,6 +22,8 @@ class NexoServer(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.with_scheduler = with_scheduler
         self._scheduler_proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._scheduler_since = 0.0
         super().__init__()
 
     def load_config(self) -> None:
@@ -49,10 +54,33 @@ class NexoServer(BaseApplication):  # type: ignore[misc]
     def _when_ready(self, _server: Any) -> None:
         if self.with_scheduler:
             # The scheduler runs as its own process: one per `serve`, never one per web worker.
-            self._scheduler_proc = subprocess.Popen([sys.executable, "-m", "bot", "worker"])
-            log.info("scheduler started", extra={"pid": self._scheduler_proc.pid})
+            self._start_scheduler()
+            threading.Thread(target=self._watch_scheduler, name="nexo-worker-watchdog", daemon=True).start()
+
+    def _start_scheduler(self) -> None:
+        self._scheduler_proc = subprocess.Popen([sys.executable, "-m", "bot", "worker"])
+        self._scheduler_since = time.monotonic()
+        log.info("scheduler started", extra={"pid": self._scheduler_proc.pid})
+
+    def _watch_scheduler(self) -> None:
+        """Restart the worker if it dies: on PostgreSQL the web processes leave it their work and notices,
+        so without it nothing they ack would be done (it would all wait in the database)."""
+        pause = RESTART_PAUSE_SECONDS[0]
+        while not self._stopping.wait(1.0):
+            proc = self._scheduler_proc
+            if proc is None or proc.poll() is None:
+                continue
+            if time.monotonic() - self._scheduler_since > 60:
+                pause = RESTART_PAUSE_SECONDS[0]  # it had been running fine: this is a new failure
+            log.warning("scheduler (worker) exited; restarting it",
+                        extra={"pid": proc.pid, "returncode": proc.returncode, "retry_in_s": pause})
+            if self._stopping.wait(pause):
+                return
+            pause = min(pause * 2, RESTART_PAUSE_SECONDS[1])
+            self._start_scheduler()
 
     def _on_exit(self, _server: Any) -> None:
+        self._stopping.set()
         proc = self._scheduler_proc
         if proc and proc.poll() is None:
             proc.terminate()

@@ -7,7 +7,8 @@ only stores the notice; the worker (``python -m bot worker``, which ``serve`` st
 ``--no-scheduler``) sends it a few milliseconds later.
 
 How:
-- The web process's transaction runs ``pg_notify('nexo_outbox', '<ids>')`` just before it commits.
+- The web process's transaction runs ``pg_notify('nexo_outbox_<schema hash>', '<ids>')`` just before
+  it commits.
   PostgreSQL delivers a notification only when (and if) its transaction commits, so the worker never
   hears of a notice that was rolled back, and no extra round trip is spent.
 - The worker keeps one connection that ``LISTEN``\\ s and hands each batch of ids to its
@@ -23,17 +24,20 @@ behaviour on PostgreSQL too; ``NEXO_DELIVERY=worker`` asks for the hand-off expl
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot.db import Database
+
 log = logging.getLogger(__name__)
 
-CHANNEL = "nexo_outbox"
+OUTBOX, INBOX = "nexo_outbox", "nexo_inbox"  # channel names, made per schema by channel()
 # PostgreSQL refuses a payload of 8000 bytes or more; a larger batch is announced without its ids
 # and the worker sweeps everything due instead.
 MAX_PAYLOAD = 7900
@@ -42,10 +46,28 @@ RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 Wake = Callable[[list[int] | None], None]
 
 
-def announce(session: Session, ids: list[int]) -> None:
-    """Tell listening workers about ``ids`` when (and only if) ``session``'s transaction commits."""
-    payload = ",".join(str(i) for i in ids)
-    session.execute(select(func.pg_notify(CHANNEL, payload if len(payload) <= MAX_PAYLOAD else "")))
+def channel(db: Database, base: str) -> str:
+    """``base`` plus a short hash of the database schema in use: NOTIFY channels are per database, so
+    Nexo deployments (or test runs) in different schemas of one PostgreSQL database would otherwise wake
+    each other's workers."""
+    schema = db.__dict__.get(_SCHEMA)
+    if schema is None:
+        with db.engine.connect() as conn:
+            schema = str(conn.execute(text("SELECT current_schema()")).scalar() or "public")
+        db.__dict__[_SCHEMA] = schema
+    return f"{base}_{hashlib.sha1(schema.encode()).hexdigest()[:10]}"
+
+
+_SCHEMA = "_nexo_schema"
+
+
+def announcer(db: Database) -> Callable[[Session, list[int]], None]:
+    """For ``db.before_outbox_commit``: tell the worker about new outbox rows when (and only if) the
+    transaction that wrote them commits."""
+    def announce(session: Session, ids: list[int]) -> None:
+        payload = ",".join(str(i) for i in ids)
+        session.execute(select(func.pg_notify(channel(db, OUTBOX), payload if len(payload) <= MAX_PAYLOAD else "")))
+    return announce
 
 
 def parse(payload: str) -> list[int] | None:
@@ -59,9 +81,14 @@ def libpq_url(sqlalchemy_url: str) -> str:
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def worker_listener(db: Database, *, deliver: Wake, run_deferred: Wake) -> Listener:
+    """The worker's listener: fresh outbox rows to ``deliver``, deferred requests to ``run_deferred``."""
+    return Listener(db.url, {channel(db, OUTBOX): deliver, channel(db, INBOX): run_deferred})
+
+
 class Listener:
     """A thread that ``LISTEN``\\ s on each channel of ``wakes`` and calls its ``wake(ids)`` for each
-    notification (the outbox's :data:`CHANNEL`, and :data:`bot.delivery.inbox.CHANNEL`).
+    notification (see :func:`worker_listener`).
 
     ``wake(None)`` (run everything waiting) is called after each (re)connection, since notifications
     sent while nobody listened are gone. A lost connection is reopened with a growing pause; until
@@ -101,7 +128,10 @@ class Listener:
     def _listen(self) -> None:
         import psycopg  # only PostgreSQL deployments reach this
 
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+        # TCP keepalives: a connection that died silently (a NAT or failover dropped it) is noticed in
+        # about a minute and reopened, instead of looking like "no notifications".
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5, keepalives=1, keepalives_idle=30,
+                             keepalives_interval=10, keepalives_count=3) as conn:
             for channel in self.wakes:
                 conn.execute(f"LISTEN {channel}")
             self.listening.set()
@@ -110,9 +140,9 @@ class Listener:
                 self._wake(channel, None)
             while not self._stop.is_set():
                 for note in conn.notifies(timeout=self.poll_seconds):
-                    self._wake(note.channel, parse(note.payload))
                     if self._stop.is_set():
-                        break
+                        break  # stopped: what it announced is left to the next worker's catch-up
+                    self._wake(note.channel, parse(note.payload))
         self.listening.clear()
 
     def _wake(self, channel: str, ids: list[int] | None) -> None:

@@ -35,12 +35,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.clock import Clock
 from bot.db import Base, Database, UTCDateTime
+from bot.delivery import handoff
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "nexo_inbox"
 LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 5  # a request that crashed its work this often is kept (last_error) but no longer run
+# A run that failed (the database was unreachable, or a bug) is retried when its lease runs out: for
+# about half an hour, as long as Slack keeps a command's response_url. Then it is kept (last_error,
+# counted by /healthz as inbox_late) but no longer run.
+MAX_ATTEMPTS = 30
 
 # A deferred piece of work: (the Slack payload, the agency's team id as the web process saw it).
 Work = Callable[[dict[str, Any], str | None], None]
@@ -63,7 +66,7 @@ class InboxRequest(Base):
 _STORE_AND_NOTIFY = text(
     "WITH stored AS (INSERT INTO inbox (work, payload, agency_team, received_at, attempts) "
     "VALUES (:work, CAST(:payload AS json), :agency_team, :received_at, 0) RETURNING id) "
-    f"SELECT pg_notify('{CHANNEL}', id::text) FROM stored"
+    "SELECT pg_notify(:channel, id::text) FROM stored"
 ).bindparams(bindparam("received_at", type_=UTCDateTime()))
 
 
@@ -71,13 +74,16 @@ class AlreadyDone(BaseException):  # control flow, like GeneratorExit: the handl
     """Another worker finished this request: roll this run back (handlers' ``except Exception`` let it pass)."""
 
 
-class _Run:
-    def __init__(self, row_id: int) -> None:
+class DeferredRun:
+    """The deferred request this thread is working on (see :func:`current_run`)."""
+
+    def __init__(self, row_id: int, received_at: datetime) -> None:
         self.row_id = row_id
-        self.finished = False
+        self.received_at = received_at  # when the web process acked it
+        self.finished = False  # a transaction of its work committed a change (and ended the row)
 
 
-_RUNNING: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("nexo_inbox_run", default=None)
+_RUNNING: contextvars.ContextVar[DeferredRun | None] = contextvars.ContextVar("nexo_inbox_run", default=None)
 
 
 class Inbox:
@@ -118,7 +124,8 @@ class Inbox:
         if self.db.is_postgres:
             # One round trip in autocommit: the row and its notification commit together.
             with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(_STORE_AND_NOTIFY, {"work": name, "payload": json.dumps(payload),
+                conn.execute(_STORE_AND_NOTIFY, {"channel": handoff.channel(self.db, handoff.INBOX),
+                                                 "work": name, "payload": json.dumps(payload),
                                                  "agency_team": agency_team, "received_at": self.clock.now()})
         else:
             with self.db.engine.begin() as conn:
@@ -161,13 +168,14 @@ class Inbox:
                 .where(InboxRequest.id == row_id, InboxRequest.attempts < MAX_ATTEMPTS,
                        or_(InboxRequest.claimed_until.is_(None), InboxRequest.claimed_until < now))
                 .values(claimed_until=now + LEASE, attempts=InboxRequest.attempts + 1)
-                .returning(InboxRequest.work, InboxRequest.payload, InboxRequest.agency_team)).first()
+                .returning(InboxRequest.work, InboxRequest.payload, InboxRequest.agency_team,
+                           InboxRequest.received_at)).first()
         if claimed is None:
             return False
-        name, payload, agency_team = claimed
+        name, payload, agency_team, received_at = claimed
         payload = json.loads(payload) if isinstance(payload, str) else payload
         work = self._work.get(name)
-        run = _Run(row_id)
+        run = DeferredRun(row_id, received_at)
         token = _RUNNING.set(run)
         failure: Exception | None = None
         try:
@@ -199,6 +207,11 @@ class Inbox:
     def close(self) -> None:
         self._closed.set()
         self._executor.shutdown(wait=True, cancel_futures=False)
+
+
+def current_run() -> DeferredRun | None:
+    """The deferred request being worked on in this thread, or None (the web process, tests, inline)."""
+    return _RUNNING.get()
 
 
 def _finish_in_same_transaction(session: Session) -> None:

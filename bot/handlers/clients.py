@@ -127,7 +127,9 @@ ACTIONS = {"add": client_add, "new": client_add, "nuevo": client_add, "alta": cl
 
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     router.add("client", client_command, aliases=("clients", "cliente", "clientes"),
-               opens_form=lambda args: ACTIONS.get(args.partition(" ")[0].lower()) in (client_add, client_edit),
+               # add/edit may open a form; webhook answers with a signing secret shown only once
+               inline_when=lambda args: ACTIONS.get((args.split(None, 1) or [""])[0].lower())
+               in (client_add, client_edit, client_webhook),
                help=[
         (N_("/nexo client add NAME ref:@person [window:4h] [lang:es]"),
          N_("set up a client and its social media plan (only a name opens a form)")),

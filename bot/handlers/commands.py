@@ -16,13 +16,16 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.request.payload_utils import is_slash_command
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import messages
 from bot.access import Actor
 from bot.context import AppContext
-from bot.delivery.outbox import enqueue_response
+from bot.delivery.inbox import current_run
+from bot.delivery.outbox import enqueue_post, enqueue_response
 from bot.errors import UserError
-from bot.handlers.errors import for_worker, polite_error
+from bot.handlers.errors import for_worker, polite_error, response_url_usable
 from bot.i18n import N_, Translator
 
 log = logging.getLogger(__name__)
@@ -66,19 +69,21 @@ class CommandRouter:
 
     handlers: dict[str, Subcommand] = field(default_factory=dict)
     usage: list[tuple[str, str]] = field(default_factory=list)
-    opens_form: dict[str, Callable[[str], bool]] = field(default_factory=dict)
+    inline_when: dict[str, Callable[[str], bool]] = field(default_factory=dict)
 
     def add(self, name: str, handler: Subcommand, *, help: list[tuple[str, str]], aliases: tuple[str, ...] = (),
-            opens_form: Callable[[str], bool] | None = None) -> None:
+            inline_when: Callable[[str], bool] | None = None) -> None:
         """Route ``name`` (and ``aliases``) to ``handler``; ``help`` holds (usage, summary) msgids.
 
-        ``opens_form(args)`` says (cheaply, without the database) whether those arguments may open a
-        form: such a command is always handled by the web process, since its ``trigger_id`` lives 3 s.
+        ``inline_when(args)`` says (cheaply, without the database) whether the web process must answer
+        those arguments itself rather than hand them to the worker: they may open a form (a
+        ``trigger_id`` lives 3 seconds), or the answer holds a secret (the ack is the one place it may
+        go; handed over, it would be stored in the inbox and the outbox).
         """
         for key in (name, *aliases):
             self.handlers[key] = handler
-            if opens_form is not None:
-                self.opens_form[key] = opens_form
+            if inline_when is not None:
+                self.inline_when[key] = inline_when
         self.usage.extend(help)
 
     def deferrable(self, name: str, args: str) -> bool:
@@ -86,8 +91,8 @@ class CommandRouter:
         key = name.lower()
         if key not in self.handlers:
             return False  # help, or an unknown name: answered at once, with no database work
-        opens_form = self.opens_form.get(key)
-        return not (opens_form and opens_form(args))
+        inline_when = self.inline_when.get(key)
+        return not (inline_when and inline_when(args.strip()))
 
     def dispatch(self, name: str, request: CommandRequest) -> Reply:
         if not name or name in ("help", "ayuda", "?"):
@@ -130,12 +135,26 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
         ack(**reply.ack_kwargs())
 
     def deferred_command(command: dict[str, Any], agency_team: str | None) -> None:
-        """In the worker: the same answer, sent through the command's response_url (via the outbox)."""
+        """In the worker: the same answer, sent through the command's response_url (via the outbox), or
+        to the person's DM when the request waited so long that the response_url may have expired."""
         reply = answer(command, agency_team, ctx.client)
-        with ctx.db.transaction() as session:  # also ends the inbox row, if the answer committed nothing
-            if (reply.text or reply.blocks) and command.get("response_url"):
-                enqueue_response(session, now=ctx.clock.now(), response_url=command["response_url"],
-                                 text=reply.text, blocks=reply.blocks, in_channel=reply.in_channel)
+        if not (reply.text or reply.blocks):
+            return
+        url, now = command.get("response_url"), ctx.clock.now()
+        try:
+            with ctx.db.transaction() as session:  # also ends the inbox row, if the answer changed nothing
+                if url and response_url_usable(now):
+                    enqueue_response(session, now=now, response_url=url, text=reply.text, blocks=reply.blocks,
+                                     in_channel=reply.in_channel)
+                else:
+                    enqueue_post(session, now=now, to=command["user_id"], text=reply.text, blocks=reply.blocks)
+        except SQLAlchemyError:
+            run = current_run()
+            if run is None or not run.finished or not url:
+                raise  # nothing was done yet: the request stays in the inbox for the next run
+            # The work is done but its answer can't be stored: send it straight away, once.
+            WebhookClient(url, timeout=3).send(text=reply.text, blocks=reply.blocks, replace_original=False,
+                                               response_type="in_channel" if reply.in_channel else "ephemeral")
 
     ctx.inbox.register(DEFERRED_COMMAND, for_worker(deferred_command))
 
@@ -146,11 +165,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
         name, _, args = (body.get("text") or "").strip().partition(" ")
         if not router.deferrable(name, args):
             return False
-        try:
-            return ctx.inbox.defer(DEFERRED_COMMAND, body, agency_team=agency_team_id(context))
-        except Exception:
-            log.warning("could not defer a command; answering it here", exc_info=True)
-            return False
+        return ctx.inbox.defer(DEFERRED_COMMAND, body, agency_team=agency_team_id(context))
 
     @app.middleware
     def answer_nexo_on_request_thread(req: BoltRequest, next: Callable[[], None]) -> BoltResponse | None:
@@ -164,8 +179,17 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
         body = req.body
         if not is_slash_command(body) or body.get("command") != "/nexo":
             return next()
-        if defer(body, req.context):
-            return BoltResponse(status=200, body="")  # the answer follows through the response_url
+        try:
+            if defer(body, req.context):
+                return BoltResponse(status=200, body="")  # the answer follows through the response_url
+        except Exception as exc:
+            # Not stored (the database is unreachable): say so, and don't do it here either, since the
+            # store may have committed before the error, and then the worker does it.
+            user = ctx.users.get(str(body.get("user_id") or ""))
+            t = ctx.translator_for(user.language if user else "en")
+            ack = Ack()
+            ack(**Reply(text=polite_error(exc, t, where="/nexo")).ack_kwargs())
+            return ack.response
         ack = Ack()
         nexo_command(ack, body, req.context, req.context.client)
         return ack.response

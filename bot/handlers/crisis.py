@@ -236,7 +236,7 @@ def _open_modal(req: CommandRequest, *, client_id: int | None) -> None:
 # -- the shortcut and the modal --------------------------------------------------------------------
 def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     # Most forms of /nexo crisis can open a form, and a crisis is rare and urgent: always handled here.
-    router.add("crisis", crisis_command, opens_form=lambda args: True, help=[
+    router.add("crisis", crisis_command, inline_when=lambda args: True, help=[
         (N_("/nexo crisis CLIENT [sev:1|2|3] WHAT IS HAPPENING"),
          N_("declare a reputation crisis: page the client's people until someone acknowledges")),
         (N_("/nexo crisis CLIENT update TEXT | ack | resolve | release"),

@@ -18,10 +18,11 @@ from bot.approvals.models import stage_of
 from bot.approvals.people import LanguageOf, languages_from
 from bot.context import AppContext
 from bot.db import row_id
+from bot.delivery.inbox import current_run
 from bot.delivery.outbox import enqueue_ephemeral, enqueue_post, enqueue_response
 from bot.errors import UserError
 from bot.handlers.commands import CommandRequest, CommandRouter, Reply, agency_team_id
-from bot.handlers.errors import polite_error
+from bot.handlers.errors import polite_error, response_url_usable, retry_later
 from bot.i18n import N_, Translator
 from bot.plans import service as plans
 
@@ -39,14 +40,22 @@ def clicker(ctx: AppContext, body: dict[str, Any], agency_team: str | None) -> A
 
 
 def defer_click(ctx: AppContext, where: str, body: dict[str, Any], context: BoltContext) -> bool:
-    """Store a click for the worker (bot.delivery.inbox), before its ack; False: work on it here."""
+    """Store a click for the worker (bot.delivery.inbox), before its ack. False: work on it here.
+
+    If it can't be stored (the database is unreachable) the clicker is told so, and it is not done
+    here either: the store may have committed before the error, and then the worker does it.
+    """
     if not ctx.inbox.enabled:
         return False
     try:
         return ctx.inbox.defer(where, body, agency_team=agency_team_id(context))
-    except Exception:
-        log.warning("could not defer a click; working on it here", exc_info=True, extra={"where": where})
-        return False
+    except Exception as exc:
+        try:
+            actor = clicker(ctx, body, agency_team_id(context))  # for their language (Slack, not the database)
+        except Exception:
+            actor = None
+        refuse(ctx, body, actor, exc, where=where)
+        return True
 
 
 def language_of(ctx: AppContext) -> LanguageOf:
@@ -66,6 +75,8 @@ def message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def refuse(ctx: AppContext, body: dict[str, Any], actor: Actor | None, exc: BaseException, *, where: str) -> None:
     """Tell only the clicker why nothing happened, in their language (nothing was changed)."""
+    if retry_later(exc):
+        raise exc
     t = ctx.translator_for(actor.language if actor else "en")
     text = polite_error(exc, t, where=where)
     user = (body.get("user") or {}).get("id", "")
@@ -73,7 +84,7 @@ def refuse(ctx: AppContext, body: dict[str, Any], actor: Actor | None, exc: Base
     try:
         with ctx.db.transaction() as session:
             now = ctx.clock.now()
-            if body.get("response_url"):
+            if body.get("response_url") and response_url_usable(now):
                 enqueue_response(session, now=now, response_url=body["response_url"], text=text,
                                  replace_original=False)
             elif channel:
@@ -81,6 +92,8 @@ def refuse(ctx: AppContext, body: dict[str, Any], actor: Actor | None, exc: Base
             else:
                 enqueue_post(session, now=now, to=user, text=text)
     except SQLAlchemyError:
+        if current_run() is not None:
+            raise  # in the worker: the click stays in the inbox and is done (or refused) on the next run
         # The database is what failed (the text says so), so the outbox can't hold the answer either:
         # answer straight through the response_url, once, rather than leave the click unanswered.
         if body.get("response_url"):
@@ -225,7 +238,7 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
     router.add("draft", draft_command, aliases=("borrador", "post"), help=[
         (N_("/nexo draft CLIENT [network:x] [at:2026-12-01T10:00] [category:NAME] TEXT"),
          N_("send a post to the client for approval (only the client opens a form)")),
-    ], opens_form=draft_opens_form)
+    ], inline_when=draft_opens_form)
     router.add("pending", pending_command, aliases=("pendientes", "pendiente"), help=[
         (N_("/nexo pending [CLIENT]"), N_("what waits on whom, most urgent first")),
     ])

@@ -6,12 +6,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bot.delivery.inbox import current_run
 from bot.errors import Hidden, NotAllowed, UserError
 from bot.i18n import N_, Translator
 
@@ -54,6 +56,30 @@ UNEXPECTED = N_(
 )
 
 
+# How long after its ack a deferred request is still answered through its response_url (Slack keeps one
+# 30 minutes); later, the answer goes to the person's DM.
+RESPONSE_URL_LIFE = timedelta(minutes=25)
+
+
+def database_down(exc: BaseException) -> bool:
+    """The database could not be reached (as opposed to refusing what was asked)."""
+    return isinstance(exc, OperationalError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def retry_later(exc: BaseException) -> bool:
+    """In the worker, a deferred request that failed because the database was unreachable is neither
+    refused nor answered: its inbox row stays and the next worker run does it (bot.delivery.inbox).
+    Telling the user "nothing was changed" and then doing it would contradict ourselves."""
+    return current_run() is not None and database_down(exc)
+
+
+def response_url_usable(now: datetime) -> bool:
+    """Whether an answer may still go through the request's response_url (always, unless deferred long ago)."""
+    run = current_run()
+    return run is None or now - run.received_at < RESPONSE_URL_LIFE
+
+
 def polite_error(exc: BaseException, t: Translator, *, where: str) -> str:
     """The text to show the user for ``exc``; bugs are logged with a reference they can quote."""
     if isinstance(exc, UserError):
@@ -61,9 +87,7 @@ def polite_error(exc: BaseException, t: Translator, *, where: str) -> str:
             # The msgid, never its parameters: they can hold names or text the log has no need for.
             log.info("access refused", extra={**(REQUEST.get() or {}), "where": where, "error": exc.message})
         return exc.render(t.gettext)
-    if isinstance(exc, OperationalError | PoolTimeout) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
+    if database_down(exc):
         log.warning("database unavailable", extra={"where": where, "error": type(exc).__name__})
         return t(DATABASE_DOWN)
     if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict) \

@@ -21,7 +21,7 @@ from bot.approvals import ids
 from bot.approvals.models import Draft, DraftStatus
 from bot.config import Settings
 from bot.db import Database
-from bot.delivery import handoff, inbox
+from bot.delivery import handoff
 from bot.delivery.events import SeenEvent
 from bot.delivery.inbox import InboxRequest
 from bot.delivery.models import NoticeStatus, OutboxNotice
@@ -46,9 +46,8 @@ class Split:
     listener: handoff.Listener | None = None
 
     def start_worker(self) -> None:
-        self.listener = handoff.Listener(self.worker.ctx.db.url, {
-            handoff.CHANNEL: self.worker.ctx.deliverer.wake, inbox.CHANNEL: self.worker.ctx.inbox.wake,
-        }).start()
+        self.listener = handoff.worker_listener(self.worker.ctx.db, deliver=self.worker.ctx.deliverer.wake,
+                                                run_deferred=self.worker.ctx.inbox.wake).start()
         assert self.listener.listening.wait(WAIT)
 
     def stop_worker(self) -> None:
@@ -179,7 +178,7 @@ def test_notices_are_announced_only_when_their_transaction_commits(split, fake_s
         heard.append(ids)
         got.set()
 
-    listener = handoff.Listener(db.url, {handoff.CHANNEL: wake}).start()
+    listener = handoff.Listener(db.url, {handoff.channel(db, handoff.OUTBOX): wake}).start()
     try:
         assert listener.listening.wait(WAIT) and got.wait(WAIT)  # the catch-up call on connect
         heard.clear()
@@ -247,3 +246,38 @@ def test_a_read_only_transaction_does_not_end_the_request(split):
     with db.transaction() as s:
         row = s.get(InboxRequest, row_id)
         assert row is not None and row.attempts == 1 and "died after reading" in row.last_error
+
+
+@pytest.mark.parametrize(("text", "deferred"), [
+    ("draft Acme Hello there", True),
+    ("draft Acme", False),  # the form
+    ("draft \u201cAcme Corp", False),  # a quote left open: answered at once
+    ("ask Acme Can we post?", True),
+    ("pending", True),
+    ("report Acme", True),
+    ("client show Acme", True),
+    ("client list", True),
+    ("client  edit Acme", False),  # two spaces: still the form
+    ("client add Acme ref:@ana", False),
+    ("client webhook Acme webhook:https://example.com/h", False),  # its answer holds a secret
+    ("crisis Acme sev:1 Angry wave", False),
+    ("help", False),
+    ("nonsense", False),
+])
+def test_which_commands_the_web_process_hands_over(split, text, deferred):
+    name, _, args = text.partition(" ")
+    assert split.web.router.deferrable(name, args) is deferred
+
+
+def test_a_request_that_waited_past_its_response_url_is_answered_by_dm(split, fake_slack, clock):
+    """Slack keeps a response_url 30 minutes: a command the worker gets to later is answered in a DM."""
+    add_client(split.slack)
+    split.stop_worker()
+    r = split.slack.command("draft Acme Posted while the worker was down.", user_id=CM_EN)
+    assert r.status_code == 200 and r.content == b""
+    clock.advance(timedelta(minutes=40))
+    split.start_worker()
+    dm = fake_slack.wait_for(lambda: [m for m in fake_slack.dm_messages(CM_EN) if "ACME-1" in m.get("text", "")],
+                             timeout=WAIT)
+    assert "created" in dm[0]["text"]
+    assert fake_slack.responses(r.extensions["nexo_response_url"]) == []

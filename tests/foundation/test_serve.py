@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+
 import httpx
 import pytest
 
@@ -32,3 +36,28 @@ def test_serve_answers_health_and_signed_help(served):
     logs = proc.stop()
     assert "xoxb-serve-test" not in logs and "serve-secret" not in logs  # secrets never logged
     assert '"msg": "request"' in logs  # one structured line per request
+
+
+def started_workers(proc) -> list[int]:
+    """The pids of the workers `serve` started, from its log."""
+    lines = [json.loads(line) for line in proc.log().splitlines() if line.startswith("{")]
+    return [line["pid"] for line in lines if line.get("msg") == "scheduler started"]
+
+
+def test_serve_restarts_its_worker_when_it_dies(tmp_path):
+    """On PostgreSQL the web processes leave their work to the worker: `serve` must not run without one."""
+    fake = FakeSlack(bot_token="xoxb-serve-test").start()
+    env = bot_env(token="xoxb-serve-test", signing_secret="serve-secret", api_url=fake.api_url,
+                  database_url=f"sqlite:///{tmp_path}/serve.db")
+    proc = start_bot_process("serve+worker", env, tmp_path)
+    try:
+        [first] = fake.wait_for(lambda: started_workers(proc), timeout=30)
+        os.kill(first, signal.SIGKILL)
+        pids = fake.wait_for(lambda: len(started_workers(proc)) == 2 and started_workers(proc), timeout=30,
+                             message=proc.log()[-2000:])
+        assert pids[1] != first
+        assert "scheduler (worker) exited; restarting it" in proc.log()
+        os.kill(pids[1], 0)  # the new worker is alive
+    finally:
+        proc.stop()
+        fake.stop()

@@ -41,12 +41,14 @@ class BotUnderTest:
         self.nexo.close()
 
 
-def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: str) -> BotUnderTest:
+def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: str, hand_off: bool = False
+              ) -> BotUnderTest:
+    """The bot served over HTTP; ``hand_off``: as `serve` builds it on PostgreSQL (a worker must run)."""
     from bot.fakeslack import SlackRequests
 
     settings = Settings(slack_bot_token=fake.bot_token, slack_signing_secret=signing_secret,
                         slack_api_url=fake.api_url, database_url=database.url)
-    nexo = build_app(settings, db=database, clock=clock)
+    nexo = build_app(settings, db=database, clock=clock, hand_off=hand_off)
     server = LocalServer(make_wsgi_app(nexo)).start()
     return BotUnderTest(nexo, server, SlackRequests(server.url, signing_secret, fake), clock)
 

@@ -111,14 +111,15 @@ class BotProcess:
 
 def launch_bot_process(kind: str, env: dict[str, str], workdir: Path) -> BotProcess:
     """Start ``python -m bot serve --no-scheduler`` (``kind="serve"``, on ``$PORT``, a free one when
-    unset; one gunicorn worker unless ``WEB_CONCURRENCY`` says otherwise) or ``python -m bot worker``,
+    unset; one gunicorn worker unless ``WEB_CONCURRENCY`` says otherwise), ``python -m bot serve``
+    (``"serve+worker"``: it starts its own worker) or ``python -m bot worker``,
     without waiting for it (start several, then :meth:`BotProcess.wait_ready` each)."""
     env = dict(env)
     argv = [sys.executable, "-m", "bot"]
-    if kind == "serve":
+    if kind in ("serve", "serve+worker"):
         env.setdefault("PORT", str(free_port()))
         env.setdefault("WEB_CONCURRENCY", "1")
-        argv += ["serve", "--no-scheduler"]
+        argv += ["serve"] if kind == "serve+worker" else ["serve", "--no-scheduler"]
     elif kind == "worker":
         argv += ["worker"]
     else:
@@ -128,7 +129,8 @@ def launch_bot_process(kind: str, env: dict[str, str], workdir: Path) -> BotProc
     log_file = log_path.open("wb")
     popen = subprocess.Popen(argv, env=env, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT,
                              start_new_session=True, preexec_fn=_die_with_parent)
-    return BotProcess(kind, popen, log_path, f"http://127.0.0.1:{env['PORT']}" if kind == "serve" else "", log_file)
+    url = f"http://127.0.0.1:{env['PORT']}" if kind.startswith("serve") else ""
+    return BotProcess(kind, popen, log_path, url, log_file)
 
 
 def start_bot_process(kind: str, env: dict[str, str], workdir: Path, *, ready_timeout: float = 60) -> BotProcess:
