@@ -4,6 +4,11 @@ Subcommand handlers do their (fast, database-only) work and return a
 :class:`Reply`, which goes back in the acknowledgement itself: no extra Slack
 call, and the user sees the answer even when the Web API is slow. Anything
 they owe other people goes through the outbox after the commit.
+
+When the web process hands work to the worker (PostgreSQL ``serve``, see
+:mod:`bot.delivery.inbox`), a subcommand that opens no form and holds no secret
+(``CommandRouter.deferrable``) is stored and acked empty instead; the worker runs
+the same handler and sends its :class:`Reply` through the command's response_url.
 """
 
 from __future__ import annotations
@@ -169,7 +174,8 @@ def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
 
     @app.middleware
     def answer_nexo_on_request_thread(req: BoltRequest, next: Callable[[], None]) -> BoltResponse | None:
-        """``/nexo`` does its work before it acks (the reply is the ack), so it runs right here.
+        """``/nexo`` is stored for the worker (when handed over), or does its work before it acks (the
+        reply is the ack), so it runs right here.
 
         As a Bolt listener it would run on Bolt's listener pool (5 threads) while the request's own
         thread polled for the ack every 10 ms (``process_before_response=False``), so each command
