@@ -24,9 +24,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from bot.clock import Clock
 from bot.db import Base, Database, UTCDateTime
 from bot.delivery import handoff
+from bot.delivery.wakes import WakeQueue
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +97,7 @@ class Inbox:
         self.clock = clock
         self.enabled = enabled
         self._work: dict[str, Work] = {}
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nexo-inbox")
-        self._closed = threading.Event()
+        self._wakes = WakeQueue(self._run_batch, threads=threads, name="nexo-inbox")
         if not db.__dict__.get(_HOOKED):  # once per Database, however many apps share it
             db.__dict__[_HOOKED] = True
             db.before_every_commit(_finish_in_same_transaction)
@@ -136,15 +134,11 @@ class Inbox:
     # -- worker: claim and run --------------------------------------------------------------------
     def wake(self, ids: list[int] | None) -> None:
         """Run ``ids`` (or everything waiting) off the caller's thread."""
-        if not self._closed.is_set():
-            self._executor.submit(self._run_logged, ids)
+        self._wakes.wake(ids)
 
-    def _run_logged(self, ids: list[int] | None) -> None:
-        try:
-            for row_id in ids if ids else self.waiting_ids():
-                self.run(row_id)
-        except Exception:
-            log.exception("inbox run failed; the next sweep retries it")
+    def _run_batch(self, ids: list[int] | None) -> None:
+        for row_id in ids if ids else self.waiting_ids():
+            self.run(row_id)
 
     def sweep(self) -> int:
         """Run everything waiting (the worker's safety net). Returns how many were run."""
@@ -205,8 +199,7 @@ class Inbox:
                             .values(last_error=f"{type(exc).__name__}: {exc}"[:500]))
 
     def close(self) -> None:
-        self._closed.set()
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        self._wakes.close()
 
 
 def current_run() -> DeferredRun | None:

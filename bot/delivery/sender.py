@@ -13,9 +13,7 @@ Outcomes of one try:
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,6 +26,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.delivery import outbox
 from bot.delivery.models import NoticeKind, NoticeStatus, OutboxNotice
+from bot.delivery.wakes import WakeQueue
 
 log = logging.getLogger(__name__)
 
@@ -69,27 +68,22 @@ class Deliverer:
         self.client = client
         self.clock = clock
         self.renderers = dict(renderers or {})
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nexo-deliver")
-        self._closed = threading.Event()
+        self._wakes = WakeQueue(self._deliver_or_sweep, threads=threads, name="nexo-deliver")
 
     # -- entry points ---------------------------------------------------------------------------
     def kick(self, ids: list[int]) -> None:
         """Deliver freshly committed notices now, in order, off the caller's thread."""
-        if not self._closed.is_set():
-            self._executor.submit(self._deliver_in_order, list(ids))
+        self._wakes.wake(list(ids))
 
     def wake(self, ids: list[int] | None) -> None:
         """Deliver ``ids`` now, or (None) everything due, off the caller's thread (see ``handoff``)."""
-        if ids:
-            self.kick(ids)
-        elif not self._closed.is_set():
-            self._executor.submit(self._sweep_logged)
+        self._wakes.wake(ids)
 
-    def _sweep_logged(self) -> None:
-        try:
+    def _deliver_or_sweep(self, ids: list[int] | None) -> None:
+        if ids:
+            self._deliver_in_order(ids)
+        else:
             self.sweep()
-        except Exception:
-            log.exception("delivery sweep failed; the next one retries it")
 
     def sweep(self, *, limit: int = 200) -> int:
         """Deliver everything owed now (the scheduler's safety net). Returns how many were sent.
@@ -109,8 +103,7 @@ class Deliverer:
                 return sent
 
     def close(self) -> None:
-        self._closed.set()
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        self._wakes.close()
 
     # -- one notice -------------------------------------------------------------------------------
     def _deliver_in_order(self, ids: list[int]) -> int:
