@@ -17,7 +17,7 @@ def test_a_burst_is_queued_as_ids_and_run_in_order_by_few_threads():
             calls.append(ids)
             running.add(threading.get_ident())
 
-    queue = WakeQueue(run, threads=2, name="t", cap=10_000)
+    queue = WakeQueue(run, threads=2, name="t", cap=10_001)  # room for every id: nothing gives way to a sweep
     for n in range(5_000):  # as a NOTIFY per commit would, while the drains are busy
         queue.wake([2 * n, 2 * n + 1])
     assert queue._waiting <= 10_000 and queue._draining == 2  # ids waiting, not 5,000 jobs
@@ -29,14 +29,16 @@ def test_a_burst_is_queued_as_ids_and_run_in_order_by_few_threads():
 
 
 def test_past_the_cap_the_ids_give_way_to_one_sweep():
-    gate, calls = threading.Event(), []
+    gate, taken, calls = threading.Event(), threading.Event(), []
 
     def run(ids):
+        taken.set()
         gate.wait(10)
         calls.append(ids)
 
     queue = WakeQueue(run, threads=1, name="t", cap=100)
-    queue.wake([0])  # taken by the drain, which waits at the gate
+    queue.wake([0])
+    assert taken.wait(10)  # the drain took [0] and waits at the gate
     for n in range(1, 300):
         queue.wake([n])
     assert queue._waiting <= 100
