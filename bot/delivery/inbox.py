@@ -192,8 +192,9 @@ class Inbox:
         return True
 
     def _record_error(self, row_id: int, exc: BaseException) -> None:
-        # The handlers answer every expected failure themselves; what gets here is a bug. Kept (not
-        # retried in a loop: the lease spaces the retries) so that nothing the user asked is dropped.
+        # The handlers answer every expected failure themselves; what gets here is the database being
+        # unreachable (bot.handlers.errors.retry_later) or a bug. Kept, and retried when the lease runs
+        # out (not in a loop), so that nothing the user asked is dropped.
         with self.db.transaction() as session:
             session.execute(update(InboxRequest).where(InboxRequest.id == row_id)
                             .values(last_error=f"{type(exc).__name__}: {exc}"[:500]))
