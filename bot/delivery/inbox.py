@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, bindparam, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import JSON, Integer, String, Text, bindparam, delete, event, func, or_, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.clock import Clock
@@ -119,16 +119,12 @@ class Inbox:
             return False
         if name not in self._work:
             raise KeyError(f"no deferred work named {name!r}")
-        if self.db.is_postgres:
-            # One round trip in autocommit: the row and its notification commit together.
-            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(_STORE_AND_NOTIFY, {"channel": handoff.channel(self.db, handoff.INBOX),
-                                                 "work": name, "payload": json.dumps(payload),
-                                                 "agency_team": agency_team, "received_at": self.clock.now()})
-        else:
-            with self.db.engine.begin() as conn:
-                conn.execute(insert(InboxRequest).values(work=name, payload=payload, agency_team=agency_team,
-                                                         received_at=self.clock.now(), attempts=0))
+        # One round trip in autocommit: the row and its notification commit together. (Only a PostgreSQL
+        # web process defers: build_app refuses hand_off elsewhere.)
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(_STORE_AND_NOTIFY, {"channel": handoff.channel(self.db, handoff.INBOX),
+                                             "work": name, "payload": json.dumps(payload),
+                                             "agency_team": agency_team, "received_at": self.clock.now()})
         return True
 
     # -- worker: claim and run --------------------------------------------------------------------
