@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FrozenClock
 from tests.badinput.helpers import Baseline, World, build_world, settle
 from tests.conftest import SIGNING_SECRET, START
-from tests.support.bot import BotUnderTest, fresh_database, start_bot
-from tests.support.people import add_people
+from tests.support.bot import BotUnderTest, bot_for_module
 
 
 @dataclass
@@ -30,19 +28,8 @@ class Stage:
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory, pg_url) -> Iterator[Stage]:
-    from bot.fakeslack import FakeSlack
-
-    db = fresh_database(pg_url, tmp_path_factory.mktemp("badinput"))
-    fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
-    fake.start()
-    add_people(fake)
-    running = start_bot(fake, db, FrozenClock(START), signing_secret=SIGNING_SECRET)
-    try:
-        world = build_world(running, running.requests, fake)
+    with bot_for_module(pg_url, tmp_path_factory.mktemp("badinput"), signing_secret=SIGNING_SECRET,
+                        start=START) as running:
+        world = build_world(running, running.requests, running.requests.fake)
         settle(running)
-        yield Stage(running, running.requests, fake, world, Baseline(db))
-    finally:
-        running.stop()
-        fake.stop()
-        db.dispose()
-    assert fake.rejections() == [], "Slack rejected what the bot sent"
+        yield Stage(running, running.requests, running.requests.fake, world, Baseline(running.db))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -51,6 +54,28 @@ def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: s
     nexo = build_app(settings, db=database, clock=clock, hand_off=hand_off)
     server = LocalServer(make_wsgi_app(nexo)).start()
     return BotUnderTest(nexo, server, SlackRequests(server.url, signing_secret, fake), clock)
+
+
+@contextlib.contextmanager
+def bot_for_module(pg_url: str | None, folder: Path, *, signing_secret: str, start: datetime
+                   ) -> Iterator[BotUnderTest]:
+    """An empty database, the fake Slack with the usual people, and the bot on them, for a module-scoped
+    fixture; torn down after, and Slack must have rejected nothing the bot sent."""
+    from bot.fakeslack import FakeSlack
+    from tests.support.people import add_people
+
+    db = fresh_database(pg_url, folder)
+    fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
+    fake.start()
+    add_people(fake)
+    bot = start_bot(fake, db, FrozenClock(start), signing_secret=signing_secret)
+    try:
+        yield bot
+    finally:
+        bot.stop()
+        fake.stop()
+        db.dispose()
+    assert fake.rejections() == [], "Slack rejected what the bot sent"
 
 
 def fresh_database(pg_url: str | None, folder: Path) -> Database:
