@@ -153,8 +153,9 @@ def idle(kind: str, pg_url: str, open_: int) -> dict[str, Any]:
             ctx = nexo.ctx
             return {
                 "database": database.label, "open": open_, "seed_s": seeded,
-                "chase": timed(lambda: chase_open_requests(ctx), ROUNDS),
-                "tracking": timed(lambda: (chase_open_requests(ctx), send_digests(ctx)), ROUNDS),
+                "chase": timed(lambda: chase_open_requests(ctx.db, ctx.clock), ROUNDS),
+                "tracking": timed(lambda: (chase_open_requests(ctx.db, ctx.clock),
+                                           send_digests(ctx.db, ctx.clock)), ROUNDS),
                 "tick": timed(lambda: run_tick(ctx), ROUNDS),
             }
         finally:
@@ -179,7 +180,7 @@ def due_now(kind: str, pg_url: str) -> dict[str, Any]:
         nexo = build(database.url, fake, SystemClock())
         try:
             began = time.perf_counter()
-            steps = chase_open_requests(nexo.ctx)
+            steps = chase_open_requests(nexo.ctx.db, nexo.ctx.clock)
             chased = time.perf_counter() - began
             deadline = began + 300
             while time.perf_counter() < deadline:

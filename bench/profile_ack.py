@@ -41,7 +41,7 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("database (SQLAlchemy, driver, pool)", ("sqlalchemy/", "psycopg/", "sqlite3/")),
     ("render: Block Kit and gettext", ("blocks.py", "bot/messages.py", "bot/i18n/", "gettext.py")),
     ("Nexo handler and domain code (other)", ("bot/handlers/", "bot/plans/", "bot/approvals/", "bot/tracking/",
-                                               "bot/escalations/", "bot/context.py")),
+                                               "bot/crises/", "bot/context.py")),
     ("Bolt: parse body, build request, middleware", ("slack_bolt/",)),
     ("gunicorn: HTTP parsing, thread pool, sockets", ("gunicorn/",)),
     ("idle threads (thread pools waiting for work)", ("_worker (concurrent/futures/thread.py", "wait (threading.py")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.request.payload_utils import is_slash_command
 from slack_sdk import WebClient
 
 from bot.clock import Clock, SystemClock
@@ -21,10 +23,11 @@ from bot.delivery import handoff
 from bot.delivery.events import dedupe_middleware
 from bot.delivery.inbox import Inbox
 from bot.delivery.sender import Deliverer
-from bot.handlers import register_all
-from bot.handlers.commands import CommandRouter
-from bot.handlers.errors import REQUEST, describe
+from bot.handlers import LISTENERS
+from bot.handlers.payload_shape import refuse_malformed
 from bot.slack import AgencyMembership, UserDirectory, make_web_client
+from bot.slack.failures import REQUEST, describe
+from bot.slack.listeners import COMMAND, Action, Commands, mount
 from bot.tracking.charts import RESPONSE_CHART, draw_chart
 
 log = logging.getLogger("bot.requests")
@@ -36,7 +39,19 @@ class Nexo:
 
     bolt: App
     ctx: AppContext
-    router: CommandRouter
+    commands: Commands
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no listener and no deferred request of this process is running or queued (tests and
+        the demo: listeners run after their ack). False if still busy after ``timeout`` seconds."""
+        executor = self.bolt.listener_runner.listener_executor
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (not isinstance(executor, RequestContextExecutor) or executor.in_flight == 0) \
+                    and self.ctx.inbox.local_in_flight == 0:
+                return True
+            time.sleep(0.01)
+        return False
 
     def close(self) -> None:
         self.ctx.inbox.close()
@@ -73,8 +88,8 @@ def build_app(
     # users.info runs on the ack path (the actor's language): a slow Slack must not push an ack past
     # 3 s, so it gets a short timeout and no retry; the user then reads English, nothing breaks.
     lookup_client = WebClient(token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[])
-    ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(lookup_client),
-                     AgencyMembership(client, settings.agency_members), Inbox(db, clock, enabled=hand_off))
+    ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(lookup_client, db, clock),
+                     AgencyMembership(client, settings.agency_members), Inbox(db, clock, hands_off=hand_off))
     bolt = NexoBolt(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -93,16 +108,21 @@ def build_app(
     bolt.use(_mark_for_request_log)
     bolt.use(dedupe_middleware(db, clock.now))
     bolt.error(_log_unhandled)
-    router = register_all(bolt, ctx)
-    return Nexo(bolt, ctx, router)
+    bolt.use(refuse_malformed)  # before any listener: each may trust the payload's shape
+    commands = mount(bolt, ctx, LISTENERS)
+    bolt.deferrable_actions = frozenset(r.action_id for r in LISTENERS if isinstance(r, Action) and r.deferrable)
+    return Nexo(bolt, ctx, commands)
 
 
 class NexoBolt(App):
-    """Bolt's ``App`` plus one structured log line per request, written once its response is known.
+    """Bolt's ``App`` plus one structured log line per request, written once its response is known,
+    and the choice of which listeners run on the request's own thread (:class:`RequestContextExecutor`).
 
     A sync Bolt middleware cannot time a request: its ``next()`` only lets the chain go on and
     returns None, so it sees neither the response nor how long the listener took.
     """
+
+    deferrable_actions: frozenset[str] = frozenset()
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         if req.mode == "http" and not (req.headers.get("x-slack-request-timestamp") or ["0"])[0].isdigit():
@@ -110,21 +130,64 @@ class NexoBolt(App):
             return BoltResponse(status=401, body={"error": "invalid request"})
         started = time.perf_counter()
         token = REQUEST.set(_describe(req))
+        inline = ON_REQUEST_THREAD.set(self._answered_on_request_thread(req.body))
         try:
             response = super().dispatch(req)
         finally:
+            ON_REQUEST_THREAD.reset(inline)
             REQUEST.reset(token)
         if req.context.get(_LOGGED):
             _log_request(req, response, started)
         return response
 
 
+    def _answered_on_request_thread(self, body: dict[str, Any]) -> bool:
+        """``/nexo``, whose answer is its ack, and the deferrable clicks, whose listener only stores and
+        acks (the work then runs on the inbox's own threads)."""
+        if is_slash_command(body):
+            return body.get("command") == COMMAND
+        actions = body.get("actions") if body.get("type") == "block_actions" else None
+        return isinstance(actions, list) and len(actions) == 1 and isinstance(actions[0], dict) \
+            and actions[0].get("action_id") in self.deferrable_actions
+
+
 class RequestContextExecutor(ThreadPoolExecutor):
     """Bolt's listener pool, running each listener in a copy of the submitting request's context
-    (:data:`bot.handlers.errors.REQUEST`: who a refusal is logged for)."""
+    (:data:`bot.slack.failures.REQUEST`: who a refusal is logged for).
+
+    ``/nexo`` and the deferrable clicks run right here, on the request's own thread
+    (:data:`ON_REQUEST_THREAD`): their listener ends with its ack, so handing it to the pool only made
+    the request thread poll for that ack every 10 ms (Bolt's runner, with
+    ``process_before_response=False``) and wait for a free pool thread under load. Other buttons, forms
+    and events still go through the pool: they are acked first, then worked on.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._count = threading.Lock()
+        self.in_flight = 0  # submitted and not finished (Nexo.wait_idle)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        if not ON_REQUEST_THREAD.get():
+            with self._count:
+                self.in_flight += 1
+            future = super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+            future.add_done_callback(self._finished)
+            return future
+        done: Future[Any] = Future()  # on the request's thread: run now, handed back as the pool would
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            done.set_exception(exc)
+        return done
+
+    def _finished(self, _future: Future[Any]) -> None:
+        with self._count:
+            self.in_flight -= 1
+
+
+# Set while NexoBolt dispatches a `/nexo` command: its listener runs on the request's thread.
+ON_REQUEST_THREAD: contextvars.ContextVar[bool] = contextvars.ContextVar("nexo_on_request_thread", default=False)
 
 
 _LOGGED = "nexo_request_log"

@@ -11,11 +11,11 @@ from bot.config import Settings
 from bot.db import Database
 from bot.delivery.inbox import Inbox
 from bot.delivery.sender import Deliverer
-from bot.i18n import Translator, translator
 from bot.slack import AgencyMembership, UserDirectory
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+    from sqlalchemy.orm import Session
 
 
 @dataclass
@@ -29,12 +29,10 @@ class AppContext:
     agency: AgencyMembership
     inbox: Inbox
 
-    def actor(self, user_id: str, team_id: str | None, agency_team_id: str | None) -> Actor:
+    def actor(self, user_id: str, team_id: str | None, agency_team_id: str | None, *,
+              session: Session | None = None) -> Actor:
         """The acting user; their language comes from their Slack locale (English when unknown)."""
-        user = self.users.get(user_id)
+        user = self.users.get(user_id, session=session)
         language = user.language if user else "en"
         team = (user.team_id if user and user.team_id else None) or team_id
         return Actor(user_id, team, language, self.agency.is_agency(user_id, team, agency_team_id))
-
-    def translator_for(self, language: str | None) -> Translator:
-        return translator(language)

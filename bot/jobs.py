@@ -3,6 +3,10 @@
 Every sweep reads its deadlines from the database and claims rows before
 acting, so ticks are idempotent: a missed tick is caught up by the next, and
 two workers never act on the same row twice.
+
+A sweep is a domain function ``sweep(db, clock) -> int`` (how much it did): it holds no Slack
+client and asks :mod:`bot.people` for languages; what it owes people goes to the outbox, which
+the deliverer sends after the tick's sweeps.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ from collections.abc import Callable
 
 from bot.approvals.sweeps import flag_missed_publish_times
 from bot.approvals.webhook import deliver_due_webhooks
+from bot.clock import Clock
 from bot.context import AppContext
-from bot.escalations import oncall, paging
+from bot.crises import oncall, paging
+from bot.db import Database
 from bot.tracking.digests import send_digests
 from bot.tracking.sweep import chase_open_requests
 
 log = logging.getLogger("bot.jobs")
 
-Sweep = Callable[[AppContext], int]
+Sweep = Callable[[Database, Clock], int]
 
 
 def domain_sweeps() -> list[tuple[str, Sweep]]:
@@ -37,7 +43,7 @@ def run_tick(ctx: AppContext) -> dict[str, int]:
     done: dict[str, int] = {}
     for name, sweep in domain_sweeps():
         try:
-            done[name] = sweep(ctx)
+            done[name] = sweep(ctx.db, ctx.clock)
         except Exception:
             log.exception("sweep failed; the next tick retries it", extra={"sweep": name})
             done[name] = -1

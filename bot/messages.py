@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.blockkit import modal, section
 from bot.i18n import N_, Translator
 
 HELP_TITLE = N_("Nexo: what I can do")
@@ -30,3 +31,11 @@ def home_view(usage: list[tuple[str, str]], t: Translator) -> dict[str, Any]:
     intro = {"type": "section", "text": {"type": "mrkdwn", "text": t(
         N_("Hi! I keep your agency and its clients in step: approvals, answers on time, and crises handled fast."))}}
     return {"type": "home", "blocks": [intro, *blocks]}
+
+
+NOTICE_MODAL = "nexo_notice_modal"  # read-only: it has no submit button, so no listener
+
+
+def notice_modal(t: Translator, message: str) -> dict[str, Any]:
+    """A read-only answer shown in place of a submitted form (e.g. someone else decided first)."""
+    return modal(NOTICE_MODAL, "Nexo", [section(message)], close=t(N_("Close")))

@@ -11,11 +11,7 @@ from bot.approvals.models import (
     DraftVersion,
     WebhookDelivery,
 )
-from bot.db import Base
-from bot.delivery.events import SeenEvent
-from bot.delivery.inbox import InboxRequest
-from bot.delivery.models import OutboxNotice
-from bot.escalations.models import (
+from bot.crises.models import (
     Crisis,
     CrisisEvent,
     CrisisHold,
@@ -25,6 +21,11 @@ from bot.escalations.models import (
     CrisisStep,
     OncallDelivery,
 )
+from bot.db import Base
+from bot.delivery.events import SeenEvent
+from bot.delivery.inbox import InboxRequest
+from bot.delivery.models import OutboxNotice
+from bot.people import Person
 from bot.plans.models import Client, Plan, PlanMember
 from bot.tracking.models import DigestSent, Question, SweepTimer, TrackedRequest
 
@@ -48,6 +49,7 @@ __all__ = [
     "InboxRequest",
     "OncallDelivery",
     "OutboxNotice",
+    "Person",
     "Plan",
     "PlanMember",
     "Question",

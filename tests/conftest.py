@@ -117,3 +117,11 @@ def bot(fake_slack, database, clock) -> Iterator[BotUnderTest]:
 def slack(bot):
     """Signed requests to the bot, as Slack sends them."""
     return bot.requests
+
+
+@pytest.fixture
+def world(bot):
+    """The bot, the fake Slack and the cast, with short verbs (tests/support/world.py)."""
+    from tests.support.world import World
+
+    return World(bot)

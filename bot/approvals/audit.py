@@ -20,6 +20,8 @@ BOT_ACTOR = "nexo"  # steps the bot takes on its own (sweeps, webhook hand-offs)
 
 
 class Event(enum.StrEnum):
+    """What happened to a draft (the ``event`` column of the trail)."""
+
     CREATED = "created"
     SENT = "sent"
     VIEWED = "viewed"  # a reviewer clicked something on the card: the only proof Slack gives of reading

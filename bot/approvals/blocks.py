@@ -11,12 +11,12 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.approvals import ids
 from bot.approvals.models import DraftVersion, Stage
 from bot.approvals.spec import NETWORK_LABELS
 from bot.approvals.text import escape, first_words, fit, word_diff
+from bot.blockkit import actions, button, context, fields, local_stamp, mentions, section, titled
 from bot.i18n import N_, Translator
 
 SECTION_MAX = 2900  # under the 3000 limit, with room for a label line
@@ -58,48 +58,13 @@ class CardView:
     superseded_by: int | None = None
 
 
-def local(at: datetime | None, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if at else "—"
-
-
-def section(text: str, *, block_id: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000] or " "}]}
-
-
-def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label[:75]},
-                               "action_id": action_id, "value": value}
-    if style:
-        element["style"] = style
-    return element
-
-
-def titled(label: str, value: str) -> str:
-    """The label in bold, the value below it."""
-    return f"*{label}*\n{value}"
-
-
-def labelled(label: str, value: str) -> dict[str, Any]:
-    """A section field (at most 2000 characters)."""
-    return {"type": "mrkdwn", "text": titled(label, value)[:2000]}
-
-
-def mentions(users: list[str]) -> str:
-    return ", ".join(f"<@{u}>" for u in users) or "—"
-
-
 def networks_label(networks: list[str]) -> str:
+    """The networks by their names (a dash for none)."""
     return ", ".join(NETWORK_LABELS.get(n, n) for n in networks) or "—"
 
 
 def quote(comment: str | None, limit: int = 1500) -> str:
+    """A reviewer's comment as a mrkdwn quote, escaped and fitted (empty for none)."""
     text, _ = fit(comment or "", limit)
     return "\n".join("> " + line for line in text.splitlines()) if text else ""
 
@@ -121,13 +86,13 @@ def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, An
         blocks.append(context(t(N_("Text shortened: {total} characters in all. Use “See full text” to read every "
                                    "word."), total=len(v.text))))
     due = _when(card.due_at, card.timezone, t) if card.due_at else "—"
-    blocks.append({"type": "section", "fields": [
-        labelled(t(N_("Client")), escape(card.client_name)),
-        labelled(t(N_("Networks")), networks_label(v.networks)),
-        labelled(t(N_("Planned publish time")), _when(v.publish_at, card.timezone, t)),
-        labelled(t(N_("Answer due")), due),
-        labelled(t(N_("Category")), escape(v.category or "—")),
-    ]})
+    blocks.append(fields([
+        titled(t(N_("Client")), escape(card.client_name)),
+        titled(t(N_("Networks")), networks_label(v.networks)),
+        titled(t(N_("Planned publish time")), _when(v.publish_at, card.timezone, t)),
+        titled(t(N_("Answer due")), due),
+        titled(t(N_("Category")), escape(v.category or "—")),
+    ]))
     if v.media_links:
         blocks.append(section(titled(t(N_("Media")), fit("\n".join(v.media_links), SECTION_MAX)[0])))
     if card.previous is not None and card.state != CardState.SUPERSEDED:
@@ -137,16 +102,16 @@ def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, An
     if card.stage == Stage.INTERNAL and v.internal_note:
         blocks.append(section(titled(t(N_("Internal note")), fit(v.internal_note, SECTION_MAX)[0])))
     blocks.append(_status(card, t))
-    actions = _actions(card, t, shortened)
-    if actions:
-        blocks.append({"type": "actions", "block_id": ids.CARD_ACTIONS, "elements": actions})
+    buttons = _buttons(card, t, shortened)
+    if buttons:
+        blocks.append(actions(buttons, block_id=ids.CARD_ACTIONS))
     text = t(N_("{ref} (v{version}) for {client}: {start}"), ref=card.reference, version=v.number,
              client=card.client_name, start=first_words(v.text, 120))
     return text, blocks
 
 
 def _when(at: datetime | None, tz: str, t: Translator) -> str:
-    return f"{local(at, tz)} ({tz})" if at else t(N_("not set"))
+    return f"{local_stamp(at, tz)} ({tz})" if at else t(N_("not set"))
 
 
 def _status(card: CardView, t: Translator) -> dict[str, Any]:
@@ -179,14 +144,14 @@ def _status(card: CardView, t: Translator) -> dict[str, Any]:
     return context(" ".join(lines))
 
 
-def _actions(card: CardView, t: Translator, shortened: bool) -> list[dict[str, Any]]:
+def _buttons(card: CardView, t: Translator, shortened: bool) -> list[dict[str, Any]]:
     value = card.value
     elements: list[dict[str, Any]] = []
     if card.state in (CardState.OPEN, CardState.CHANGES_REQUESTED):
-        elements.append(button(t(N_("Approve")), ids.APPROVE, value, "primary"))
+        elements.append(button(t(N_("Approve")), ids.APPROVE, value, style="primary"))
     if card.state == CardState.OPEN:
         elements.append(button(t(N_("Request changes")), ids.REQUEST_CHANGES, value))
-        elements.append(button(t(N_("Reject")), ids.REJECT, value, "danger"))
+        elements.append(button(t(N_("Reject")), ids.REJECT, value, style="danger"))
         if card.can_reassign:
             elements.append(button(t(N_("Reassign")), ids.REASSIGN, value))
     if shortened and card.state != CardState.SUPERSEDED:
@@ -206,18 +171,19 @@ def created_message(reference: str, *, stage: Stage | None, sent_to: list[str], 
                                         "client step."))
     if stage == Stage.INTERNAL:
         step = t(N_("Sent to {people} for internal review; answer due {due}."), people=mentions(sent_to),
-                 due=f"{local(due_at, timezone)} ({timezone})")
+                 due=f"{local_stamp(due_at, timezone)} ({timezone})")
     else:
         step = t(N_("Sent to {people} for approval; answer due {due}."), people=mentions(sent_to),
-                 due=f"{local(due_at, timezone)} ({timezone})")
+                 due=f"{local_stamp(due_at, timezone)} ({timezone})")
     if deliver_at is not None and deliver_at > now:
         step += " " + t(N_("The client is outside business hours: the card reaches them at {time}."),
-                        time=f"{local(deliver_at, timezone)} ({timezone})")
+                        time=f"{local_stamp(deliver_at, timezone)} ({timezone})")
     return "📝 " + lead + " " + step
 
 
 def approved_notice(reference: str, version: int, who: str, when: str, start: str, t: Translator, *,
                     pre_approved: bool = False, handoff: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """To the author: approved by whom and when (and whether it is going to the publishing tool)."""
     if pre_approved:
         text = "✅ " + t(N_("{ref} is in a pre-approved category: recorded as approved without the client step."),
                          ref=reference)
@@ -232,6 +198,7 @@ def approved_notice(reference: str, version: int, who: str, when: str, start: st
 
 
 def internal_passed_notice(reference: str, who: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """To the author: the lead approved it internally; the client has it now."""
     text = "✅ " + t(N_("<@{who}> approved {ref} internally; it went to the client."), who=who, ref=reference)
     return text, [section(text)]
 
@@ -241,18 +208,20 @@ def changes_notice(reference: str, value: str, who: str, when: str, comment: str
     """To the CM: what the reviewer asked, and a Revise button (opens the prefilled form)."""
     text = "✏️ " + t(N_("<@{who}> asked for changes to {ref} at {time}."), who=who, ref=reference, time=when)
     body = text + ("\n" + quote(comment) if comment else "")
-    blocks = [section(body), {"type": "actions", "elements": [button(t(N_("Revise")), ids.REVISE, value, "primary")]}]
+    blocks = [section(body), actions([button(t(N_("Revise")), ids.REVISE, value, style="primary")])]
     return text, blocks
 
 
 def rejected_notice(reference: str, who: str, when: str, comment: str | None, t: Translator
                     ) -> tuple[str, list[dict[str, Any]]]:
+    """To the author: who rejected it, when, and why."""
     text = "⛔ " + t(N_("<@{who}> rejected {ref} at {time}."), who=who, ref=reference, time=when)
     body = text + ("\n" + quote(comment) if comment else "")
     return text, [section(body)]
 
 
 def missed_notice(reference: str, publish_at: str, waiting_on: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """To the author and the lead: the publish time passed and the draft is still not approved."""
     text = "⚠️ " + t(N_("{ref} was planned for {time} and is still not approved (waiting on {who}). It must not be "
                         "published as is: revise its publish time or get it approved."),
                      ref=reference, time=publish_at, who=waiting_on)
@@ -260,6 +229,7 @@ def missed_notice(reference: str, publish_at: str, waiting_on: str, t: Translato
 
 
 def handoff_failed_notice(reference: str, attempts: int, error: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """To the author and the lead: the publishing tool never accepted the post."""
     text = "⚠️ " + t(N_("The publishing tool did not accept {ref} after {attempts} attempts (last error: {error}). "
                         "Publish it by hand or check the client's webhook."),
                      ref=reference, attempts=attempts, error=error[:200])
@@ -267,5 +237,6 @@ def handoff_failed_notice(reference: str, attempts: int, error: str, t: Translat
 
 
 def handed_over_notice(reference: str, by: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """To the new reviewer, above their card: who handed it to them."""
     text = t(N_("<@{by}> handed {ref} to you."), by=by, ref=reference)
     return text, [section(text)]

@@ -32,12 +32,13 @@ from bot.approvals.models import (
     Stage,
     stage_of,
 )
-from bot.approvals.people import LanguageOf
 from bot.approvals.text import first_words
 from bot.delivery.outbox import enqueue_post
 from bot.errors import Conflict, NotAllowed, UserError
-from bot.i18n import N_, translator
+from bot.i18n import N_, Translator, translator
+from bot.people import language_of
 from bot.plans.models import Client, Plan
+from bot.tracking import service as tracking
 from bot.tracking.models import RequestKind, RequestState, WaitingOn
 from bot.tracking.service import client_notice_time, open_request
 
@@ -75,8 +76,9 @@ def check_can_decide(session: Session, *, actor: Actor, draft_id: int, version: 
     return draft
 
 
-def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime,
-            lang_of: LanguageOf) -> Outcome:
+def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime) -> Outcome:
+    """The reviewer approves the version: approved (and owed to the publishing tool), passed on to the
+    client after the internal review, or one more approval of several when all must approve."""
     draft, client, plan, stage = _open(session, actor, draft_id, version, now)
     current = service.version_of(session, draft, version)
     required = service.required_reviewers(plan, stage)
@@ -93,9 +95,9 @@ def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now:
     if required is not None and not set(required) <= approved:
         return _partly_approved(session, draft, current, client, plan, latest, now)
     if stage == Stage.INTERNAL:
-        return _pass_internal(session, draft, current, client, plan, actor, now, lang_of)
-    service.move(session, draft, version=version, from_=(REVIEW[stage], CHANGES[stage]), to=DraftStatus.APPROVED,
-                 now=now, decided_at=now, decided_by=actor.user_id, decided_version=version)
+        return _pass_internal(session, draft, current, client, plan, actor, now)
+    service.transition(session, draft, DraftStatus.APPROVED, version=version, from_=(REVIEW[stage], CHANGES[stage]),
+                       now=now, decided_at=now, decided_by=actor.user_id, decided_version=version)
     close_open(session, current, RequestKind.APPROVAL, by=actor.user_id, outcome="approved", now=now)
     close_open(session, current, RequestKind.REVISION, by=actor.user_id, outcome="approved_as_is", now=now,
                state=RequestState.CANCELLED)
@@ -104,12 +106,12 @@ def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now:
                                        approved_by=sorted(approved) if required else [actor.user_id])
     tell_author(session, draft, blocks.approved_notice(
         draft.reference, version, actor.user_id, service.local_time(now, plan, now), _start(current),
-        translator(lang_of(draft.created_by)), handoff=delivery is not None), now=now)
+        _author_translator(session, draft), handoff=delivery is not None), now=now)
     return Outcome(draft, stage=stage, webhook_ids=[delivery] if delivery else [])
 
 
 def _pass_internal(session: Session, draft: Draft, current: DraftVersion, client: Client, plan: Plan, actor: Actor,
-                   now: datetime, lang_of: LanguageOf) -> Outcome:
+                   now: datetime) -> Outcome:
     """The lead approved: the version goes to the client (or is approved, when its category is pre-approved)."""
     version = current.number
     close_open(session, current, RequestKind.APPROVAL, by=actor.user_id, outcome="approved", now=now)
@@ -117,19 +119,18 @@ def _pass_internal(session: Session, draft: Draft, current: DraftVersion, client
                state=RequestState.CANCELLED)
     internal = (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES)
     tell_author(session, draft, blocks.internal_passed_notice(draft.reference, actor.user_id,
-                                                              translator(lang_of(draft.created_by))), now=now)
+                                                              _author_translator(session, draft)), now=now)
     if service.is_pre_approved(plan, draft.category):
-        service.move(session, draft, version=version, from_=internal, to=DraftStatus.APPROVED, now=now,
-                     pre_approved=True, decided_at=now, decided_by=actor.user_id, decided_version=version)
+        service.transition(session, draft, DraftStatus.APPROVED, version=version, from_=internal, now=now,
+                           pre_approved=True, decided_at=now, decided_by=actor.user_id, decided_version=version)
         refresh_cards(session, draft, version, Stage.INTERNAL, client, plan, now=now)
         audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.PRE_APPROVED,
                      at=now, category=draft.category)
         delivery = webhook.enqueue_handoff(session, draft, current, client, approved_by=[actor.user_id], now=now)
         return Outcome(draft, stage=Stage.INTERNAL, webhook_ids=[delivery] if delivery else [])
-    service.move(session, draft, version=version, from_=internal, to=DraftStatus.CLIENT_REVIEW, now=now)
+    service.transition(session, draft, DraftStatus.CLIENT_REVIEW, version=version, from_=internal, now=now)
     refresh_cards(session, draft, version, Stage.INTERNAL, client, plan, now=now)
-    return flows.send_for_review(session, draft, current, client, plan, Stage.CLIENT, now=now, lang_of=lang_of,
-                                 by=actor.user_id)
+    return flows.send_for_review(session, draft, current, client, plan, Stage.CLIENT, now=now, by=actor.user_id)
 
 
 def _partly_approved(session: Session, draft: Draft, current: DraftVersion, client: Client, plan: Plan,
@@ -137,8 +138,8 @@ def _partly_approved(session: Session, draft: Draft, current: DraftVersion, clie
     """All must approve and some have not yet. If no request for changes stands any more, it is back in review."""
     outstanding = any(d.decision == Decision.CHANGES_REQUESTED for d in latest.values())
     if draft.status == DraftStatus.CLIENT_CHANGES and not outstanding:
-        service.move(session, draft, version=current.number, from_=(DraftStatus.CLIENT_CHANGES,),
-                     to=DraftStatus.CLIENT_REVIEW, now=now)
+        service.transition(session, draft, DraftStatus.CLIENT_REVIEW, version=current.number,
+                           from_=(DraftStatus.CLIENT_CHANGES,), now=now)
         close_open(session, current, RequestKind.REVISION, by=draft.created_by, outcome="withdrawn", now=now,
                    state=RequestState.CANCELLED)
         cards = service.cards_of(session, draft, current.number, Stage.CLIENT)
@@ -147,13 +148,15 @@ def _partly_approved(session: Session, draft: Draft, current: DraftVersion, clie
                      summary=current.text, asked_by=draft.created_by, assignee=plan.reference_user, now=now,
                      not_after=flows.publish_deadline(plan, current), notice_id=cards[0][1].id if cards else None)
     else:  # still a conditional write: fails if the draft moved under us
-        service.move(session, draft, version=current.number, from_=(draft.status,), to=draft.status, now=now)
+        service.transition(session, draft, draft.status, version=current.number, from_=(draft.status,), now=now)
     refresh_cards(session, draft, current.number, Stage.CLIENT, client, plan, now=now)
     return Outcome(draft, stage=Stage.CLIENT)
 
 
 def request_changes(session: Session, *, actor: Actor, draft_id: int, version: int, comment: str | None,
-                    now: datetime, lang_of: LanguageOf) -> Outcome:
+                    now: datetime) -> Outcome:
+    """The reviewer asks for changes (comment optional): the author owes a revision, and the version can
+    still be approved as is until it arrives."""
     comment = _comment(comment, required=False)
     draft, client, plan, stage = _open(session, actor, draft_id, version, now)
     if draft.status != REVIEW[stage]:
@@ -161,7 +164,7 @@ def request_changes(session: Session, *, actor: Actor, draft_id: int, version: i
     current = service.version_of(session, draft, version)
     service.add_decision(session, draft, version=version, stage=stage, reviewer=actor.user_id,
                          decision=Decision.CHANGES_REQUESTED, comment=comment, now=now)
-    service.move(session, draft, version=version, from_=(REVIEW[stage],), to=CHANGES[stage], now=now)
+    service.transition(session, draft, CHANGES[stage], version=version, from_=(REVIEW[stage],), now=now)
     close_open(session, current, RequestKind.APPROVAL, by=actor.user_id, outcome="changes_requested", now=now)
     open_request(session, client=client, plan=plan, kind=RequestKind.REVISION, waiting_on=WaitingOn.AGENCY,
                  subject_type=service.SUBJECT, subject_id=current.id, reference=draft.reference,
@@ -171,12 +174,13 @@ def request_changes(session: Session, *, actor: Actor, draft_id: int, version: i
     refresh_cards(session, draft, version, stage, client, plan, now=now)
     tell_author(session, draft, blocks.changes_notice(
         draft.reference, service.button_value(draft, version), actor.user_id, service.local_time(now, plan, now),
-        comment, translator(lang_of(draft.created_by))), now=now)
+        comment, _author_translator(session, draft)), now=now)
     return Outcome(draft, stage=stage)
 
 
-def reject(session: Session, *, actor: Actor, draft_id: int, version: int, comment: str | None, now: datetime,
-           lang_of: LanguageOf) -> Outcome:
+def reject(session: Session, *, actor: Actor, draft_id: int, version: int, comment: str | None,
+           now: datetime) -> Outcome:
+    """The reviewer rejects the draft (a comment is required): final."""
     comment = _comment(comment, required=True)
     draft, client, plan, stage = _open(session, actor, draft_id, version, now)
     if draft.status != REVIEW[stage]:
@@ -184,15 +188,15 @@ def reject(session: Session, *, actor: Actor, draft_id: int, version: int, comme
     current = service.version_of(session, draft, version)
     service.add_decision(session, draft, version=version, stage=stage, reviewer=actor.user_id,
                          decision=Decision.REJECTED, comment=comment, now=now)
-    service.move(session, draft, version=version, from_=(REVIEW[stage],), to=DraftStatus.REJECTED, now=now,
-                 decided_at=now, decided_by=actor.user_id, decided_version=version)
+    service.transition(session, draft, DraftStatus.REJECTED, version=version, from_=(REVIEW[stage],), now=now,
+                       decided_at=now, decided_by=actor.user_id, decided_version=version)
     close_open(session, current, RequestKind.APPROVAL, by=actor.user_id, outcome="rejected", now=now)
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REJECTED, at=now,
                  stage=str(stage), comment=comment)
     refresh_cards(session, draft, version, stage, client, plan, now=now)
     tell_author(session, draft, blocks.rejected_notice(
         draft.reference, actor.user_id, service.local_time(now, plan, now), comment,
-        translator(lang_of(draft.created_by))), now=now)
+        _author_translator(session, draft)), now=now)
     return Outcome(draft, stage=stage)
 
 
@@ -223,8 +227,7 @@ def reassign_candidates(session: Session, *, actor: Actor, draft_id: int, versio
     return draft, candidates
 
 
-def reassign(session: Session, *, actor: Actor, draft_id: int, version: int, to: str, now: datetime,
-             lang_of: LanguageOf) -> Outcome:
+def reassign(session: Session, *, actor: Actor, draft_id: int, version: int, to: str, now: datetime) -> Outcome:
     """Hand the open approval request to another reviewer: they become its assignee and get their own card."""
     draft, candidates = reassign_candidates(session, actor=actor, draft_id=draft_id, version=version, now=now)
     if to not in candidates:
@@ -235,8 +238,8 @@ def reassign(session: Session, *, actor: Actor, draft_id: int, version: int, to:
     previous = request.assignee
     if not service.reassign_request(session, request, to):
         raise Conflict(N_("{ref} changed while you were looking at it; open the newest card."), ref=draft.reference)
-    service.move(session, draft, version=version, from_=(DraftStatus.CLIENT_REVIEW,), to=DraftStatus.CLIENT_REVIEW,
-                 now=now)
+    service.transition(session, draft, DraftStatus.CLIENT_REVIEW, version=version,
+                       from_=(DraftStatus.CLIENT_REVIEW,), now=now)
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REASSIGNED, at=now,
                  handed_from=previous, handed_to=to)
     refresh_cards(session, draft, version, Stage.CLIENT, client, plan, now=now)
@@ -249,7 +252,7 @@ def reassign(session: Session, *, actor: Actor, draft_id: int, version: int, to:
                           ref_key=f"draft:{draft.id}:v{version}:{Stage.CLIENT}:{to}")
     service.add_card(session, draft, version=version, stage=Stage.CLIENT, recipient=to, language=plan.language,
                      notice=notice, now=now)
-    request.notice_id = notice.id  # reminders now reply in the thread of the card the new assignee has
+    tracking.attach_notice(session, request, notice.id)  # reminders reply in the thread of the new card
     return Outcome(draft, stage=Stage.CLIENT, sent_to=[to], due_at=request.due_at)
 
 
@@ -275,5 +278,37 @@ def readable_version(session: Session, *, actor: Actor, draft_id: int, version: 
     return draft, service.version_of(session, draft, version)
 
 
+def start_comment(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime
+                  ) -> tuple[Draft, DraftVersion]:
+    """A reviewer opens the comment form ("Request changes" or "Reject"): the checks its submission will
+    repeat, and the audit trail's "viewed". Returns the draft and the version they comment on."""
+    draft = check_can_decide(session, actor=actor, draft_id=draft_id, version=version, now=now, changes_only=True)
+    shown = service.version_of(session, draft, version)
+    record_view(session, actor=actor, draft_id=draft_id, version=version, now=now)
+    return draft, shown
+
+
+def start_reassign(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime
+                   ) -> tuple[Draft, list[str]]:
+    """A reviewer opens the hand-over form: who they may pick (:func:`reassign_candidates`), and "viewed"."""
+    draft, candidates = reassign_candidates(session, actor=actor, draft_id=draft_id, version=version, now=now)
+    record_view(session, actor=actor, draft_id=draft_id, version=version, now=now)
+    return draft, candidates
+
+
+def read_in_full(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime
+                 ) -> tuple[Draft, DraftVersion]:
+    """Someone asks for a card's whole text: the version, if they may read it (:func:`readable_version`),
+    and "viewed" when they are one of its reviewers."""
+    draft, shown = readable_version(session, actor=actor, draft_id=draft_id, version=version)
+    record_view(session, actor=actor, draft_id=draft_id, version=version, now=now)
+    return draft, shown
+
+
 def _start(version: DraftVersion) -> str:
     return first_words(version.text, 120)
+
+
+def _author_translator(session: Session, draft: Draft) -> Translator:
+    """The draft author's language (agency notices; English when Nexo never looked them up)."""
+    return translator(language_of(session, draft.created_by, "en"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,13 +28,15 @@ from bot.approvals.models import (
     Stage,
     stage_of,
 )
-from bot.approvals.people import LanguageOf
 from bot.approvals.spec import DraftFields
+from bot.blockkit import local_stamp, mentions
+from bot.db import row_id
 from bot.delivery.outbox import enqueue_post, enqueue_update
 from bot.errors import UserError
-from bot.i18n import N_, translator
+from bot.i18n import N_, Translator, translator
+from bot.people import language_of
 from bot.plans.models import Client, Plan
-from bot.plans.service import current_plan
+from bot.plans.service import current_plan, resolve_client_by_id
 from bot.tracking.models import RequestKind, RequestState, WaitingOn
 from bot.tracking.service import client_notice_time, close_request, open_request, request_due_at
 
@@ -51,8 +54,7 @@ class Outcome:
 
 
 # -- creating ---------------------------------------------------------------------------------------
-def create_draft(session: Session, *, actor: Actor, client: Client, fields: DraftFields, now: datetime,
-                 lang_of: LanguageOf) -> Outcome:
+def create_draft(session: Session, *, actor: Actor, client: Client, fields: DraftFields, now: datetime) -> Outcome:
     """A new draft (version 1), sent for internal review, to the client, or approved as pre-approved."""
     service.require_agency(actor)
     plan = current_plan(client)
@@ -78,7 +80,7 @@ def create_draft(session: Session, *, actor: Actor, client: Client, fields: Draf
     if pre_approved:
         return _pre_approve(session, draft, version, client, actor.user_id, now)
     return send_for_review(session, draft, version, client, plan, Stage.INTERNAL if internal else Stage.CLIENT,
-                           now=now, lang_of=lang_of)
+                           now=now)
 
 
 def _add_version(session: Session, draft: Draft, number: int, fields: DraftFields, by: str, now: datetime
@@ -118,8 +120,10 @@ def card_recipients(plan: Plan, stage: Stage) -> list[str]:
 
 
 def send_for_review(session: Session, draft: Draft, version: DraftVersion, client: Client, plan: Plan, stage: Stage,
-                    *, now: datetime, lang_of: LanguageOf, by: str | None = None) -> Outcome:
-    """Post the version's approval card(s) and start timing the answer (a tracked APPROVAL request)."""
+                    *, now: datetime, by: str | None = None) -> Outcome:
+    """Post the version's approval card(s) and start timing the answer (a tracked APPROVAL request).
+
+    Client cards are in the plan's language; the lead's internal card in theirs."""
     not_after = publish_deadline(plan, version)
     due = request_due_at(plan, now, not_after=not_after)
     deliver_at = client_notice_time(plan, now) if stage == Stage.CLIENT else now
@@ -128,10 +132,10 @@ def send_for_review(session: Session, draft: Draft, version: DraftVersion, clien
     view = card_view(session, draft, version, client, plan, stage, due_at=due)
     notices = []
     for recipient in recipients:
-        language = plan.language if stage == Stage.CLIENT else lang_of(recipient)
+        language = plan.language if stage == Stage.CLIENT else language_of(session, recipient, "en")
         text, card_blocks = blocks.approval_card(view, translator(language))
         if stage == Stage.CLIENT and plan.channel:
-            text = f"{blocks.mentions(service.reviewers(plan, stage))} {text}"
+            text = f"{mentions(service.reviewers(plan, stage))} {text}"
         notice = enqueue_post(session, now=now, to=recipient, text=text, blocks=card_blocks,
                               not_before=deliver_at if deliver_at > now else None,
                               ref_key=f"draft:{draft.id}:v{version.number}:{stage}:{recipient}")
@@ -196,7 +200,7 @@ def _handed_by(session: Session, draft: Draft, version: int) -> str | None:
 
 
 def _local(at: datetime, plan: Plan) -> str:
-    return blocks.local(at, plan.timezone)
+    return local_stamp(at, plan.timezone)
 
 
 def refresh_cards(session: Session, draft: Draft, version_number: int, stage: Stage, client: Client, plan: Plan,
@@ -219,13 +223,14 @@ def tell_author(session: Session, draft: Draft, notice: tuple[str, list[dict]], 
 
 def close_open(session: Session, version: DraftVersion, kind: RequestKind, *, by: str, outcome: str, now: datetime,
                state: RequestState = RequestState.ANSWERED) -> None:
+    """Close the version's open requests of ``kind`` (answered, or ``state``) through tracking."""
     for request in service.open_requests(session, version, kind):
         close_request(session, request.id, by=by, outcome=outcome, now=now, state=state)
 
 
 # -- revising ---------------------------------------------------------------------------------------
-def revise(session: Session, *, actor: Actor, draft_id: int, version: int, fields: DraftFields, now: datetime,
-           lang_of: LanguageOf) -> Outcome:
+def revise(session: Session, *, actor: Actor, draft_id: int, version: int, fields: DraftFields,
+           now: datetime) -> Outcome:
     """A new version: supersedes the old cards and goes back to the reviewers of the same stage."""
     service.require_agency(actor)
     draft = service.lock_draft(session, draft_id)
@@ -239,8 +244,8 @@ def revise(session: Session, *, actor: Actor, draft_id: int, version: int, field
     values: dict = {"current_version": number, "publish_at": fields.publish_at, "category": fields.category}
     if fields.publish_at != old.publish_at:
         values["missed_flagged_at"] = None  # a new publish time gets its own flag if missed again
-    service.move(session, draft, version=version, from_=(REVIEW[stage], CHANGES[stage]), to=REVIEW[stage], now=now,
-                 **values)
+    service.transition(session, draft, REVIEW[stage], version=version, from_=(REVIEW[stage], CHANGES[stage]),
+                       now=now, **values)
     new = _add_version(session, draft, number, fields, actor.user_id, now)
     close_open(session, old, RequestKind.REVISION, by=actor.user_id, outcome="revised", now=now)
     close_open(session, old, RequestKind.APPROVAL, by=actor.user_id, outcome="superseded", now=now,
@@ -251,7 +256,71 @@ def revise(session: Session, *, actor: Actor, draft_id: int, version: int, field
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REVISED, at=now,
                  version=number, previous=version, changed=changed)
     if stage == Stage.CLIENT and service.is_pre_approved(plan, fields.category):
-        service.move(session, draft, version=number, from_=(REVIEW[stage],), to=DraftStatus.APPROVED, now=now,
-                     pre_approved=True, decided_at=now, decided_by=actor.user_id, decided_version=number)
+        service.transition(session, draft, DraftStatus.APPROVED, version=number, from_=(REVIEW[stage],), now=now,
+                           pre_approved=True, decided_at=now, decided_by=actor.user_id, decided_version=number)
         return _pre_approve(session, draft, new, client, actor.user_id, now)
-    return send_for_review(session, draft, new, client, plan, stage, now=now, lang_of=lang_of, by=actor.user_id)
+    return send_for_review(session, draft, new, client, plan, stage, now=now, by=actor.user_id)
+
+
+# -- the draft form -----------------------------------------------------------------------------------
+@dataclass
+class DraftForm:
+    """What a submitted draft form is about: a new draft for ``client``, or a revision of a version."""
+
+    plan: Plan  # whose time zone the form's date and time pickers are in
+    client: Client | None = None
+    draft_id: int | None = None
+    version: int | None = None
+
+    @property
+    def revised(self) -> int | None:
+        """The number the revision will get (None for a new draft)."""
+        return self.version + 1 if self.version is not None else None
+
+
+def draft_form(session: Session, *, actor: Actor, meta: dict[str, Any]) -> DraftForm:
+    """Read a draft form's ``private_metadata`` (untrusted): the draft it revises, or the client (which
+    the actor must be able to see) it writes for."""
+    if meta.get("draft_id") is not None:
+        draft_id, version = service.parse_metadata(meta)
+        _, plan = service.client_and_plan(session, service.get_draft(session, draft_id))
+        return DraftForm(plan, draft_id=draft_id, version=version)
+    client = resolve_client_by_id(session, actor, row_id(meta.get("client_id")))
+    return DraftForm(current_plan(client), client=client)
+
+
+def submit_draft_form(session: Session, *, actor: Actor, form: DraftForm, fields: DraftFields, now: datetime,
+                      t: Translator) -> Outcome:
+    """Create or revise from the form, and confirm it to the author by DM (a form has no reply of its own)."""
+    if form.draft_id is not None and form.version is not None:
+        outcome = revise(session, actor=actor, draft_id=form.draft_id, version=form.version, fields=fields, now=now)
+    else:
+        assert form.client is not None
+        outcome = create_draft(session, actor=actor, client=form.client, fields=fields, now=now)
+    enqueue_post(session, now=now, to=actor.user_id,
+                 text=confirmation(outcome, form.plan.timezone, now, t, revised=form.revised))
+    return outcome
+
+
+def revision_fields(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime
+                    ) -> tuple[Draft, Client, Plan, DraftFields]:
+    """The Revise button: the version the reviewer commented on, as the form's starting fields (agency
+    only, and only while the draft is open and that version current)."""
+    service.require_agency(actor)
+    draft = service.get_draft(session, draft_id)
+    client, plan = service.client_and_plan(session, draft)
+    service.require_current(draft, version)
+    if stage_of(draft.status) is None:
+        raise service.decided_error(session, draft, plan, now)
+    current = service.version_of(session, draft, version)
+    fields = DraftFields(text=current.text, networks=list(current.networks), publish_at=current.publish_at,
+                         category=current.category, media_links=list(current.media_links),
+                         internal_note=current.internal_note)
+    return draft, client, plan, fields
+
+
+def confirmation(outcome: Outcome, timezone: str, now: datetime, t: Translator, *, revised: int | None = None) -> str:
+    """The author's confirmation of a new draft or a revision (:func:`bot.approvals.blocks.created_message`)."""
+    return blocks.created_message(outcome.draft.reference, stage=outcome.stage, sent_to=outcome.sent_to,
+                                  due_at=outcome.due_at, deliver_at=outcome.deliver_at, now=now, timezone=timezone,
+                                  t=t, revised=revised)

@@ -14,11 +14,10 @@ REVISE = "draft_revise"
 DRAFT_MODAL = "draft_modal"  # private_metadata: {"client_id"} (new) or {"draft_id", "version"} (revision)
 COMMENT_MODAL = "approval_comment_modal"  # private_metadata: {"draft_id", "version", "decision"}
 REASSIGN_MODAL = "approval_reassign_modal"  # private_metadata: {"draft_id", "version"}
-FULL_TEXT_MODAL = "draft_full_text_modal"
-NOTICE_MODAL = "approval_notice_modal"  # a read-only answer shown in place of a submitted modal
+FULL_TEXT_MODAL = "draft_full_text_modal"  # read-only (no submit button, so no listener)
 
-# Input blocks (each holds one element whose action_id is the block id plus ELEMENT)
-TEXT = "draft_text"  # long texts are split over TEXT_1, TEXT_2... (3000 characters per input)
+# Input blocks (each holds one element whose action_id is the block id plus bot.blockkit.ELEMENT)
+TEXT = "draft_text"  # long texts go on in draft_text_2, draft_text_3... (text_part)
 NETWORKS = "draft_networks"
 PUBLISH_DATE = "draft_publish_date"
 PUBLISH_TIME = "draft_publish_time"
@@ -27,8 +26,6 @@ MEDIA = "draft_media"
 NOTE = "draft_note"
 COMMENT = "approval_comment"
 ASSIGNEE = "approval_assignee"
-
-ELEMENT = "_input"
 
 
 def text_part(index: int) -> str:

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from bot.access import Actor
 from bot.approvals import service
-from bot.approvals.blocks import context, local, section
 from bot.approvals.models import OPEN_STATUSES, Decision, Draft, DraftStatus, DraftVersion, Stage
 from bot.approvals.text import escape, first_words
-from bot.escalations.holds import held_draft_ids
+from bot.blockkit import context, divider, local_stamp, mentions, section
+from bot.crises.holds import held_draft_ids
 from bot.i18n import N_, Translator
 from bot.plans.durations import format_duration
 from bot.plans.models import Client, ClientStatus, Plan
@@ -34,13 +34,15 @@ CLIENT_VISIBLE = (DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES)
 
 @dataclass
 class Waiting:
+    """One open draft as the lists show it: its current version, its open request and who it waits on."""
+
     draft: Draft
     client: Client
     plan: Plan
     version: DraftVersion
     request: TrackedRequest
     waiting_on: list[str]
-    held: bool = False  # on hold while its client is in crisis (bot.escalations.holds)
+    held: bool = False  # on hold while its client is in crisis (bot.crises.holds)
 
 
 def waiting_items(session: Session, actor: Actor, *, client: Client | None = None) -> list[Waiting]:
@@ -83,7 +85,7 @@ def _waiting_on(session: Session, draft: Draft, plan: Plan, request: TrackedRequ
 
 
 def _line(item: Waiting, now: datetime, t: Translator) -> str:
-    who = ", ".join(f"<@{u}>" for u in item.waiting_on)
+    who = mentions(item.waiting_on)
     side = (t(N_("waiting on {who} (client)"), who=who) if item.request.waiting_on == WaitingOn.CLIENT
             else t(N_("waiting on {who} (agency)"), who=who))
     if item.draft.status in (DraftStatus.CLIENT_CHANGES, DraftStatus.INTERNAL_CHANGES):
@@ -91,7 +93,7 @@ def _line(item: Waiting, now: datetime, t: Translator) -> str:
     elif item.draft.status == DraftStatus.INTERNAL_REVIEW:
         side = t(N_("internal review by {who}"), who=who)
     age = format_duration(max(now - item.request.opened_at, timedelta(0)))
-    due = local(item.request.due_at, item.plan.timezone)
+    due = local_stamp(item.request.due_at, item.plan.timezone)
     when = (t(N_("overdue since {time}"), time=due) if item.request.due_at <= now
             else t(N_("due {time}"), time=due))
     start = escape(first_words(item.version.text, 50))
@@ -138,5 +140,5 @@ def home_blocks(session: Session, actor: Actor, now: datetime, t: Translator) ->
             parts += _sections([_line(item, now, t) for item in group], 3)
     if len(parts) == 1:
         parts.append(section(t(N_("Nothing waits on you right now."))))
-    parts.append({"type": "divider"})
+    parts.append(divider())
     return parts

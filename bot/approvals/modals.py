@@ -7,13 +7,11 @@ from Slack and is untrusted (the handlers re-check everything).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.approvals import ids
-from bot.approvals.blocks import context, section
 from bot.approvals.spec import (
     NETWORK_LABELS,
     NETWORKS,
@@ -27,6 +25,7 @@ from bot.approvals.spec import (
     publish_at_from_pickers,
 )
 from bot.approvals.text import chunks, first_words, fit
+from bot.blockkit import context, input_block, modal, section, state_element, text_input
 from bot.errors import UserError
 from bot.i18n import N_, Translator
 
@@ -40,35 +39,14 @@ FIELD_BLOCKS = {"text": ids.TEXT, "networks": ids.NETWORKS, "publish_at": ids.PU
 
 def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], t: Translator, *,
            submit: str | None = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "type": "modal", "callback_id": callback_id,
-        "title": {"type": "plain_text", "text": title[:24]},
-        "close": {"type": "plain_text", "text": (t(N_("Close")) if submit is None else t(N_("Cancel")))[:24]},
-        "blocks": blocks[:VIEW_BLOCKS_MAX],
-    }
-    if submit:
-        view["submit"] = {"type": "plain_text", "text": submit[:24]}
-    if meta is not None:
-        view["private_metadata"] = json.dumps(meta)
-    return view
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = True,
-           hint: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "input", "block_id": block_id, "optional": optional,
-                             "label": {"type": "plain_text", "text": label[:2000]},
-                             "element": {**element, "action_id": block_id + ids.ELEMENT}}
-    if hint:
-        block["hint"] = {"type": "plain_text", "text": hint[:2000]}
-    return block
+    close = t(N_("Close")) if submit is None else t(N_("Cancel"))
+    return modal(callback_id, title, blocks, close=close, submit=submit, metadata=meta, max_blocks=VIEW_BLOCKS_MAX)
 
 
 def _text(block_id: str, label: str, value: str | None, *, multiline: bool = False, optional: bool = True,
           hint: str | None = None, max_length: int = INPUT_MAX) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
-    if value:
-        element["initial_value"] = value[:max_length]
-    return _input(block_id, label, element, optional=optional, hint=hint)
+    return text_input(block_id, label, value, multiline=multiline, optional=optional, hint=hint,
+                      max_length=max_length)
 
 
 # -- writing and revising ---------------------------------------------------------------------------------
@@ -89,14 +67,14 @@ def draft_modal(t: Translator, *, client_name: str, timezone: str, categories: l
     chosen = [o for o in options if fields and o["value"] in fields.networks]
     if chosen:
         networks["initial_options"] = chosen
-    blocks.append(_input(ids.NETWORKS, t(N_("Networks")), networks))
+    blocks.append(input_block(ids.NETWORKS, t(N_("Networks")), networks, optional=True))
     local = fields.publish_at.astimezone(ZoneInfo(timezone)) if fields and fields.publish_at else None
     day: dict[str, Any] = {"type": "datepicker"}
     clock: dict[str, Any] = {"type": "timepicker"}
     if local:
         day["initial_date"], clock["initial_time"] = local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
-    blocks.append(_input(ids.PUBLISH_DATE, t(N_("Publish date ({tz})"), tz=timezone), day))
-    blocks.append(_input(ids.PUBLISH_TIME, t(N_("Publish time ({tz})"), tz=timezone), clock))
+    blocks.append(input_block(ids.PUBLISH_DATE, t(N_("Publish date ({tz})"), tz=timezone), day, optional=True))
+    blocks.append(input_block(ids.PUBLISH_TIME, t(N_("Publish time ({tz})"), tz=timezone), clock, optional=True))
     hint = t(N_("Pre-approved categories skip the client's approval: {categories}"),
              categories=", ".join(categories)) if categories else None
     blocks.append(_text(ids.CATEGORY, t(N_("Category")), fields.category if fields else None, hint=hint,
@@ -109,11 +87,11 @@ def draft_modal(t: Translator, *, client_name: str, timezone: str, categories: l
     return _modal(ids.DRAFT_MODAL, title, blocks, t, submit=t(N_("Send for approval")), meta=meta)
 
 
-def read_draft_modal(state: dict[str, Any], *, timezone: str, now: datetime
+def read_draft_modal(view: dict[str, Any], *, timezone: str, now: datetime
                      ) -> tuple[DraftFields | None, dict[str, UserError]]:
-    """(fields, errors by block id) from a submitted draft modal's ``state.values``."""
+    """(fields, errors by block id) from a submitted draft modal."""
     def raw(block_id: str) -> dict[str, Any]:
-        return (state.get(block_id) or {}).get(block_id + ids.ELEMENT) or {}
+        return state_element(view, block_id)
 
     def value(block_id: str) -> str:
         return raw(block_id).get("value") or ""
@@ -152,8 +130,7 @@ def comment_modal(t: Translator, *, reference: str, version: int, start: str, re
 def reassign_modal(t: Translator, *, reference: str, candidates: list[str], meta: dict[str, Any]) -> dict[str, Any]:
     options = [{"text": {"type": "mrkdwn", "text": f"<@{user}>"}, "value": user} for user in candidates[:10]]
     blocks = [section(t(N_("Who should decide on *{ref}* instead of you?"), ref=reference)),
-              _input(ids.ASSIGNEE, t(N_("Hand it to")), {"type": "radio_buttons", "options": options},
-                     optional=False)]
+              input_block(ids.ASSIGNEE, t(N_("Hand it to")), {"type": "radio_buttons", "options": options})]
     return _modal(ids.REASSIGN_MODAL, t(N_("Hand over")), blocks, t, submit=t(N_("Hand over")), meta=meta)
 
 
@@ -169,24 +146,3 @@ def full_text_modal(t: Translator, *, reference: str, version: int, text: str) -
         blocks.append(context(t(N_("The text goes on beyond what Slack can show here (about {count} more "
                                    "characters)."), count=max(0, len(text) - shown))))
     return _modal(ids.FULL_TEXT_MODAL, t(N_("Full text")), blocks, t)
-
-
-def notice_modal(t: Translator, message: str) -> dict[str, Any]:
-    """A read-only answer shown in place of a submitted modal (e.g. someone else decided first)."""
-    return _modal(ids.NOTICE_MODAL, "Nexo", [section(message)], t)
-
-
-def metadata(view: dict[str, Any]) -> dict[str, Any]:
-    """The view's private_metadata as a dict (anything malformed reads as empty)."""
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except (ValueError, RecursionError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def read_value(view: dict[str, Any], block_id: str) -> Any:
-    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(block_id + ids.ELEMENT) or {}
-    if element.get("type") == "radio_buttons":
-        return (element.get("selected_option") or {}).get("value")
-    return element.get("value")

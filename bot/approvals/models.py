@@ -6,8 +6,8 @@ per version (:class:`DraftDecision`), so "who approved which version, when" is a
 query, not a reconstruction. :class:`DraftCard` remembers each approval card the
 outbox posted, so a decision or a revision can update them all in place.
 
-The draft's state machine is :class:`DraftStatus`; every transition is one
-function in :mod:`bot.approvals.decisions` doing a conditional UPDATE.
+The draft's state machine is :class:`DraftStatus` and :data:`TRANSITIONS`; every status change goes
+through :func:`bot.approvals.service.transition`, one conditional UPDATE that checks the table.
 """
 
 from __future__ import annotations
@@ -19,15 +19,20 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot import transitions
 from bot.db import Base, UTCDateTime
 
 
 class Stage(enum.StrEnum):
+    """Who reviews a version: the agency's account lead first (when the plan asks), then the client."""
+
     INTERNAL = "internal"  # the account lead reviews first (Plan.internal_review)
     CLIENT = "client"  # the client's reference person (or backups) decide
 
 
 class DraftStatus(enum.StrEnum):
+    """Where a draft is in its review (the moves it may make: :data:`TRANSITIONS`)."""
+
     INTERNAL_REVIEW = "internal_review"
     INTERNAL_CHANGES = "internal_changes"  # the lead asked for changes; waiting on the CM
     CLIENT_REVIEW = "client_review"
@@ -42,6 +47,30 @@ OPEN_STATUSES = (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES, Draf
                  DraftStatus.CLIENT_CHANGES)
 FINAL_STATUSES = (DraftStatus.APPROVED, DraftStatus.REJECTED)
 
+# Where a draft may go from each status. A status going to itself is a write that only bumps the row
+# (a revision in review, a hand-over, one more approval of several), still conditional on the status.
+TRANSITIONS: dict[DraftStatus, frozenset[DraftStatus]] = {
+    # The lead approves (to the client, or approved when pre-approved), asks for changes, or rejects.
+    DraftStatus.INTERNAL_REVIEW: frozenset({DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES,
+                                            DraftStatus.CLIENT_REVIEW, DraftStatus.APPROVED,
+                                            DraftStatus.REJECTED}),
+    # Revised (back to the lead), or approved as is by the lead.
+    DraftStatus.INTERNAL_CHANGES: frozenset({DraftStatus.INTERNAL_REVIEW, DraftStatus.CLIENT_REVIEW,
+                                             DraftStatus.APPROVED}),
+    DraftStatus.CLIENT_REVIEW: frozenset({DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES,
+                                          DraftStatus.APPROVED, DraftStatus.REJECTED}),
+    # Revised, or the request for changes no longer stands (all must approve), or approved as is.
+    DraftStatus.CLIENT_CHANGES: frozenset({DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES,
+                                           DraftStatus.APPROVED}),
+    DraftStatus.APPROVED: frozenset(),
+    DraftStatus.REJECTED: frozenset(),
+}
+
+
+def allowed_from(to: DraftStatus) -> tuple[DraftStatus, ...]:
+    """Every status :data:`TRANSITIONS` lets a draft leave for ``to``."""
+    return tuple(transitions.sources(TRANSITIONS, to))
+
 
 def stage_of(status: DraftStatus) -> Stage | None:
     """The review stage an open draft is in (None once decided)."""
@@ -53,12 +82,16 @@ def stage_of(status: DraftStatus) -> Stage | None:
 
 
 class Decision(enum.StrEnum):
+    """What one reviewer decided on one version."""
+
     APPROVED = "approved"
     CHANGES_REQUESTED = "changes_requested"
     REJECTED = "rejected"
 
 
 class Draft(Base):
+    """One post for one client, with its human reference (``ACME-42``) and its current status."""
+
     __tablename__ = "drafts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,6 +122,8 @@ class Draft(Base):
 
 
 class DraftVersion(Base):
+    """One immutable text of a draft (a revision adds the next number)."""
+
     __tablename__ = "draft_versions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -182,6 +217,8 @@ class ClientWebhook(Base):
 
 
 class DeliveryStatus(enum.StrEnum):
+    """Where a hand-off to the publishing tool stands."""
+
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # gave up after the last retry

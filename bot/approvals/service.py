@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import transitions
 from bot.access import Actor
 from bot.approvals.models import (
+    TRANSITIONS,
     Decision,
     Draft,
     DraftCard,
@@ -31,6 +33,7 @@ from bot.delivery.models import OutboxNotice
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.i18n import N_
 from bot.plans.models import Client, ClientStatus, Plan
+from bot.tracking import service as tracking
 from bot.tracking.models import RequestKind, RequestState, TrackedRequest
 
 SUBJECT = "draft_version"  # TrackedRequest.subject_type of every request about a draft version
@@ -38,6 +41,7 @@ SUBJECT = "draft_version"  # TrackedRequest.subject_type of every request about 
 
 # -- untrusted input -------------------------------------------------------------------------------
 def button_value(draft: Draft, version: int) -> str:
+    """What a card's buttons carry: ``"<draft_id>:<version>"`` (read back by :func:`parse_value`)."""
     return f"{draft.id}:{version}"
 
 
@@ -48,6 +52,11 @@ def parse_value(value: Any) -> tuple[int, int]:
     if draft_id is None or version is None:
         raise NotFound(N_("That draft no longer exists."))
     return draft_id, version
+
+
+def parse_metadata(meta: dict[str, Any]) -> tuple[int, int]:
+    """The (draft_id, version) a form's ``private_metadata`` names; NotFound for anything else."""
+    return parse_value(f"{meta.get('draft_id')}:{meta.get('version')}")
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -61,6 +70,7 @@ def lock_draft(session: Session, draft_id: int) -> Draft:
 
 
 def get_draft(session: Session, draft_id: int) -> Draft:
+    """The draft (unlocked); NotFound when it does not exist."""
     draft = session.get(Draft, draft_id)
     if draft is None:
         raise NotFound(N_("That draft no longer exists."))
@@ -76,6 +86,7 @@ def client_and_plan(session: Session, draft: Draft) -> tuple[Client, Plan]:
 
 
 def version_of(session: Session, draft: Draft, number: int | None = None) -> DraftVersion:
+    """Version ``number`` of the draft (its current one by default)."""
     number = draft.current_version if number is None else number
     version = session.scalars(select(DraftVersion).where(DraftVersion.draft_id == draft.id,
                                                          DraftVersion.number == number)).first()
@@ -93,12 +104,14 @@ def previous_shown(session: Session, draft: Draft, number: int, stage: Stage) ->
 
 
 def decisions_for(session: Session, draft: Draft, version: int, stage: Stage) -> list[DraftDecision]:
+    """Every decision on the version at ``stage``, oldest first."""
     return list(session.scalars(
         select(DraftDecision).where(DraftDecision.draft_id == draft.id, DraftDecision.version == version,
                                     DraftDecision.stage == stage).order_by(DraftDecision.id)))
 
 
 def latest_by_reviewer(decisions: Iterable[DraftDecision]) -> dict[str, DraftDecision]:
+    """Each reviewer's last word among ``decisions`` (given oldest first)."""
     latest: dict[str, DraftDecision] = {}
     for decision in decisions:
         latest[decision.reviewer] = decision
@@ -106,11 +119,13 @@ def latest_by_reviewer(decisions: Iterable[DraftDecision]) -> dict[str, DraftDec
 
 
 def last_decision(session: Session, draft: Draft) -> DraftDecision | None:
+    """The newest decision on any version of the draft."""
     return session.scalars(select(DraftDecision).where(DraftDecision.draft_id == draft.id)
                            .order_by(DraftDecision.id.desc()).limit(1)).first()
 
 
 def cards_of(session: Session, draft: Draft, version: int, stage: Stage) -> list[tuple[DraftCard, OutboxNotice]]:
+    """The approval cards posted (or owed) for the version at ``stage``, with their outbox rows."""
     rows = session.execute(
         select(DraftCard, OutboxNotice).join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
         .where(DraftCard.draft_id == draft.id, DraftCard.version == version, DraftCard.stage == stage)
@@ -135,6 +150,7 @@ def require_card_matches(session: Session, channel: str | None, ts: str | None, 
 
 
 def open_requests(session: Session, version: DraftVersion, kind: RequestKind | None = None) -> list[TrackedRequest]:
+    """The version's open tracked requests (of ``kind``, when given), oldest first."""
     stmt = select(TrackedRequest).where(TrackedRequest.subject_type == SUBJECT,
                                         TrackedRequest.subject_id == version.id,
                                         TrackedRequest.state == RequestState.OPEN)
@@ -165,6 +181,7 @@ def required_reviewers(plan: Plan, stage: Stage) -> list[str] | None:
 
 
 def is_pre_approved(plan: Plan, category: str | None) -> bool:
+    """Whether ``category`` is one the plan lets skip the client's approval (case-insensitive)."""
     wanted = (category or "").strip().casefold()
     return bool(wanted) and any(c.strip().casefold() == wanted for c in plan.pre_approved_categories)
 
@@ -222,26 +239,25 @@ def take_number(session: Session, client: Client) -> int:
     return int(taken) - 1
 
 
-def move(session: Session, draft: Draft, *, version: int, from_: Iterable[DraftStatus], to: DraftStatus,
-         now: datetime, **values: Any) -> None:
-    """The one way a draft changes state: a conditional UPDATE on (status, version).
+def transition(session: Session, draft: Draft, to: DraftStatus, *, version: int, now: datetime,
+               from_: Iterable[DraftStatus] | None = None, **values: Any) -> None:
+    """The one way a draft changes status: a conditional UPDATE on (status, version).
 
-    Raises Conflict when the row was not in an expected state, so a double click,
-    a retried delivery or a concurrent reviewer can never decide twice.
+    The row must be in a status :data:`~bot.approvals.models.TRANSITIONS` lets it leave for ``to``
+    (narrowed to ``from_`` when the caller expects fewer), and still at ``version``. Otherwise it
+    raises Conflict, so a double click, a retried delivery or a concurrent reviewer can never decide
+    twice. Asking for a move the table does not declare is a bug (ValueError), whatever the row holds.
     """
-    result = session.execute(
-        update(Draft)
-        .where(Draft.id == draft.id, Draft.status.in_(tuple(from_)), Draft.current_version == version)
-        .values(status=to, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    sources = transitions.sources(TRANSITIONS, to, narrowed_to=from_)  # checked before the row is looked at
+    if not transitions.move(session, Draft.status, draft.id, to, TRANSITIONS, narrowed_to=sources,
+                            where=[Draft.current_version == version], updated_at=now, **values):
         raise Conflict(N_("{ref} changed while you were looking at it; open the newest card."), ref=draft.reference)
     session.refresh(draft)
 
 
 def add_decision(session: Session, draft: Draft, *, version: int, stage: Stage, reviewer: str, decision: Decision,
                  comment: str | None, now: datetime) -> DraftDecision:
+    """Record one reviewer's decision on a version (append-only)."""
     row = DraftDecision(draft_id=draft.id, version=version, stage=stage, reviewer=reviewer, decision=decision,
                         comment=comment, at=now)
     session.add(row)
@@ -251,6 +267,7 @@ def add_decision(session: Session, draft: Draft, *, version: int, stage: Stage, 
 
 def add_card(session: Session, draft: Draft, *, version: int, stage: Stage, recipient: str, language: str,
              notice: OutboxNotice, now: datetime) -> DraftCard:
+    """Remember the card ``notice`` posts, so decisions and revisions can update it in place."""
     card = DraftCard(draft_id=draft.id, version=version, stage=stage, recipient=recipient, language=language,
                      notice_id=notice.id, created_at=now)
     session.add(card)
@@ -258,9 +275,5 @@ def add_card(session: Session, draft: Draft, *, version: int, stage: Stage, reci
 
 
 def reassign_request(session: Session, request: TrackedRequest, assignee: str) -> bool:
-    """Point an open tracked request at someone else (conditional, like every transition)."""
-    result = session.execute(
-        update(TrackedRequest).where(TrackedRequest.id == request.id, TrackedRequest.state == RequestState.OPEN)
-        .values(assignee=assignee).execution_options(synchronize_session=False))
-    session.refresh(request)
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    """Point an open tracked request at someone else (through tracking.service, like every write to it)."""
+    return tracking.reassign(session, request, assignee)

@@ -1,10 +1,10 @@
 """Handing approved posts to the client's publishing tool: a signed webhook, retried until accepted.
 
 Approving writes a :class:`WebhookDelivery` row in the same transaction (at most one
-per draft version); the handler tries it right after the commit and the
-scheduler's sweep retries what is due. Each attempt is claimed with a
-conditional UPDATE (plus ``SKIP LOCKED`` on PostgreSQL), so a click and the sweep,
-or two workers, never send the same attempt twice.
+per draft version); the handler tries it right after the commit (:func:`first_attempt`,
+in the background) and the scheduler's sweep (:func:`deliver_due_webhooks`) retries what
+is due. Each attempt is claimed with a conditional UPDATE (plus ``SKIP LOCKED`` on
+PostgreSQL), so a click and the sweep, or two workers, never send the same attempt twice.
 
 Requests: ``POST`` of the JSON body, ``X-Nexo-Signature: sha256=<hex>`` (HMAC-SHA256
 of the raw body with the client's secret), ``X-Nexo-Timestamp`` (unix seconds of
@@ -23,7 +23,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,17 +33,15 @@ from bot.access import Actor
 from bot.approvals import audit, blocks
 from bot.approvals.audit import BOT_ACTOR, Event
 from bot.approvals.models import ClientWebhook, DeliveryStatus, Draft, DraftVersion, WebhookDelivery
-from bot.approvals.people import LanguageOf, languages_from
+from bot.clock import Clock
+from bot.crises.holds import not_held
 from bot.db import Database
 from bot.delivery.outbox import enqueue_post
 from bot.errors import UserError
-from bot.escalations.holds import not_held
 from bot.i18n import N_, translator
+from bot.people import language_of
 from bot.plans.models import Client
 from bot.plans.service import require_agency
-
-if TYPE_CHECKING:
-    from bot.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +57,12 @@ SECRET_MIN = 16
 
 # -- configuration (per client) ------------------------------------------------------------------------
 def get_webhook(session: Session, client_id: int) -> ClientWebhook | None:
+    """The client's webhook, if it has one."""
     return session.get(ClientWebhook, client_id)
 
 
 def check_url(url: str) -> str:
+    """The webhook address, trimmed: https, or plain http only to this machine."""
     url = url.strip().strip("<>")
     parts = urlsplit(url)
     # Plain http only to this machine (a local publishing tool): drafts and their signature cross the network.
@@ -106,6 +105,7 @@ def set_webhook(session: Session, *, actor: Actor, client: Client, url: str, sec
 
 
 def remove_webhook(session: Session, *, actor: Actor, client: Client) -> bool:
+    """Remove the client's webhook (agency only); False when it had none."""
     require_agency(actor)
     hook = get_webhook(session, client.id)
     if hook is None:
@@ -124,6 +124,7 @@ def masked(hook: ClientWebhook | None) -> str | None:
 
 
 def sign(secret: str, body: bytes) -> str:
+    """The ``X-Nexo-Signature`` of ``body``: HMAC-SHA256 with the client's secret."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
@@ -158,22 +159,30 @@ def enqueue_handoff(session: Session, draft: Draft, version: DraftVersion, clien
 
 
 # -- delivering --------------------------------------------------------------------------------------------
-def deliver_now(ctx: AppContext, ids: list[int]) -> int:
-    """Try freshly owed hand-offs at once (after the commit that created them); the sweep retries failures."""
-    lang_of = languages_from(ctx.users)
-    return sum(attempt(ctx.db, ctx.clock.now, delivery_id, lang_of) for delivery_id in ids)
+def deliver_now(db: Database, clock: Clock, ids: list[int]) -> int:
+    """Attempt these hand-offs now (each claimed first, so never twice at once). Returns how many were accepted."""
+    return sum(attempt(db, clock.now, delivery_id) for delivery_id in ids)
 
 
-def deliver_due_webhooks(ctx: AppContext) -> int:
+def first_attempt(db: Database, clock: Clock, ids: list[int]) -> None:
+    """Freshly owed hand-offs, tried once right after the commit that owed them (off the listener
+    threads: a slow publishing tool must not hold up clicks). Whatever fails here, the sweep retries."""
+    try:
+        deliver_now(db, clock, ids)
+    except Exception:
+        log.exception("immediate webhook attempt failed; the sweep retries it")
+
+
+def deliver_due_webhooks(db: Database, clock: Clock) -> int:
     """The sweep: every hand-off whose next attempt is due. Returns how many were accepted."""
-    now = ctx.clock.now()
-    with ctx.db.transaction() as session:
+    now = clock.now()
+    with db.transaction() as session:
         stmt = (select(WebhookDelivery.id).where(*_due(now))
                 .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(50))
-        if ctx.db.is_postgres:
+        if db.is_postgres:
             stmt = stmt.with_for_update(skip_locked=True)
         ids = list(session.scalars(stmt))
-    return deliver_now(ctx, ids) if ids else 0
+    return deliver_now(db, clock, ids) if ids else 0
 
 
 def _due(now: datetime) -> list:
@@ -184,10 +193,11 @@ def _due(now: datetime) -> list:
 
 
 def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt (then hourly)."""
     return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
-def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int, lang_of: LanguageOf) -> bool:
+def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int) -> bool:
     """One attempt: claim the row, POST outside any transaction, record the outcome. True when accepted."""
     now = now_fn()
     with db.transaction() as session:
@@ -206,7 +216,7 @@ def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int, lang
     with db.transaction() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         assert delivery is not None
-        _record(session, delivery, status, error, now_fn(), lang_of, give_up=secret is None)
+        _record(session, delivery, status, error, now_fn(), give_up=secret is None)
     return error is None
 
 
@@ -224,7 +234,7 @@ def _post(url: str, body: bytes, secret: str, delivery_id: int, now: datetime) -
 
 
 def _record(session: Session, delivery: WebhookDelivery, status: int | None, error: str | None, now: datetime,
-            lang_of: LanguageOf, *, give_up: bool) -> None:
+            *, give_up: bool) -> None:
     delivery.claimed_until = None
     delivery.last_status = status
     draft = session.get(Draft, delivery.draft_id)
@@ -240,7 +250,7 @@ def _record(session: Session, delivery: WebhookDelivery, status: int | None, err
         delivery.status = DeliveryStatus.FAILED
         audit.record(session, client_id=delivery.client_id, draft=draft, version=delivery.version, actor=BOT_ACTOR,
                      event=Event.HANDOFF_FAILED, at=now, host=host, attempts=delivery.attempts, error=error)
-        _tell_agency(session, delivery, draft, error, now, lang_of)
+        _tell_agency(session, delivery, draft, error, now)
         log.error("webhook gave up", extra={"delivery_id": delivery.id, "error": error})
         return
     delivery.next_attempt_at = now + backoff(delivery.attempts)
@@ -248,8 +258,8 @@ def _record(session: Session, delivery: WebhookDelivery, status: int | None, err
                                                            "retry_at": delivery.next_attempt_at.isoformat()})
 
 
-def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | None, error: str, now: datetime,
-                 lang_of: LanguageOf) -> None:
+def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | None, error: str,
+                 now: datetime) -> None:
     client = session.get(Client, delivery.client_id)
     plan = client.current_plan if client else None
     people = {draft.created_by} if draft else set()
@@ -257,5 +267,5 @@ def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | Non
         people.add(plan.account_lead)
     for user in sorted(people):
         text, notice = blocks.handoff_failed_notice(draft.reference if draft else "?", delivery.attempts, error,
-                                                    translator(lang_of(user)))
+                                                    translator(language_of(session, user, "en")))
         enqueue_post(session, now=now, to=user, text=text, blocks=notice)

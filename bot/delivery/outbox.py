@@ -195,6 +195,11 @@ def _sendable(now: datetime | BindParameter[datetime]) -> list[Any]:
     ]
 
 
+def sendable(now: datetime) -> list[Any]:
+    """Conditions under which an owed notice may be sent at ``now`` (for callers that count what is owed)."""
+    return _sendable(now)
+
+
 _NOW = bindparam("now", type_=UTCDateTime())
 _DUE = (
     select(OutboxNotice.id)

@@ -80,7 +80,7 @@ def act_question(stage: Stage) -> None:
 def act_crisis(stage: Stage) -> None:
     from datetime import timedelta
 
-    from bot.escalations import ids as crisis
+    from bot.crises import ids as crisis
 
     stage.scene("A reputation crisis breaks at the end of the day: Nexo pages until someone takes it")
     stage.command(CM, "crisis acme sev:1 Un vídeo de una clienta con un abrigo roto se está haciendo viral")

@@ -111,6 +111,7 @@ class Stage:
         Listeners run after the ack, so "done" means: nothing due is owed in the outbox and
         Slack has seen no new call for ``quiet`` seconds (0 for clock ticks, which run inline).
         """
+        self.nexo.wait_idle(timeout)
         deadline = time.monotonic() + timeout
         last: tuple[int, bool] | None = None
         since = time.monotonic()

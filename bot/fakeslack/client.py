@@ -111,7 +111,9 @@ class SlackRequests:
     def _form(self, fields: Mapping[str, Any], **sign: Any) -> httpx.Response:
         return self.post(urlencode(fields), "application/x-www-form-urlencoded", **sign)
 
-    def _interaction(self, payload: Payload, **sign: Any) -> httpx.Response:
+    def send_interaction(self, payload: Payload, **sign: Any) -> httpx.Response:
+        """POST an interaction ``payload`` as Slack does (form-encoded, signed); for payloads built with
+        :meth:`envelope`, e.g. a forged click."""
         return self._form({"payload": json.dumps(payload)}, **sign)
 
     # ----- helpers ------------------------------------------------------------
@@ -129,7 +131,7 @@ class SlackRequests:
     def _team(self) -> Payload:
         return {"id": self.team_id, "domain": self.team_domain}
 
-    def _envelope(self, kind: str, user_id: str, team_id: str | None, **fields: Any) -> Payload:
+    def envelope(self, kind: str, user_id: str, team_id: str | None = None, **fields: Any) -> Payload:
         """The fields every interaction payload carries, then ``fields``."""
         return {
             "type": kind,
@@ -229,7 +231,7 @@ class SlackRequests:
             channel=channel_id, user=user_id, message_ts=ts, ephemeral=is_ephemeral
         )
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
-        payload = self._envelope(
+        payload = self.envelope(
             "block_actions",
             user_id,
             team_id,
@@ -242,7 +244,7 @@ class SlackRequests:
         )
         if not is_ephemeral:  # Slack leaves ``message`` out of clicks on ephemeral messages
             payload["message"] = self.fake.public_message(current)
-        return self._interaction(payload, **sign)
+        return self.send_interaction(payload, **sign)
 
     def click_in_view(
         self,
@@ -260,7 +262,7 @@ class SlackRequests:
         block, button = find_button(current, action_id, text, value)
         current["state"] = {"values": build_state_values(current, values or {})}
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
-        payload = self._envelope(
+        payload = self.envelope(
             "block_actions",
             user_id,
             team_id,
@@ -269,7 +271,7 @@ class SlackRequests:
             view=current,
             actions=[button_action(block, button)],
         )
-        return self._interaction(payload, **sign)
+        return self.send_interaction(payload, **sign)
 
     # ----- views --------------------------------------------------------------------
 
@@ -285,10 +287,10 @@ class SlackRequests:
         current = self._current_view(view)
         current["state"] = {"values": build_state_values(current, values or {})}
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
-        payload = self._envelope(
+        payload = self.envelope(
             "view_submission", user_id, team_id, trigger_id=self.last_trigger_id, view=current, response_urls=[]
         )
-        response = self._interaction(payload, **sign)
+        response = self.send_interaction(payload, **sign)
         if response.status_code == 200 and not self._late(response):
             self.fake.apply_view_answer(
                 current["id"], self.fake.view_user(current["id"]) or user_id, ack_body(response) or {}
@@ -304,8 +306,8 @@ class SlackRequests:
         self.fake.close_view(current["id"])
         if not current.get("notify_on_close") and not force:
             return None
-        payload = self._envelope("view_closed", user_id, team_id, view=current, is_cleared=False)
-        return self._interaction(payload, **sign)
+        payload = self.envelope("view_closed", user_id, team_id, view=current, is_cleared=False)
+        return self.send_interaction(payload, **sign)
 
     def last_view(self, user_id: str | None = None) -> dict[str, Any] | None:
         """The newest modal the bot opened or pushed (for ``user_id`` if given), current content."""
@@ -335,7 +337,7 @@ class SlackRequests:
         ts = str(message.get("ts") or "")
         self.last_response_url = self.fake.new_response_url(channel=channel_id, user=user_id)
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
-        payload = self._envelope(
+        payload = self.envelope(
             "message_action",
             user_id,
             team_id,
@@ -347,13 +349,13 @@ class SlackRequests:
             message_ts=ts,
             action_ts=f"{time.time():.6f}",
         )
-        return self._interaction(payload, **sign)
+        return self.send_interaction(payload, **sign)
 
     def global_shortcut(
         self, callback_id: str, user_id: str, team_id: str | None = None, **sign: Any
     ) -> httpx.Response:
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
-        payload = self._envelope(
+        payload = self.envelope(
             "shortcut",
             user_id,
             team_id,
@@ -361,7 +363,7 @@ class SlackRequests:
             trigger_id=self.last_trigger_id,
             action_ts=f"{time.time():.6f}",
         )
-        return self._interaction(payload, **sign)
+        return self.send_interaction(payload, **sign)
 
     # ----- Events API ---------------------------------------------------------------------
 

@@ -1,26 +1,17 @@
-"""``/nexo ask``, the Answer button and modal, and answers written as thread replies."""
+"""``/nexo ask``, the Answer and Promise a time buttons and their forms, and answers written as thread replies."""
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
-
-from bot.context import AppContext
+from bot.blockkit import read, state_element
 from bot.db import row_id
 from bot.errors import UserError
-from bot.handlers.commands import CommandRequest, CommandRouter, Reply
-from bot.handlers.drafts import click_actor, refuse
-from bot.handlers.errors import polite_error
-from bot.i18n import N_, Translator
-from bot.plans.service import resolve_client
-from bot.tracking import blocks, ids, questions
-from bot.tracking.sweep import user_languages
-
-log = logging.getLogger(__name__)
+from bot.i18n import N_
+from bot.plans.service import current_plan, resolve_client
+from bot.slack.listeners import Action, Event, Subcommand, View
+from bot.slack.request import Reply, Request
+from bot.tracking import blocks, ids, promises, questions
 
 # Replies that can answer a question: plain messages, also sent to the channel, or with a file.
 ANSWER_SUBTYPES = (None, "thread_broadcast", "file_share")
@@ -37,97 +28,80 @@ def split_client(args: str) -> tuple[str, str]:
     return name, rest.strip()
 
 
-def ask_command(req: CommandRequest) -> Reply:
+# -- /nexo ask -------------------------------------------------------------------------------------
+def ask_command(req: Request) -> Reply:
     name, text = split_client(req.args)
-    now = req.app.clock.now()
-    with req.app.db.transaction() as session:
-        client = resolve_client(session, req.actor, name)
-        asked = questions.ask(session, actor=req.actor, client=client, text=text, now=now,
-                              language_of=user_languages(req.app))
-        where = blocks.Where(asked.plan.timezone, req.t.language)
-        reply = req.t(N_("Sent {reference} to <@{ref}> for *{client}*; the answer is due {due}. "
-                         "I'll pass it on to you when it arrives."), reference=asked.question.reference,
-                      ref=asked.question.asked_to, client=asked.client_name,
-                      due=blocks.when(asked.request.due_at, where.tz, where.language))
-        if asked.delivered_at > now:
-            reply += " " + req.t(N_("*{client}* is closed now, so it goes out {when}."), client=asked.client_name,
-                                 when=blocks.when(asked.delivered_at, where.tz, where.language))
+    client = resolve_client(req.session, req.actor, name)
+    asked = questions.ask(req.session, actor=req.actor, client=client, text=text, now=req.now)
+    where = blocks.Where(asked.plan.timezone, req.t.language)
+    reply = req.t(N_("Sent {reference} to <@{ref}> for *{client}*; the answer is due {due}. "
+                     "I'll pass it on to you when it arrives."), reference=asked.question.reference,
+                  ref=asked.question.asked_to, client=asked.client_name, due=where.when(asked.request.due_at))
+    if asked.delivered_at > req.now:
+        reply += " " + req.t(N_("*{client}* is closed now, so it goes out {when}."), client=asked.client_name,
+                             when=where.when(asked.delivered_at))
     return Reply(text=reply)
 
 
-def as_int(value: Any) -> int | None:
-    return row_id(value)
+# -- the Answer button and form --------------------------------------------------------------------
+def answer_clicked(req: Request) -> None:
+    question = questions.get_question(req.session, row_id(req.value))
+    owner = questions.check_can_answer(req.session, question, req.user_id)
+    req.open_form(blocks.answer_modal(question, owner.name, req.t))
 
 
-def metadata_id(view: dict[str, Any], key: str) -> int | None:
+def answer_submitted(req: Request) -> None:
+    questions.answer(req.session, question_id=row_id(req.metadata.get("question_id")), by=req.user_id,
+                     text=read(req.view, ids.ANSWER_TEXT) or "", now=req.now, via="button")
+
+
+def thread_answered(req: Request) -> None:
+    """A reply in the thread of an open question, by someone who may answer it, is the answer."""
+    event = req.event
+    thread_ts, user = event.get("thread_ts"), event.get("user")
+    if event.get("subtype") not in ANSWER_SUBTYPES or event.get("bot_id") or not user or not thread_ts \
+            or thread_ts == event.get("ts"):
+        return
+    question = questions.open_question_in_thread(req.session, str(event.get("channel")), str(thread_ts))
+    if question is None:
+        return
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except (ValueError, RecursionError):
-        return None
-    return as_int(meta.get(key)) if isinstance(meta, dict) else None
+        questions.check_can_answer(req.session, question, user)
+    except UserError:
+        return  # someone else chatting in the thread
+    # If a click answered it meanwhile, the Conflict is logged as "event not taken" and nothing changes.
+    questions.answer(req.session, question_id=question.id, by=user, text=event.get("text", ""), now=req.now,
+                     via="thread")
 
 
-def register(app: App, ctx: AppContext, router: CommandRouter) -> None:
-    router.add("ask", ask_command, aliases=("question", "pregunta", "preguntar"), help=[
+# -- the Promise a time button and form ------------------------------------------------------------
+def promise_clicked(req: Request) -> None:
+    request = promises.get_request(req.session, row_id(req.value))
+    owner = promises.check_can_promise(req.session, request, req.user_id)
+    req.open_form(blocks.promise_modal(request, current_plan(owner).timezone, req.t, now=req.now))
+
+
+def promise_submitted(req: Request) -> None:
+    request = promises.get_request(req.session, row_id(req.metadata.get("request_id")))
+    owner = promises.check_can_promise(req.session, request, req.user_id)
+    promised = promises.local_instant(_picked(req.view, ids.PROMISE_DATE, "selected_date"),
+                                      _picked(req.view, ids.PROMISE_TIME, "selected_time"),
+                                      current_plan(owner).timezone)
+    promises.promise_reply(req.session, request_id=request.id, by=req.user_id, at=promised, now=req.now)
+
+
+def _picked(view: dict[str, Any], block_id: str, key: str) -> str | None:
+    """A date or time picker's value (``selected_date`` / ``selected_time``)."""
+    return state_element(view, block_id).get(key)
+
+
+LISTENERS = [
+    Subcommand("ask", ask_command, aliases=("question", "pregunta", "preguntar"), help=[
         (N_("/nexo ask CLIENT QUESTION"), N_("ask a client's reference person; I time the answer and relay it")),
-    ])
-    language_of = user_languages(ctx)
-
-    def translator_of(user_id: str) -> Translator:
-        return ctx.translator_for(language_of(user_id, "en"))
-
-    @app.action(ids.ANSWER)
-    def answer_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        ack()
-        user = body["user"]["id"]
-        t = translator_of(user)
-        try:
-            with ctx.db.transaction() as session:
-                question = questions.get_question(session, as_int(body["actions"][0].get("value")))
-                owner = questions.check_can_answer(session, question, user)
-                view = blocks.answer_modal(question, owner.name, t)
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except Exception as exc:
-            refuse(ctx, body, click_actor(ctx, body, context), exc, where="question_answer")
-
-    @app.view(ids.ANSWER_MODAL)
-    def answer_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = body["user"]["id"]
-        t = translator_of(user)
-        values = view.get("state", {}).get("values", {})
-        text = (values.get(ids.ANSWER_TEXT, {}).get(ids.ANSWER_TEXT + ids.ELEMENT) or {}).get("value") or ""
-        try:
-            with ctx.db.transaction() as session:
-                questions.answer(session, question_id=metadata_id(view, "question_id"), by=user, text=text,
-                                 now=ctx.clock.now(), via="button", language_of=language_of)
-        except Exception as exc:
-            ack(response_action="errors", errors={ids.ANSWER_TEXT: polite_error(exc, t, where="answer_modal")})
-            return
-        ack()
-
-    def is_answer_in_a_question_thread(event: dict[str, Any]) -> bool:
-        """Claim only replies by a person who may answer, in the thread of an open question."""
-        thread_ts, user = event.get("thread_ts"), event.get("user")
-        if event.get("subtype") not in ANSWER_SUBTYPES or event.get("bot_id") or not user or not thread_ts \
-                or thread_ts == event.get("ts"):
-            return False
-        with ctx.db.transaction() as session:
-            question = questions.open_question_in_thread(session, str(event.get("channel")), str(thread_ts))
-            if question is None:
-                return False
-            try:
-                questions.check_can_answer(session, question, user)
-            except UserError:
-                return False  # someone else chatting in the thread
-        return True
-
-    @app.event("message", matchers=[is_answer_in_a_question_thread])
-    def thread_answered(event: dict[str, Any]) -> None:
-        try:
-            with ctx.db.transaction() as session:
-                question = questions.open_question_in_thread(session, event["channel"], event["thread_ts"])
-                if question is not None:
-                    questions.answer(session, question_id=question.id, by=event["user"], text=event.get("text", ""),
-                                     now=ctx.clock.now(), via="thread", language_of=language_of)
-        except UserError as exc:  # answered meanwhile (a retried event, a click): nothing to do
-            log.info("thread reply not taken as an answer", extra={"reason": exc.message})
+    ]),
+    Action(ids.ANSWER, answer_clicked),
+    View(ids.ANSWER_MODAL, answer_submitted, fallback=ids.ANSWER_TEXT),
+    Action(ids.PROMISE, promise_clicked),
+    View(ids.PROMISE_MODAL, promise_submitted, fallback=ids.PROMISE_TIME),
+    Event("message", thread_answered),
+]

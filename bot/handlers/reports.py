@@ -1,33 +1,31 @@
 """``/nexo report CLIENT [KIND] [option:value ...]``: a small router of report kinds.
 
-To add a report, write ``fn(req, args) -> Reply | None`` and add it to
-:data:`REPORT_KINDS` under its keyword (and aliases). The kind is the last word
-before the options (``report Acme Foods audit days:30``); without one, the
-default kind ``""`` runs. Slack calls that take time (file uploads) go through
-:func:`upload_file_later`, so the command still answers within 3 seconds.
+To add a report, write ``fn(req, args) -> Reply`` and add it to :data:`REPORT_KINDS`
+under its keyword (and aliases). The kind is the last word before the options
+(``report Acme Foods audit days:30``); without one, the default kind ``""`` runs.
+Slack calls that take time (file uploads) are owed to the outbox in the command's own
+unit of work (:func:`upload_file_later`), so the command still answers within 3 seconds.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.approvals.audit import export_csv
+from bot.blockkit import context
 from bot.delivery.outbox import enqueue_upload
 from bot.errors import NotAllowed, UserError
-from bot.handlers.commands import CommandRequest, CommandRouter, Reply
-from bot.handlers.crisis import crises_report_kind
 from bot.i18n import N_
 from bot.plans import service as plans
 from bot.plans.spec import split_words
+from bot.slack.listeners import Subcommand
+from bot.slack.request import Reply, Request
 from bot.tracking import report_blocks
 from bot.tracking import reports as tracking
 from bot.tracking.charts import RESPONSE_CHART, Labels, Series, chart_args
 from bot.tracking.models import WaitingOn
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,7 +35,7 @@ class ReportArgs:
     options: dict[str, str] = field(default_factory=dict)
 
 
-ReportKind = Callable[[CommandRequest, ReportArgs], Reply | None]
+ReportKind = Callable[[Request, ReportArgs], Reply]
 
 
 def parse_report_args(text: str) -> ReportArgs:
@@ -55,7 +53,7 @@ def parse_report_args(text: str) -> ReportArgs:
     return ReportArgs(" ".join(words), kind, options)
 
 
-def report_command(req: CommandRequest) -> Reply | None:
+def report_command(req: Request) -> Reply:
     args = parse_report_args(req.args)
     if not args.client_name and args.kind:  # the default report covers every client you can see
         raise UserError(N_("Which client? For example: `/nexo report Acme audit`. Reports: {kinds}."),
@@ -67,25 +65,22 @@ def report_command(req: CommandRequest) -> Reply | None:
     return handler(req, args)
 
 
-def upload_file_later(req: CommandRequest, *, filename: str, content: str, title: str, comment: str) -> None:
-    """Owe ``content`` as a file in the user's DM: stored now, uploaded by the outbox (retried until Slack takes it)."""
-    with req.app.db.transaction() as session:
-        enqueue_upload(session, now=req.app.clock.now(), to=req.actor.user_id, filename=filename, title=title,
-                       comment=comment, content=content)
+def upload_file_later(req: Request, *, filename: str, content: str, title: str, comment: str) -> None:
+    """Owe ``content`` as a file in the user's DM: stored with the command's work, uploaded by the outbox
+    (retried until Slack takes it)."""
+    enqueue_upload(req.session, now=req.now, to=req.actor.user_id, filename=filename, title=title, comment=comment,
+                   content=content)
 
 
 # -- kinds -----------------------------------------------------------------------------------------
-def audit_report(req: CommandRequest, args: ReportArgs) -> Reply:
+def audit_report(req: Request, args: ReportArgs) -> Reply:
     """Every event of the client's drafts as CSV (agency only)."""
     if not req.actor.is_agency:
         raise NotAllowed(N_("Only agency members can export the audit trail."))
-    with req.app.db.transaction() as session:
-        client = plans.resolve_client(session, req.actor, args.client_name, include_archived=True)
-        plan = plans.current_plan(client)
-        content = export_csv(session, client, plan.timezone)
-        stamp = req.app.clock.now().strftime("%Y%m%d-%H%M")
-        filename = f"nexo-audit-{client.ref_prefix.lower()}-{stamp}.csv"
-        name = client.name
+    client = plans.resolve_client(req.session, req.actor, args.client_name, include_archived=True)
+    content = export_csv(req.session, client, plans.current_plan(client).timezone)
+    filename = f"nexo-audit-{client.ref_prefix.lower()}-{req.now.strftime('%Y%m%d-%H%M')}.csv"
+    name = client.name
     rows = content.count("\n") - 1
     upload_file_later(req, filename=filename, content=content, title=req.t(N_("Audit trail of {client}"), client=name),
                       comment=req.t(N_("Audit trail of {client}: {count} events."), client=name, count=rows))
@@ -102,41 +97,37 @@ def report_days(options: dict[str, str]) -> int:
     return int(raw)
 
 
-def response_report(req: CommandRequest, args: ReportArgs) -> Reply:
+def response_report(req: Request, args: ReportArgs) -> Reply:
     """Response times per client (all you can see, or one): the figures in the ack, the chart in a DM."""
-    days, now = report_days(args.options), req.app.clock.now()
-    with req.app.db.transaction() as session:
-        clients = tracking.report_clients(session, req.actor, args.client_name or None)
-        shown = clients[:report_blocks.MAX_CLIENTS]
-        figures = [tracking.client_figures(session, c, now=now, days=days) for c in shown]
+    days = report_days(args.options)
+    clients = tracking.report_clients(req.session, req.actor, args.client_name or None)
+    shown = clients[:report_blocks.MAX_CLIENTS]
+    figures = [tracking.client_figures(req.session, c, now=req.now, days=days) for c in shown]
     text, blocks = report_blocks.report_message(figures, req.t, days=days, more=len(clients) - len(shown))
     if figures:
         upload_chart_later(req, figures, days=days)
-        blocks.append(report_blocks.context(req.t(N_("I'm sending you the chart in a direct message."))))
+        blocks.append(context(req.t(N_("I'm sending you the chart in a direct message."))))
     return Reply(text=text, blocks=blocks)
 
 
-def upload_chart_later(req: CommandRequest, figures: list[tracking.ClientFigures], *, days: int) -> None:
-    """Owe the chart in the user's DM: what to draw is stored now; the outbox draws it (matplotlib takes
-    a second) and uploads it off the request, retried until Slack takes it."""
-    t, now = req.t, req.app.clock.now()
+def upload_chart_later(req: Request, figures: list[tracking.ClientFigures], *, days: int) -> None:
+    """Owe the chart in the user's DM: what to draw is stored with the command's work; the outbox draws
+    it (matplotlib takes a second) and uploads it off the request, retried until Slack takes it."""
+    t, now = req.t, req.now
     labels = Labels(t(N_("Response times, last {days} days"), days=days), t(N_("business hours")),
                     t(N_("response window")), t(N_("no answers in this period")))
     series = [Series(f.client_name, list(f.response_hours), f.window.total_seconds() / 3600) for f in figures]
-    with req.app.db.transaction() as session:
-        enqueue_upload(session, now=now, to=req.actor.user_id, filename=f"response-times-{now:%Y%m%d-%H%M%S}.png",
-                       title=labels.title, comment="", render={"name": RESPONSE_CHART,
-                                                               "args": chart_args(series, labels)})
+    enqueue_upload(req.session, now=now, to=req.actor.user_id, filename=f"response-times-{now:%Y%m%d-%H%M%S}.png",
+                   title=labels.title, comment="", render={"name": RESPONSE_CHART, "args": chart_args(series, labels)})
 
 
-def requests_csv_report(req: CommandRequest, args: ReportArgs) -> Reply:
+def requests_csv_report(req: Request, args: ReportArgs) -> Reply:
     """Every tracked request of one client (opened in the period) as CSV, in a DM."""
-    days, now = report_days(args.options), req.app.clock.now()
-    with req.app.db.transaction() as session:
-        client = tracking.report_clients(session, req.actor, args.client_name)[0]
-        count, content = tracking.request_log_csv(session, client, since=now - timedelta(days=days), now=now,
-                                                  waiting_on=None if req.actor.is_agency else WaitingOn.CLIENT)
-        name, filename = client.name, f"nexo-requests-{client.ref_prefix.lower()}-{now.strftime('%Y%m%d-%H%M')}.csv"
+    days, now = report_days(args.options), req.now
+    client = tracking.report_clients(req.session, req.actor, args.client_name)[0]
+    count, content = tracking.request_log_csv(req.session, client, since=now - timedelta(days=days), now=now,
+                                              waiting_on=None if req.actor.is_agency else WaitingOn.CLIENT)
+    name, filename = client.name, f"nexo-requests-{client.ref_prefix.lower()}-{now.strftime('%Y%m%d-%H%M')}.csv"
     upload_file_later(req, filename=filename, content=content,
                       title=req.t(N_("Requests of {client}"), client=name),
                       comment=req.t(N_("Requests of {client}, last {days} days: {count}."), client=name, days=days,
@@ -145,16 +136,25 @@ def requests_csv_report(req: CommandRequest, args: ReportArgs) -> Reply:
                                "in a direct message."), count=count, client=name, days=days))
 
 
+def crises_report(req: Request, args: ReportArgs) -> Reply:
+    """The client's past crises (the crises domain renders them)."""
+    # Imported on use: bot.handlers.crises is another domain's listener module, loaded by bot.handlers
+    # alongside this one, and neither should depend on the order they load in.
+    from bot.handlers.crises import crises_report as past_crises
+
+    return past_crises(req, args.client_name)
+
+
 REPORT_KINDS: dict[str, ReportKind] = {
     "audit": audit_report, "auditoria": audit_report, "auditoría": audit_report,
     "": response_report, "csv": requests_csv_report,
-    "crises": crises_report_kind, "crisis": crises_report_kind,
+    "crises": crises_report, "crisis": crises_report,
 }
 
-
-def register(app: object, ctx: object, router: CommandRouter) -> None:
-    router.add("report", report_command, aliases=("reports", "informe", "informes"), help=[
+LISTENERS = [
+    Subcommand("report", report_command, aliases=("reports", "informe", "informes"), help=[
         (N_("/nexo report CLIENT audit"), N_("every step of the client's drafts, as a CSV file (agency only)")),
         (N_("/nexo report [CLIENT] [days:30]"), N_("response times per client, with a chart")),
         (N_("/nexo report CLIENT csv [days:30]"), N_("every tracked request of the client, as a CSV file")),
-    ])
+    ]),
+]

@@ -1,15 +1,28 @@
-"""Block Kit for plans: the summary card, the client list, the add/edit modal.
+"""Block Kit for plans: the summary card, the client list, the add/edit modal, the webhook line.
 
-Pure functions of domain objects and a translator; no Slack client here.
+Pure functions of domain objects and a translator, built with :mod:`bot.blockkit`; no Slack client here.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from bot.blockkit import (
+    context,
+    fields,
+    input_block,
+    local_stamp,
+    mention,
+    mentions,
+    modal,
+    plain,
+    section,
+    state_element,
+    text_input,
+    titled,
+)
+from bot.db import row_id
 from bot.errors import UserError
 from bot.i18n import N_, Translator
 from bot.plans import ids
@@ -35,20 +48,9 @@ FIELD_LABELS = {
 }
 
 
-def mention(user: str | None) -> str:
-    return f"<@{user}>" if user else "—"
-
-
-def mentions(users: list[str]) -> str:
-    return ", ".join(mention(u) for u in users) or "—"
-
-
 def minutes(value: int | None) -> str:
+    """A number of minutes as a duration ("4h", "1h 30m"), a dash for none."""
     return format_duration(timedelta(minutes=value)) if value else "—"
-
-
-def local_time(at: datetime, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def format_value(field: str, value: Any, t: Translator) -> str:
@@ -103,21 +105,20 @@ def plan_card(client: Client, plan: Plan, t: Translator, *, versions: list[Plan]
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{client.name} ({client.ref_prefix})"[:150]}},
-        _fields(people, t),
-        _fields(timing, t),
+        fields([titled(t(label), value) for label, value in people]),
+        fields([titled(t(label), value) for label, value in timing]),
     ]
     categories = ", ".join(plan.pre_approved_categories) or t(N_("none: every post needs approval"))
-    blocks.append(section(f"*{t(N_('Pre-approved categories'))}*\n{categories}"))
+    blocks.append(section(titled(t(N_("Pre-approved categories")), categories)))
     manual = "\n".join(f"{i}. {step}" for i, step in enumerate(plan.crisis_manual, 1)) or t(N_("no steps yet"))
-    blocks.append(section(f"*{t(N_('Crisis manual'))}*\n{manual}"))
-    history_lines = [_history_line(p, t) for p in (versions or [plan])[:5]]
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "\n".join(history_lines)[:3000]}]})
+    blocks.append(section(titled(t(N_("Crisis manual")), manual)))
+    blocks.append(context("\n".join(_history_line(p, t) for p in (versions or [plan])[:5])))
     text = t(N_("Plan for {client}, version {version}"), client=client.name, version=plan.version)
     return text, blocks
 
 
 def _history_line(plan: Plan, t: Translator) -> str:
-    when = local_time(plan.created_at, plan.timezone)
+    when = local_stamp(plan.created_at, plan.timezone)
     if not plan.changes:
         return t(N_("v{version}: created by {who} on {when}"), version=plan.version, who=mention(plan.created_by),
                  when=when)
@@ -136,6 +137,7 @@ def change_summary(changes: list[Any], t: Translator) -> str:
 
 
 def client_list(clients: list[Client], t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """``/nexo client list``: every client the reader may see, with its reference person and window."""
     if not clients:
         text = t(N_("No clients yet. Add one with `/nexo client add NAME ref:@person`."))
         return text, [section(text)]
@@ -152,15 +154,6 @@ def client_list(clients: list[Client], t: Translator) -> tuple[str, list[dict[st
     return title + "\n" + "\n".join(lines[:50]), blocks
 
 
-def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}
-
-
-def _fields(pairs: list[tuple[str, str]], t: Translator) -> dict[str, Any]:
-    return {"type": "section", "fields": [
-        {"type": "mrkdwn", "text": f"*{t(label)}*\n{value}"[:2000]} for label, value in pairs[:10]]}
-
-
 # -- the modal -------------------------------------------------------------------------------------
 def plan_modal(t: Translator, *, values: dict[str, Any], client: Client | None = None, name: str = "",
                version: int | None = None, channel_id: str = "") -> dict[str, Any]:
@@ -171,7 +164,7 @@ def plan_modal(t: Translator, *, values: dict[str, Any], client: Client | None =
         holidays += f"-{values['holiday_subdiv']}"
     blocks: list[dict[str, Any]] = []
     if client is None:
-        blocks.append(_text_input(ids.NAME, t(N_("Client name")), name, placeholder="Acme"))
+        blocks.append(text_input(ids.NAME, t(N_("Client name")), name, placeholder="Acme"))
     blocks += [
         _users_input(ids.REFERENCE, t(N_("Reference person (answers and approves)")), values["reference_user"]),
         _users_input(ids.BACKUPS, t(N_("Backups, in order")), values["backups"], multi=True, optional=True),
@@ -181,62 +174,34 @@ def plan_modal(t: Translator, *, values: dict[str, Any], client: Client | None =
         _channel_input(ids.CHANNEL, t(N_("Client channel for shared notices (empty: direct messages)")),
                        values["channel"]),
         _language_input(t, values["language"]),
-        _text_input(ids.TIMEZONE, t(N_("Time zone")), values["timezone"], placeholder="Europe/Madrid"),
-        _text_input(ids.HOURS, t(N_("Business hours")), hours, placeholder="mon-fri 09:00-14:00,16:00-19:00",
+        text_input(ids.TIMEZONE, t(N_("Time zone")), values["timezone"], placeholder="Europe/Madrid"),
+        text_input(ids.HOURS, t(N_("Business hours")), hours, placeholder="mon-fri 09:00-14:00,16:00-19:00",
                     hint=t(N_("Days and times, e.g. “mon-fri 09:00-18:00” or “24/7”. Split days with ;"))),
-        _text_input(ids.HOLIDAYS, t(N_("Holiday calendar (country or country-region)")), holidays,
+        text_input(ids.HOLIDAYS, t(N_("Holiday calendar (country or country-region)")), holidays,
                     placeholder="ES-MD", optional=True),
-        _text_input(ids.CLOSED, t(N_("Extra closed dates")), ", ".join(values["closed_dates"]),
+        text_input(ids.CLOSED, t(N_("Extra closed dates")), ", ".join(values["closed_dates"]),
                     placeholder="2026-12-24, 2026-12-31", optional=True),
-        _text_input(ids.WINDOW, t(N_("Response window (business time)")), minutes(values["response_window_minutes"]),
+        text_input(ids.WINDOW, t(N_("Response window (business time)")), minutes(values["response_window_minutes"]),
                     placeholder="4h"),
-        _text_input(ids.CRISIS_WINDOW, t(N_("Crisis window (around the clock)")),
+        text_input(ids.CRISIS_WINDOW, t(N_("Crisis window (around the clock)")),
                     minutes(values["crisis_window_minutes"]), placeholder="30m"),
-        _text_input(ids.REMIND, t(N_("Remind at (% of the window)")), str(values["remind_at_percent"]),
+        text_input(ids.REMIND, t(N_("Remind at (% of the window)")), str(values["remind_at_percent"]),
                     placeholder="75"),
-        _text_input(ids.ESCALATE_BACKUPS, t(N_("Escalate to backups (% of the window after due)")),
+        text_input(ids.ESCALATE_BACKUPS, t(N_("Escalate to backups (% of the window after due)")),
                     str(values["escalate_backups_percent"]), placeholder="0"),
-        _text_input(ids.ESCALATE_LEAD, t(N_("Escalate to account lead (% of the window after due)")),
+        text_input(ids.ESCALATE_LEAD, t(N_("Escalate to account lead (% of the window after due)")),
                     str(values["escalate_lead_percent"]), placeholder="50"),
         _rules_input(t, values),
-        _text_input(ids.PREAPPROVED, t(N_("Pre-approved categories (one per line)")),
+        text_input(ids.PREAPPROVED, t(N_("Pre-approved categories (one per line)")),
                     "\n".join(values["pre_approved_categories"]), multiline=True, optional=True),
-        _text_input(ids.MANUAL, t(N_("Crisis manual (one step per line)")), "\n".join(values["crisis_manual"]),
+        text_input(ids.MANUAL, t(N_("Crisis manual (one step per line)")), "\n".join(values["crisis_manual"]),
                     multiline=True, optional=True),
         _users_input(ids.CRISIS_PAGES, t(N_("Also page in a crisis")), values["crisis_extra_pages"], multi=True,
                      optional=True),
     ]
     title = t(N_("New client")) if client is None else t(N_("Edit plan"))
     meta = {"client_id": client.id if client else None, "version": version, "channel": channel_id}
-    return {
-        "type": "modal",
-        "callback_id": ids.PLAN_MODAL,
-        "title": {"type": "plain_text", "text": title[:24]},
-        "submit": {"type": "plain_text", "text": t(N_("Save"))[:24]},
-        "close": {"type": "plain_text", "text": t(N_("Cancel"))[:24]},
-        "private_metadata": json.dumps(meta),
-        "blocks": blocks,
-    }
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-           hint: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "input", "block_id": block_id, "optional": optional,
-                             "label": {"type": "plain_text", "text": label[:2000]},
-                             "element": {**element, "action_id": block_id + ids.ELEMENT}}
-    if hint:
-        block["hint"] = {"type": "plain_text", "text": hint[:2000]}
-    return block
-
-
-def _text_input(block_id: str, label: str, value: str, *, placeholder: str = "", optional: bool = False,
-                multiline: bool = False, hint: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
-    if value:
-        element["initial_value"] = value[:3000]
-    if placeholder:
-        element["placeholder"] = {"type": "plain_text", "text": placeholder[:150]}
-    return _input(block_id, label, element, optional=optional, hint=hint)
+    return modal(ids.PLAN_MODAL, title, blocks, submit=t(N_("Save")), close=t(N_("Cancel")), metadata=meta)
 
 
 def _users_input(block_id: str, label: str, value: Any, *, multi: bool = False, optional: bool = False
@@ -246,7 +211,7 @@ def _users_input(block_id: str, label: str, value: Any, *, multi: bool = False, 
         element["initial_users"] = list(value)
     elif not multi and value:
         element["initial_user"] = value
-    return _input(block_id, label, element, optional=optional)
+    return input_block(block_id, label, element, optional=optional)
 
 
 def _channel_input(block_id: str, label: str, value: str | None) -> dict[str, Any]:
@@ -254,7 +219,7 @@ def _channel_input(block_id: str, label: str, value: str | None) -> dict[str, An
                                "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
     if value:
         element["initial_conversation"] = value
-    return _input(block_id, label, element, optional=True)
+    return input_block(block_id, label, element, optional=True)
 
 
 RULE_FIELDS = ("internal_review", "require_all_reviewers")
@@ -263,34 +228,42 @@ RULE_FIELDS = ("internal_review", "require_all_reviewers")
 def _rules_input(t: Translator, values: dict[str, Any]) -> dict[str, Any]:
     labels = {"internal_review": t(N_("Account lead reviews first")),
               "require_all_reviewers": t(N_("Every reviewer (reference and backups) must approve"))}
-    options = [{"text": {"type": "plain_text", "text": labels[f][:75]}, "value": f} for f in RULE_FIELDS]
+    options = [{"text": plain(labels[f], 75), "value": f} for f in RULE_FIELDS]
     element: dict[str, Any] = {"type": "checkboxes", "options": options}
     chosen = [o for o in options if values.get(o["value"])]
     if chosen:
         element["initial_options"] = chosen
-    return _input(ids.RULES, t(N_("Approval rules")), element, optional=True)
+    return input_block(ids.RULES, t(N_("Approval rules")), element, optional=True)
 
 
 def _language_input(t: Translator, value: str) -> dict[str, Any]:
-    options = [{"text": {"type": "plain_text", "text": LANG_NAMES[code]}, "value": code} for code in ("es", "en")]
+    options = [{"text": plain(LANG_NAMES[code]), "value": code} for code in ("es", "en")]
     element = {"type": "static_select", "options": options,
                "initial_option": next(o for o in options if o["value"] == value)}
-    return _input(ids.LANGUAGE, t(N_("Language of messages to this client")), element)
+    return input_block(ids.LANGUAGE, t(N_("Language of messages to this client")), element)
 
 
-def read_modal(state: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """(name, values, errors by block id) from a submitted modal's ``state.values``.
+def form_target(meta: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(client id, plan version) from the form's decoded ``private_metadata``: (None, None) for a new
+    client. Numbers only: "7" is not an id here (the form wrote an int), and neither is true, 1e9 or 2**70."""
+    client_id, version = meta.get("client_id"), meta.get("version")
+    return (row_id(client_id) if isinstance(client_id, int) else None,
+            row_id(version) if isinstance(version, int) else None)
+
+
+def read_modal(view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, UserError]]:
+    """(name, values, errors by block id) from a submitted plan form.
 
     Errors are untranslated :class:`UserError` objects rendered by the caller.
     """
-    def raw(block_id: str) -> Any:
-        return (state.get(block_id) or {}).get(block_id + ids.ELEMENT) or {}
+    def raw(block_id: str) -> dict[str, Any]:
+        return state_element(view, block_id)
 
     def text(block_id: str) -> str:
         return (raw(block_id).get("value") or "").strip()
 
     values: dict[str, Any] = {}
-    errors: dict[str, Any] = {}
+    errors: dict[str, UserError] = {}
 
     def attempt(block_id: str, fn: Any) -> None:
         try:
@@ -310,12 +283,12 @@ def read_modal(state: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, st
     language = (raw(ids.LANGUAGE).get("selected_option") or {}).get("value") or "en"
     attempt(ids.LANGUAGE, lambda: {"language": s.parse_language(language)})
     attempt(ids.TIMEZONE, lambda: {"timezone": s.validate_timezone(text(ids.TIMEZONE))})
-    attempt(ids.HOURS, lambda: s._opt("hours", text(ids.HOURS)))
+    attempt(ids.HOURS, lambda: s.option_values("hours", text(ids.HOURS)))
     attempt(ids.HOLIDAYS, lambda: s.holiday_values(text(ids.HOLIDAYS)))
     attempt(ids.CLOSED, lambda: {"closed_dates": s.parse_dates(text(ids.CLOSED))})
-    attempt(ids.WINDOW, lambda: s._opt("window", text(ids.WINDOW)))
-    attempt(ids.CRISIS_WINDOW, lambda: s._opt("crisis-window", text(ids.CRISIS_WINDOW)))
-    attempt(ids.REMIND, lambda: s._opt("remind", text(ids.REMIND)))
+    attempt(ids.WINDOW, lambda: s.option_values("window", text(ids.WINDOW)))
+    attempt(ids.CRISIS_WINDOW, lambda: s.option_values("crisis-window", text(ids.CRISIS_WINDOW)))
+    attempt(ids.REMIND, lambda: s.option_values("remind", text(ids.REMIND)))
     attempt(ids.ESCALATE_BACKUPS, lambda: {"escalate_backups_percent": s.parse_percent(
         text(ids.ESCALATE_BACKUPS), option="backups", low=0, high=1000)})
     attempt(ids.ESCALATE_LEAD, lambda: {"escalate_lead_percent": s.parse_percent(
@@ -325,3 +298,20 @@ def read_modal(state: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, st
     values["pre_approved_categories"] = s.parse_categories(text(ids.PREAPPROVED))
     values["crisis_manual"] = s.parse_lines(text(ids.MANUAL))
     return name, values, errors
+
+
+# -- the publishing webhook ------------------------------------------------------------------------
+def webhook_line(masked: str | None, generated: str | None, t: Translator) -> str:
+    """The client's publishing webhook as the agency reads it (masked), with a generated signing
+    secret shown this once."""
+    if masked is None:
+        return t(N_("No publishing webhook: approved posts are not handed to any tool."))
+    line = t(N_("Publishing webhook: {webhook}"), webhook=masked)
+    if generated:
+        line += "\n" + t(N_("Signing secret, shown only this once: `{secret}`. Paste it into the publishing tool."),
+                         secret=generated)
+    return line
+
+
+def webhook_removed(t: Translator, name: str) -> str:
+    return t(N_("The publishing webhook of {client} is removed."), client=name)

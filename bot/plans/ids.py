@@ -1,7 +1,13 @@
-"""Block, action and callback ids of the plan views (never string literals in handlers)."""
+"""Block, callback and subcommand ids of the plan views (never string literals in handlers)."""
 
+# ``/nexo client …`` (aliases in bot.handlers.clients).
+COMMAND = "client"
+
+# The add/edit form. private_metadata: {"client_id", "version", "channel"} (client_id None: a new client).
 PLAN_MODAL = "plan_modal"
 
+# Input blocks of the form (each holds one element whose action_id is the block id plus
+# bot.blockkit.ELEMENT).
 NAME = "plan_name"
 REFERENCE = "plan_reference"
 BACKUPS = "plan_backups"
@@ -22,6 +28,3 @@ PREAPPROVED = "plan_preapproved"
 MANUAL = "plan_manual"
 CRISIS_PAGES = "plan_crisis_pages"
 RULES = "plan_approval_rules"
-
-# Each input block holds one element whose action_id is the block id plus this suffix.
-ELEMENT = "_input"

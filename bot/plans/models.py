@@ -25,6 +25,14 @@ class ClientStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
+# Where a client may go from each status (read by ``bot.plans.service.transition``, the one function
+# that changes it). Archiving is one way: an archived client's history stays for reports.
+CLIENT_TRANSITIONS: dict[ClientStatus, frozenset[ClientStatus]] = {
+    ClientStatus.ACTIVE: frozenset({ClientStatus.ARCHIVED}),
+    ClientStatus.ARCHIVED: frozenset(),
+}
+
+
 class Role(enum.StrEnum):
     REFERENCE = "reference"
     BACKUP = "backup"

@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from bot import transitions
 from bot.access import Actor
 from bot.errors import Conflict, Hidden, NotAllowed, NotFound, UserError
 from bot.i18n import N_
-from bot.plans.models import Client, ClientStatus, Plan, PlanMember, Role
+from bot.plans.models import CLIENT_TRANSITIONS, Client, ClientStatus, Plan, PlanMember, Role
 from bot.plans.spec import PLAN_FIELDS, check_plan, default_values, validate_name
 
 CANDIDATES_SHOWN = 10
@@ -27,22 +28,33 @@ CANDIDATES_SHOWN = 10
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One plan value an edit changed (what the confirmation lists)."""
+
     field: str
     old: Any
     new: Any
 
 
 def plan_values(plan: Plan) -> dict[str, Any]:
+    """The plan's editable values, keyed by column name (what the form and an edit start from)."""
     return {f: getattr(plan, f) for f in PLAN_FIELDS}
 
 
 def require_agency(actor: Actor) -> None:
+    """Refuse anyone outside the agency (only the agency sets up or changes plans)."""
     if not actor.is_agency:
         raise NotAllowed(N_("Only agency members can set up or change client plans."))
 
 
 def can_view(actor: Actor, plan: Plan) -> bool:
+    """The agency sees every plan; a client's reference person and backups see their own."""
     return actor.is_agency or bool(plan.roles_of(actor.user_id) & {Role.REFERENCE, Role.BACKUP})
+
+
+def require_view(actor: Actor, plan: Plan) -> None:
+    """Refuse anyone who may not see ``plan`` (see :func:`can_view`)."""
+    if not can_view(actor, plan):
+        raise NotAllowed(N_("Only the agency and the client's reference people can see this plan."))
 
 
 # -- finding ---------------------------------------------------------------------------------------
@@ -66,8 +78,12 @@ def _visible(actor: Actor, *, include_archived: bool = False) -> Select[tuple[Cl
 
 
 def resolve_client(session: Session, actor: Actor, name: str, *, include_archived: bool = False) -> Client:
-    """The one client whose name is ``name`` or starts with it (case-insensitive)."""
-    key = _key(name)
+    """The one client whose name is ``name`` or starts with it (case-insensitive).
+
+    Not finding it raises :class:`NotFound` (or :class:`Hidden`, which reads the same) with
+    ``field="client"``, so a form shows it on its client input.
+    """
+    key = name_key(name)
     if not key:
         raise UserError(N_("Which client? Give its name (or the start of it)."))
     # Matched in SQL (the exact name on the unique name_key index first) rather than by loading every
@@ -85,19 +101,20 @@ def resolve_client(session: Session, actor: Actor, name: str, *, include_archive
         names = ", ".join(c.name for c in clients) or "—"
         unknown = Hidden if not actor.is_agency and _exists(session, key, include_archived) else NotFound
         raise unknown(N_("I don't know a client called “{name}”. Clients you can see: {names}."),
-                      name=name[:60], names=names)
+                      field="client", name=name[:60], names=names)
     names = ", ".join(c.name for c in matches)
     raise UserError(N_("“{name}” matches several clients: {names}. Type more of the name."),
                     name=name[:60], names=names)
 
 
 def resolve_client_by_id(session: Session, actor: Actor, client_id: int | None) -> Client:
-    """A client by id (ids come back from Slack in views and buttons: untrusted)."""
+    """A client by id (ids come back from Slack in views and buttons: untrusted). Errors carry
+    ``field="client"``, as in :func:`resolve_client`."""
     client = session.get(Client, client_id) if client_id is not None else None
     if client is None or client.status != ClientStatus.ACTIVE:
-        raise NotFound(N_("That client no longer exists or isn't visible to you."))
+        raise NotFound(N_("That client no longer exists or isn't visible to you."), field="client")
     if not actor.is_agency and client.id not in {c.id for c in visible_clients(session, actor)}:
-        raise Hidden(N_("That client no longer exists or isn't visible to you."))
+        raise Hidden(N_("That client no longer exists or isn't visible to you."), field="client")
     return client
 
 
@@ -139,7 +156,7 @@ def create_client(
     """A new client with its first plan. ``values`` override ``defaults``."""
     require_agency(actor)
     name = validate_name(name)
-    key = _key(name)
+    key = name_key(name)
     clash = session.scalar(select(Client).where(Client.name_key == key))
     if clash is not None:
         raise Conflict(N_("There is already a client called “{name}”."), field="name", name=clash.name)
@@ -170,22 +187,21 @@ def update_plan(
     return changes
 
 
-def rename_client(session: Session, *, actor: Actor, client: Client, name: str) -> None:
-    require_agency(actor)
-    name = validate_name(name)
-    key = _key(name)
-    if key != client.name_key and session.scalar(select(Client.id).where(Client.name_key == key)):
-        raise Conflict(N_("There is already a client called “{name}”."), name=name)
-    client.name, client.name_key = name, key
-
-
 def archive_client(session: Session, *, actor: Actor, client: Client, now: datetime) -> None:
     """Archive: hidden from lists and commands; its history stays for reports."""
     require_agency(actor)
-    if client.status == ClientStatus.ARCHIVED:
+    if not transition(session, client, ClientStatus.ARCHIVED, now=now):
         raise Conflict(N_("“{name}” is already archived."), name=client.name)
-    client.status = ClientStatus.ARCHIVED
-    client.archived_at = now
+
+
+def transition(session: Session, client: Client, to: ClientStatus, *, now: datetime) -> bool:
+    """The one way a client changes status: a conditional UPDATE from the statuses
+    :data:`~bot.plans.models.CLIENT_TRANSITIONS` allows, so two archives at once change it once.
+    Returns whether it moved (``client`` then holds the new status)."""
+    values: dict[str, Any] = {"archived_at": now} if to == ClientStatus.ARCHIVED else {}
+    moved = transitions.move(session, Client.status, client.id, to, CLIENT_TRANSITIONS, **values)
+    session.refresh(client, ["status", "archived_at"])
+    return moved
 
 
 def history(session: Session, client: Client, *, limit: int = 10) -> list[Plan]:
@@ -196,6 +212,7 @@ def history(session: Session, client: Client, *, limit: int = 10) -> list[Plan]:
 
 
 def current_plan(client: Client) -> Plan:
+    """The client's plan in force (every client has one from the moment it is created)."""
     return _current(client)
 
 
@@ -224,7 +241,7 @@ def _write_version(session: Session, client: Client, values: dict[str, Any], *, 
     return plan
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -193,8 +194,8 @@ def validate_name(raw: str) -> str:
 
 
 # -- the inline syntax ------------------------------------------------------------------------------
-# option -> (canonical option, handler producing {column: value})
-def _opt(option: str, raw: str) -> dict[str, Any]:
+def option_values(option: str, raw: str) -> dict[str, Any]:
+    """One option's raw text (``window``: "4h") as the plan columns it sets (canonical option names)."""
     if option == "ref":
         return {"reference_user": parse_user(raw, option="ref")}
     if option == "backup":
@@ -294,7 +295,7 @@ def parse_inline(text: str) -> tuple[str, dict[str, Any]]:
         last_list = canonical if canonical in LIST_OPTIONS else None
     values: dict[str, Any] = {}
     for option, parts in raw.items():
-        values.update(_opt(option, " ".join(parts)))
+        values.update(option_values(option, " ".join(parts)))
     return " ".join(name_words), values
 
 
@@ -310,3 +311,52 @@ def check_plan(values: dict[str, Any]) -> dict[str, Any]:
         raise UserError(N_("The account lead is escalated to after the backups: their step can't come first."),
                         field="escalate_lead_percent")
     return values
+
+
+# -- the publishing webhook ------------------------------------------------------------------------
+# Set with ``webhook:`` on ``/nexo client add`` or with ``/nexo client webhook``. Not a plan value: it
+# holds a secret, and a plan's history is shown to everyone who can see the plan.
+WEBHOOK_URL_KEYS = ("webhook", "url")
+WEBHOOK_SECRET_KEYS = ("webhook-secret", "webhook_secret", "secret")
+WEBHOOK_OFF_WORDS = ("off", "none", "remove", "quitar", "ninguno")
+_INLINE_WEBHOOK = re.compile(r"(?:^|\s)(webhook|webhook-secret|webhook_secret):(\S+)", re.IGNORECASE)
+
+
+@dataclass
+class WebhookOptions:
+    """What a command says of the webhook: its address, its signing secret, or ``off``."""
+
+    url: str | None = None
+    secret: str | None = None
+    off: bool = False
+
+
+def split_webhook_options(text: str) -> tuple[str, WebhookOptions]:
+    """Take ``webhook:`` and ``webhook-secret:`` out of a ``/nexo client add`` line (the plan parser
+    does not know them: they are not part of the plan's history, which would leak the secret)."""
+    options = WebhookOptions()
+    for key, value in _INLINE_WEBHOOK.findall(text):
+        if key.lower() == "webhook":
+            options.url = value
+        else:
+            options.secret = value
+    return _INLINE_WEBHOOK.sub(" ", text).strip(), options
+
+
+def parse_webhook_command(text: str) -> tuple[str, WebhookOptions]:
+    """``NAME [webhook:URL] [webhook-secret:S] | off`` -> (the client's name, the options)."""
+    words: list[str] = []
+    options = WebhookOptions()
+    for word in split_words(text):
+        key, sep, value = word.partition(":")
+        if sep and key.lower() in WEBHOOK_URL_KEYS and value and not value.startswith("//"):
+            options.url = value
+        elif sep and key.lower() in WEBHOOK_SECRET_KEYS:
+            options.secret = value
+        elif word.lower().startswith(("https://", "http://")):
+            options.url = word
+        elif word.lower() in WEBHOOK_OFF_WORDS and words:
+            options.off = True
+        else:
+            words.append(word)
+    return " ".join(words), options

@@ -8,15 +8,13 @@ with the client's local time as the fallback.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-
+from bot.blockkit import actions, button, context, date_token, input_block, modal, section, text_input
 from bot.i18n import Translator
 from bot.tracking import ids
 from bot.tracking.models import Question, RequestKind, TrackedRequest
@@ -26,46 +24,21 @@ _SPECIAL_MENTION = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>")
 
 
 # -- small pieces ----------------------------------------------------------------------------------
-def local_time(at: datetime, tz: str, language: str) -> str:
-    """``at`` in the client's zone, e.g. "Mon 23 Nov, 13:00" / "lun 23 nov, 13:00"."""
-    return format_datetime(at, "EEE d MMM, HH:mm", tzinfo=ZoneInfo(tz), locale=language)
-
-
-def when(at: datetime, tz: str, language: str) -> str:
-    """A Slack date token: each reader sees their own zone; the fallback is the client's local time."""
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{local_time(at, tz, language)}>"
-
-
 def safe(text: str) -> str:
     """User text shown in a message: no @channel / @here / @everyone pings."""
     return _SPECIAL_MENTION.sub(lambda m: "@" + m.group(1), text)
 
 
 def quote(text: str, limit: int = SECTION_LIMIT) -> str:
+    """User text as a Slack quote, cut to ``limit`` characters and made :func:`safe`."""
     body = safe(text.strip())
     if len(body) > limit:
         body = body[: limit - 1] + "…"
     return "\n".join("> " + line for line in body.splitlines()) or ">"
 
 
-def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
-
-
-def button(text: str, action_id: str, value: str, *, primary: bool = False) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text[:75]},
-                               "action_id": action_id, "value": value}
-    if primary:
-        element["style"] = "primary"
-    return element
-
-
 def promise_button(request_id: int, t: Translator) -> dict[str, Any]:
-    """The **Promise a time** button (other domains may add it to their cards)."""
+    """The **Promise a time** button."""
     return button(t("Promise a time"), ids.PROMISE, str(request_id))
 
 
@@ -74,9 +47,9 @@ def request_buttons(request: TrackedRequest, t: Translator, *, block_id: str = i
     """Answer (questions) and Promise a time, for reminders and escalations."""
     elements = []
     if request.kind == RequestKind.QUESTION:
-        elements.append(button(t("Answer"), ids.ANSWER, str(request.subject_id), primary=True))
+        elements.append(button(t("Answer"), ids.ANSWER, str(request.subject_id), style="primary"))
     elements.append(promise_button(request.id, t))
-    return {"type": "actions", "block_id": block_id, "elements": elements}
+    return actions(elements, block_id=block_id)
 
 
 # -- the question ---------------------------------------------------------------------------------
@@ -86,6 +59,10 @@ class Where:
 
     tz: str
     language: str
+
+    def when(self, at: datetime) -> str:
+        """``at`` as Slack's date token (each reader sees their own zone; the fallback is the client's)."""
+        return date_token(at, self.tz, self.language)
 
 
 def question_message(question: Question, request: TrackedRequest, client_name: str, t: Translator, where: Where,
@@ -97,7 +74,7 @@ def question_message(question: Question, request: TrackedRequest, client_name: s
     else:
         head = t("<@{asker}> has a question for *{client}* ({reference}):", asker=question.asked_by,
                  client=client_name, reference=question.reference)
-    due = t("Reply in this thread or press Answer. Due {due}.", due=when(request.due_at, where.tz, where.language))
+    due = t("Reply in this thread or press Answer. Due {due}.", due=where.when(request.due_at))
     blocks = [section(head), section(quote(question.text)), context(due),
               request_buttons(request, t, block_id=ids.QUESTION_ACTIONS)]
     return f"{head}\n{quote(question.text, 1000)}", blocks
@@ -109,9 +86,9 @@ def answered_question_message(question: Question, client_name: str, t: Translato
     head = t("<@{asker}> asked *{client}* ({reference}):", asker=question.asked_by, client=client_name,
              reference=question.reference)
     done = t("✅ Answered by <@{user}> {when}:", user=question.answered_by,
-             when=when(question.answered_at or question.asked_at, where.tz, where.language))
-    blocks = [section(head), section(quote(question.text, 1400)), section(done + "\n" + quote(question.answer or "",
-                                                                                              1400))]
+             when=where.when(question.answered_at or question.asked_at))
+    blocks = [section(head), section(quote(question.text, 1400)),
+              section(done + "\n" + quote(question.answer or "", 1400))]
     return f"{head} {done}", blocks
 
 
@@ -131,68 +108,47 @@ def answer_thanks(question: Question, t: Translator) -> str:
 
 
 def answer_modal(question: Question, client_name: str, t: Translator) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ids.ANSWER_MODAL,
-        "private_metadata": json.dumps({"question_id": question.id}),
-        "title": {"type": "plain_text", "text": t("Answer")[:24]},
-        "submit": {"type": "plain_text", "text": t("Send")[:24]},
-        "close": {"type": "plain_text", "text": t("Cancel")[:24]},
-        "blocks": [
-            section(t("*{client}* · {reference}", client=client_name, reference=question.reference) + "\n"
-                    + quote(question.text, 2500)),
-            {"type": "input", "block_id": ids.ANSWER_TEXT, "label": {"type": "plain_text", "text": t("Your answer")},
-             "element": {"type": "plain_text_input", "action_id": ids.ANSWER_TEXT + ids.ELEMENT, "multiline": True,
-                         "max_length": 3000}},
-        ],
-    }
+    """The Answer form: the question, and a box for the answer."""
+    return modal(ids.ANSWER_MODAL, t("Answer"), [
+        section(t("*{client}* · {reference}", client=client_name, reference=question.reference) + "\n"
+                + quote(question.text, 2500)),
+        text_input(ids.ANSWER_TEXT, t("Your answer"), multiline=True, max_length=3000),
+    ], close=t("Cancel"), submit=t("Send"), metadata={"question_id": question.id})
 
 
 # -- promises -----------------------------------------------------------------------------------------
 def promise_modal(request: TrackedRequest, tz: str, t: Translator, *, now: datetime) -> dict[str, Any]:
     """Pick when you'll reply: a date and a time in the client's time zone."""
     start = max(request.promised_at or request.due_at, now).astimezone(ZoneInfo(tz))
-    return {
-        "type": "modal",
-        "callback_id": ids.PROMISE_MODAL,
-        "private_metadata": json.dumps({"request_id": request.id}),
-        "title": {"type": "plain_text", "text": t("Promise a time")[:24]},
-        "submit": {"type": "plain_text", "text": t("Save")[:24]},
-        "close": {"type": "plain_text", "text": t("Cancel")[:24]},
-        "blocks": [
-            section(t("When will you reply to {reference}? I'll hold reminders until then.",
-                      reference=request.reference) + "\n" + quote(request.summary, 1500)),
-            {"type": "input", "block_id": ids.PROMISE_DATE, "label": {"type": "plain_text", "text": t("Date")},
-             "element": {"type": "datepicker", "action_id": ids.PROMISE_DATE + ids.ELEMENT,
-                         "initial_date": start.strftime("%Y-%m-%d")}},
-            {"type": "input", "block_id": ids.PROMISE_TIME,
-             "label": {"type": "plain_text", "text": t("Time ({tz})", tz=tz)},
-             "element": {"type": "timepicker", "action_id": ids.PROMISE_TIME + ids.ELEMENT,
-                         "initial_time": start.strftime("%H:%M"), "timezone": tz}},
-        ],
-    }
+    return modal(ids.PROMISE_MODAL, t("Promise a time"), [
+        section(t("When will you reply to {reference}? I'll hold reminders until then.",
+                  reference=request.reference) + "\n" + quote(request.summary, 1500)),
+        input_block(ids.PROMISE_DATE, t("Date"), {"type": "datepicker", "initial_date": start.strftime("%Y-%m-%d")}),
+        input_block(ids.PROMISE_TIME, t("Time ({tz})", tz=tz),
+                    {"type": "timepicker", "initial_time": start.strftime("%H:%M"), "timezone": tz}),
+    ], close=t("Cancel"), submit=t("Save"), metadata={"request_id": request.id})
 
 
 def promise_noted(request: TrackedRequest, t: Translator, where: Where) -> str:
     return t("Noted: you'll reply to {reference} by {when}. I'll hold reminders until then.",
-             reference=request.reference, when=when(request.promised_at or request.due_at, where.tz, where.language))
+             reference=request.reference, when=where.when(request.promised_at or request.due_at))
 
 
 def promise_to_asker(request: TrackedRequest, by: str, client_name: str, t: Translator, where: Where) -> str:
     return t("<@{user}> ({client}) will reply to {reference} by {when}.", user=by,
              client=client_name, reference=request.reference,
-             when=when(request.promised_at or request.due_at, where.tz, where.language))
+             when=where.when(request.promised_at or request.due_at))
 
 
 # -- the chase: reminders and escalations ----------------------------------------------------------
-def _about(request: TrackedRequest, t: Translator) -> str:
+def _about(request: TrackedRequest) -> str:
     return quote(request.summary, 600) if request.summary else ""
 
 
 def reminder(request: TrackedRequest, t: Translator, where: Where) -> tuple[str, list[dict[str, Any]]]:
     """Before the due time, to the assignee (in the thread of the request)."""
     text = t("<@{user}>, a friendly reminder: {reference} is due {due}.", user=request.assignee,
-             reference=request.reference, due=when(request.due_at, where.tz, where.language))
+             reference=request.reference, due=where.when(request.due_at))
     return text, [section(text), request_buttons(request, t)]
 
 
@@ -201,12 +157,10 @@ def overdue(request: TrackedRequest, t: Translator, where: Where, *, number: int
     """At the deadline and each repeat after it, to the assignee; the last one says who takes over."""
     if request.promised_at is not None and number == 1:
         text = t("<@{user}>, you said you'd reply to {reference} by {when}; it's still waiting for you.",
-                 user=request.assignee, reference=request.reference,
-                 when=when(request.promised_at, where.tz, where.language))
+                 user=request.assignee, reference=request.reference, when=where.when(request.promised_at))
     elif number == 1:
         text = t("<@{user}>, {reference} was due {due} and is still waiting for your answer.",
-                 user=request.assignee, reference=request.reference,
-                 due=when(request.due_at, where.tz, where.language))
+                 user=request.assignee, reference=request.reference, due=where.when(request.due_at))
     else:
         text = t("<@{user}>, {reference} is still waiting for your answer (reminder {number} of {total}).",
                  user=request.assignee, reference=request.reference, number=number, total=total)
@@ -222,15 +176,14 @@ def overdue(request: TrackedRequest, t: Translator, where: Where, *, number: int
 
 def _waiting_facts(request: TrackedRequest, client_name: str, where: Where) -> dict[str, str]:
     return {"reference": request.reference, "client": client_name, "user": request.assignee,
-            "since": when(request.opened_at, where.tz, where.language),
-            "due": when(request.due_at, where.tz, where.language)}
+            "since": where.when(request.opened_at), "due": where.when(request.due_at)}
 
 
-def _waiting(text: str, request: TrackedRequest, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+def _waiting(text: str, request: TrackedRequest) -> tuple[str, list[dict[str, Any]]]:
     """The opening every escalation shares: the line itself, then what was asked."""
     blocks = [section(text)]
     if request.summary:
-        blocks.append(section(_about(request, t)))
+        blocks.append(section(_about(request)))
     return text, blocks
 
 
@@ -238,7 +191,7 @@ def to_backups(request: TrackedRequest, client_name: str, t: Translator, where: 
                ) -> tuple[str, list[dict[str, Any]]]:
     """A DM to the client's other people: what waits, on whom, since when; they can step in."""
     text, blocks = _waiting(t("{reference} for *{client}* has been waiting on <@{user}> since {since} (due {due}). "
-                              "Can you help?", **_waiting_facts(request, client_name, where)), request, t)
+                              "Can you help?", **_waiting_facts(request, client_name, where)), request)
     blocks.append(request_buttons(request, t))
     return text, blocks
 
@@ -247,10 +200,10 @@ def to_lead(request: TrackedRequest, client_name: str, t: Translator, where: Whe
             ) -> tuple[str, list[dict[str, Any]]]:
     """A DM to the account lead: the reference, the summary, who it waits on and since when."""
     text, blocks = _waiting(t("⚠️ {reference} for *{client}* is overdue: waiting on <@{user}> since {since}, due {due}.",
-                              **_waiting_facts(request, client_name, where)), request, t)
+                              **_waiting_facts(request, client_name, where)), request)
     facts = [t("Asked by <@{user}>", user=request.asked_by)]
     if request.promised_at is not None:
-        facts.append(t("promised for {when}", when=when(request.promised_at, where.tz, where.language)))
+        facts.append(t("promised for {when}", when=where.when(request.promised_at)))
     if channel:
         facts.append(t("in <#{channel}>", channel=channel))
     blocks.append(context(" · ".join(facts)))

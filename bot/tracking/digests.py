@@ -15,16 +15,19 @@ transaction), also when there was nothing to say. An idle tick reads one row of
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.blockkit import context, date_token, section
+from bot.clock import Clock
 from bot.db import Database
 from bot.delivery.outbox import enqueue_post
 from bot.i18n import Translator, translator
+from bot.people import language_of
 from bot.plans.calendar import BusinessCalendar
 from bot.plans.models import Client, ClientStatus, Plan, Role
 from bot.plans.service import clients_of
@@ -33,10 +36,6 @@ from bot.tracking.blocks import Where
 from bot.tracking.models import DigestSent, RequestState, SweepTimer, TrackedRequest, WaitingOn
 from bot.tracking.reports import client_figures
 from bot.tracking.service import client_notice_time
-from bot.tracking.sweep import LanguageOf, user_languages
-
-if TYPE_CHECKING:
-    from bot.context import AppContext
 
 TIMER = "tracking_digests"
 LEASE = timedelta(minutes=5)  # a run that crashed is retried after this
@@ -45,12 +44,14 @@ DAILY, WEEKLY = "daily", "weekly"
 MAX_ITEMS = 40
 
 
-def send_digests(ctx: AppContext) -> int:
-    """The scheduler's entry point: send the digests whose moment has come. Returns how many were sent."""
-    return run_digests(ctx.db, now=ctx.clock.now(), language_of=user_languages(ctx))
+def send_digests(db: Database, clock: Clock) -> int:
+    """The scheduler's sweep: send the digests whose moment has come. Returns how many were sent."""
+    return run_digests(db, now=clock.now())
 
 
-def run_digests(db: Database, *, now: datetime, language_of: LanguageOf) -> int:
+def run_digests(db: Database, *, now: datetime) -> int:
+    """Send the digests due at ``now`` (at most one run at a time, see :func:`_claim_timer`), and set
+    the timer to the next moment any is due."""
     with db.transaction() as session:
         if not _claim_timer(session, now):
             return 0
@@ -77,9 +78,9 @@ def run_digests(db: Database, *, now: datetime, language_of: LanguageOf) -> int:
                 if later is not None and now < later < wake:
                     wake = later
         for user, (period, opened, plan) in daily.items():
-            sent += _daily(session, user, period, opened, plan, now, language_of)
+            sent += _daily(session, user, period, opened, plan, now)
         for lead, (period, plan) in weekly.items():
-            sent += _weekly(session, lead, period, plan, now, language_of)
+            sent += _weekly(session, lead, period, plan, now)
         session.execute(update(SweepTimer).where(SweepTimer.name == TIMER).values(next_run_at=wake))
     return sent
 
@@ -126,8 +127,7 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def _daily(session: Session, user: str, period: str, opened: datetime, plan: Plan, now: datetime,
-           language_of: LanguageOf) -> int:
+def _daily(session: Session, user: str, period: str, opened: datetime, plan: Plan, now: datetime) -> int:
     waiting = list(session.scalars(
         select(TrackedRequest).where(TrackedRequest.assignee == user, TrackedRequest.state == RequestState.OPEN,
                                      TrackedRequest.waiting_on == WaitingOn.CLIENT, TrackedRequest.opened_at < opened)
@@ -135,7 +135,7 @@ def _daily(session: Session, user: str, period: str, opened: datetime, plan: Pla
     ))
     if not _mark(session, user, DAILY, period, now, len(waiting)) or not waiting:
         return 0
-    language = language_of(user, plan.language)
+    language = language_of(session, user, plan.language)
     names = {row.id: row.name for row in session.execute(
         select(Client.id, Client.name).where(Client.id.in_({r.client_id for r in waiting})))}
     text, content = daily_digest(waiting, names, translator(language), Where(plan.timezone, language), now=now)
@@ -143,12 +143,12 @@ def _daily(session: Session, user: str, period: str, opened: datetime, plan: Pla
     return 1
 
 
-def _weekly(session: Session, lead: str, period: str, plan: Plan, now: datetime, language_of: LanguageOf) -> int:
+def _weekly(session: Session, lead: str, period: str, plan: Plan, now: datetime) -> int:
     figures = [client_figures(session, c, now=now, days=7) for c in clients_of(session, lead, (Role.LEAD,))]
     busy = [f for f in figures if f.client.answered or f.agency.answered or f.overdue]
     if not _mark(session, lead, WEEKLY, period, now, len(busy)) or not busy:
         return 0
-    text, content = report_blocks.weekly_summary(busy, translator(language_of(lead, plan.language)))
+    text, content = report_blocks.weekly_summary(busy, translator(language_of(session, lead, plan.language)))
     enqueue_post(session, now=now, to=lead, text=text, blocks=content)  # agency: no business-hours wait
     return 1
 
@@ -159,14 +159,14 @@ def daily_digest(waiting: list[TrackedRequest], client_names: dict[int, str], t:
     head = t("Good morning! Waiting on you ({count}):", count=len(waiting))
     lines = []
     for r in waiting[:MAX_ITEMS]:
-        due = blocks.when(r.promised_at or r.due_at, where.tz, where.language)
+        due = date_token(r.promised_at or r.due_at, where.tz, where.language)
         late = " ⚠️" if (r.promised_at or r.due_at) < now else ""
         lines.append(t("• *{reference}* ({client}): {summary} · due {due}", reference=r.reference,
                        client=client_names.get(r.client_id, "?"), summary=blocks.safe(r.summary[:120]), due=due)
                      + late)
-    content = [blocks.section(head)]
+    content = [section(head)]
     for start in range(0, len(lines), 10):
-        content.append(blocks.section("\n".join(lines[start:start + 10])))
+        content.append(section("\n".join(lines[start:start + 10])))
     if len(waiting) > MAX_ITEMS:
-        content.append(blocks.context(t("…and {count} more.", count=len(waiting) - MAX_ITEMS)))
+        content.append(context(t("…and {count} more.", count=len(waiting) - MAX_ITEMS)))
     return head + "\n" + "\n".join(lines[:10]), content

@@ -15,8 +15,5 @@ PROMISE_MODAL = "tracking_promise_modal"
 PROMISE_DATE = "tracking_promise_date"
 PROMISE_TIME = "tracking_promise_time"
 
-# Each input block holds one element whose action_id is the block id plus this suffix.
-ELEMENT = "_input"
-
 # Outbox ref_keys (find a message again to update it).
 QUESTION_REF = "question:{id}"

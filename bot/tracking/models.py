@@ -40,6 +40,9 @@ class RequestState(enum.StrEnum):
 
 
 class TrackedRequest(Base):
+    """One round of waiting on someone. Written only by :mod:`bot.tracking.service`, whose
+    ``TRANSITIONS`` table says how :class:`RequestState` may move."""
+
     __tablename__ = "tracked_requests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,28 +9,25 @@ counts that one as broken.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.delivery.models import OutboxNotice
 from bot.delivery.outbox import enqueue_post
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.i18n import N_, translator
+from bot.people import language_of
 from bot.plans.models import Client, Plan
 from bot.plans.service import current_plan
-from bot.tracking import blocks
+from bot.tracking import blocks, service
 from bot.tracking.blocks import Where
 from bot.tracking.models import RequestState, TrackedRequest, WaitingOn
 from bot.tracking.questions import may_answer
 from bot.tracking.schedule import ChaseState, People, chase_plan, next_action_at
 
 MAX_AHEAD = timedelta(days=30)
-
-LanguageOf = Callable[[str, str], str]
 
 
 def get_request(session: Session, request_id: object, *, lock: bool = False) -> TrackedRequest:
@@ -54,8 +51,7 @@ def check_can_promise(session: Session, request: TrackedRequest, user_id: str) -
     return client
 
 
-def promise_reply(session: Session, *, request_id: object, by: str, at: datetime, now: datetime,
-                  language_of: LanguageOf) -> TrackedRequest:
+def promise_reply(session: Session, *, request_id: object, by: str, at: datetime, now: datetime) -> TrackedRequest:
     """Record that ``by`` will reply by ``at`` and re-plan the chase; tell them and the asker."""
     request = get_request(session, request_id, lock=True)
     client = check_can_promise(session, request, by)
@@ -71,36 +67,26 @@ def promise_reply(session: Session, *, request_id: object, by: str, at: datetime
     after = seen.but(promised_at=at, overdue_notices_sent=0)
     after = after.but(next_action_at=next_action_at(after, chase_plan(after, plan), People.of(request.assignee,
                                                                                              current)))
-    changed = session.execute(
-        update(TrackedRequest)
-        .where(TrackedRequest.id == request.id, TrackedRequest.state == RequestState.OPEN,
-               TrackedRequest.next_action_at == seen.next_action_at,
-               TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent)
-        .values(promised_at=at, overdue_notices_sent=0, next_action_at=after.next_action_at,
-                promises_made=TrackedRequest.promises_made + 1,
-                promises_broken=TrackedRequest.promises_broken + broken)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if not service.record_promise(session, request.id, seen, after, broken=broken):
         raise Conflict(N_("{reference} changed while you were choosing; please try again."),
                        reference=request.reference)
     request = get_request(session, request.id, lock=True)
-    _tell(session, request, client, current, by=by, now=now, language_of=language_of)
+    _tell(session, request, client, current, by=by, now=now)
     return request
 
 
-def _tell(session: Session, request: TrackedRequest, client: Client, current: Plan, *, by: str, now: datetime,
-          language_of: LanguageOf) -> None:
+def _tell(session: Session, request: TrackedRequest, client: Client, current: Plan, *, by: str, now: datetime
+          ) -> None:
     notice = session.get(OutboxNotice, request.notice_id) if request.notice_id else None
     asked_in = str(notice.payload.get("to", "")) if notice is not None else ""
     shared = bool(asked_in) and not asked_in.startswith(("U", "W"))
-    language = current.language if shared else language_of(by, current.language)
+    language = current.language if shared else language_of(session, by, current.language)
     # A confirmation of the person's own action: at once, where they made it visible (thread) or in a DM.
     in_thread = notice is not None and (shared or asked_in == by)
     enqueue_post(session, now=now, to=by, text=blocks.promise_noted(request, translator(language),
                                                                      Where(current.timezone, language)),
                  thread_of=notice if in_thread else None)
-    asker_language = language_of(request.asked_by, current.language)
+    asker_language = language_of(session, request.asked_by, current.language)
     enqueue_post(session, now=now, to=request.asked_by,
                  text=blocks.promise_to_asker(request, by, client.name, translator(asker_language),
                                               Where(current.timezone, asker_language)))

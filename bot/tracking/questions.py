@@ -10,30 +10,43 @@ people (reference person and backups on the current plan) answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import transitions
 from bot.access import Actor
 from bot.delivery.models import OutboxNotice
 from bot.delivery.outbox import enqueue_post, enqueue_update
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.i18n import N_, translator
+from bot.people import language_of
 from bot.plans.models import Client, Plan
 from bot.plans.service import current_plan
-from bot.tracking import blocks, ids
+from bot.tracking import blocks, ids, service
 from bot.tracking.blocks import Where
 from bot.tracking.models import Question, QuestionStatus, RequestKind, TrackedRequest, WaitingOn
-from bot.tracking.service import client_notice_time, close_request, open_request, open_requests_for
 
 MAX_QUESTION = 2000
 MAX_ANSWER = 3000
 SUBJECT = "question"
 
-LanguageOf = Callable[[str, str], str]
+# Where a question may go from each state (nothing cancels a question yet: its request stays open).
+TRANSITIONS: Mapping[QuestionStatus, frozenset[QuestionStatus]] = {
+    QuestionStatus.OPEN: frozenset({QuestionStatus.ANSWERED}),
+    QuestionStatus.ANSWERED: frozenset(),
+    QuestionStatus.CANCELLED: frozenset(),
+}
+
+
+def transition(session: Session, question_id: int, to: QuestionStatus, **values: Any) -> bool:
+    """Move a question to ``to`` (and write ``values``) in one conditional UPDATE, only from a state
+    :data:`TRANSITIONS` allows. False: it had moved already (answered meanwhile), nothing was written."""
+    return transitions.move(session, Question.status, question_id, to, TRANSITIONS, **values)
 
 
 @dataclass(frozen=True)
@@ -45,8 +58,7 @@ class Asked:
     delivered_at: datetime  # when the question goes out: now, or the client's next opening
 
 
-def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datetime,
-        language_of: LanguageOf) -> Asked:
+def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datetime) -> Asked:
     """Ask ``client``'s reference person ``text`` (DM, or the client channel when the plan has one)."""
     if not actor.is_agency:
         raise NotAllowed(N_("Only agency members can ask clients questions."))
@@ -63,18 +75,19 @@ def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datet
                         status=QuestionStatus.OPEN)
     session.add(question)
     session.flush()
-    request = open_request(session, client=client, plan=plan, kind=RequestKind.QUESTION, waiting_on=WaitingOn.CLIENT,
-                           subject_type=SUBJECT, subject_id=question.id, reference=question.reference, summary=text,
-                           asked_by=actor.user_id, assignee=plan.reference_user, now=now)
+    request = service.open_request(session, client=client, plan=plan, kind=RequestKind.QUESTION,
+                                   waiting_on=WaitingOn.CLIENT, subject_type=SUBJECT, subject_id=question.id,
+                                   reference=question.reference, summary=text, asked_by=actor.user_id,
+                                   assignee=plan.reference_user, now=now)
     in_channel = bool(plan.channel)
-    language = plan.language if in_channel else language_of(plan.reference_user, plan.language)
+    language = plan.language if in_channel else language_of(session, plan.reference_user, plan.language)
     message, content = blocks.question_message(question, request, client.name, translator(language),
                                                Where(plan.timezone, language), in_channel=in_channel)
-    deliver_at = client_notice_time(plan, now)
+    deliver_at = service.client_notice_time(plan, now)
     notice = enqueue_post(session, now=now, to=plan.channel or plan.reference_user, text=message, blocks=content,
                           ref_key=ids.QUESTION_REF.format(id=question.id), not_before=deliver_at)
-    question.notice_id = request.notice_id = notice.id
-    session.flush()
+    question.notice_id = notice.id
+    service.attach_notice(session, request, notice.id)
     return Asked(question, request, client.name, plan, deliver_at)
 
 
@@ -113,42 +126,35 @@ def check_can_answer(session: Session, question: Question, user_id: str) -> Clie
     return client
 
 
-def answer(session: Session, *, question_id: object, by: str, text: str, now: datetime, via: str,
-           language_of: LanguageOf) -> Question:
-    """Record the answer once (a conditional UPDATE), close the request, relay it to the asker."""
+def answer(session: Session, *, question_id: object, by: str, text: str, now: datetime, via: str) -> Question:
+    """Record the answer once (a conditional UPDATE), close the request, relay it to the asker.
+    ``via``: ``"button"`` (the Answer form) or ``"thread"`` (a reply in the question's thread)."""
     question = get_question(session, question_id)
     client = check_can_answer(session, question, by)
     text = text.strip()
     if not text:
         raise UserError(N_("Write your answer first."), field="answer")
-    changed = session.execute(
-        update(Question)
-        .where(Question.id == question.id, Question.status == QuestionStatus.OPEN)
-        .values(status=QuestionStatus.ANSWERED, answer=text[:MAX_ANSWER], answered_by=by, answered_at=now,
-                answered_via=via)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if not transition(session, question.id, QuestionStatus.ANSWERED, answer=text[:MAX_ANSWER], answered_by=by,
+                      answered_at=now, answered_via=via):
         raise Conflict(N_("{reference} was already answered."), reference=question.reference)
     request = _open_request(session, question)
     if request is not None:
-        close_request(session, request.id, by=by, outcome="answered", now=now)
+        service.close_request(session, request.id, by=by, outcome="answered", now=now)
     question = session.get(Question, question.id, populate_existing=True)  # type: ignore[assignment]
-    _tell(session, question, client, now=now, thank_in_thread=via == "thread", language_of=language_of)
+    _tell(session, question, client, now=now, thank_in_thread=via == "thread")
     return question
 
 
-def _tell(session: Session, question: Question, client: Client, *, now: datetime, thank_in_thread: bool,
-          language_of: LanguageOf) -> None:
+def _tell(session: Session, question: Question, client: Client, *, now: datetime, thank_in_thread: bool) -> None:
     plan = current_plan(client)
-    asker_language = language_of(question.asked_by, plan.language)
+    asker_language = language_of(session, question.asked_by, plan.language)
     text, content = blocks.answer_relay(question, client.name, translator(asker_language))
     enqueue_post(session, now=now, to=question.asked_by, text=text, blocks=content)  # agency: at once
     notice = session.get(OutboxNotice, question.notice_id) if question.notice_id else None
     if notice is None:
         return
     to = str(notice.payload.get("to", ""))
-    language = plan.language if not to.startswith(("U", "W")) else language_of(to, plan.language)
+    language = plan.language if not to.startswith(("U", "W")) else language_of(session, to, plan.language)
     t = translator(language)
     # The reader just acted: replying to their own action is not a cold message, so no business-hours wait.
     text, content = blocks.answered_question_message(question, client.name, t, Where(plan.timezone, language))
@@ -158,7 +164,7 @@ def _tell(session: Session, question: Question, client: Client, *, now: datetime
 
 
 def _open_request(session: Session, question: Question) -> TrackedRequest | None:
-    found = open_requests_for(session, SUBJECT, question.id)
+    found = service.open_requests_for(session, SUBJECT, question.id)
     return found[0] if found else None
 
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from babel.numbers import format_decimal, format_percent
 
+from bot.blockkit import context, date_token, divider, fields, section
 from bot.i18n import Translator
-from bot.tracking.blocks import context, section, when
 
 if TYPE_CHECKING:
     from bot.tracking.reports import ClientFigures, Side
@@ -48,7 +48,7 @@ def trend(now: Side, before: Side, t: Translator, *, days: int) -> str:
 def client_section(figures: ClientFigures, t: Translator) -> list[dict[str, Any]]:
     """Fields for one client: answered, median, p90, share within the window, overdue, promises, agency side."""
     c, a = figures.client, figures.agency
-    fields = [
+    pairs = [
         t("*Answered*\n{count}", count=c.answered),
         t("*Median*\n{value}", value=hours(c.median, t)),
         t("*90th percentile*\n{value}", value=hours(c.p90, t)),
@@ -59,14 +59,14 @@ def client_section(figures: ClientFigures, t: Translator) -> list[dict[str, Any]
     ]
     out: list[dict[str, Any]] = [
         section(t("*{client}*: response times in business hours", client=figures.client_name)),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        fields(pairs),
         context(trend(c, figures.previous, t, days=figures.days)),
     ]
     if figures.overdue:
         lines = [t("• {reference}: waiting on <@{user}> since {since}, due {due}", reference=o.reference,
-                   user=o.assignee, since=when(o.opened_at, figures.timezone, t.language),
-                   due=when(o.due_at, figures.timezone, t.language))
-                 + (t(" (promised for {when})", when=when(o.promised_at, figures.timezone, t.language))
+                   user=o.assignee, since=date_token(o.opened_at, figures.timezone, t.language),
+                   due=date_token(o.due_at, figures.timezone, t.language))
+                 + (t(" (promised for {when})", when=date_token(o.promised_at, figures.timezone, t.language))
                     if o.promised_at else "")
                  for o in figures.overdue[:MAX_OVERDUE_SHOWN]]
         if len(figures.overdue) > MAX_OVERDUE_SHOWN:
@@ -84,7 +84,7 @@ def report_message(figures: list[ClientFigures], t: Translator, *, days: int, mo
         return text, [section(text)]
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     for item in figures[:MAX_CLIENTS]:
-        blocks.append({"type": "divider"})
+        blocks.append(divider())
         blocks.extend(client_section(item, t))
     left_out = more + max(0, len(figures) - MAX_CLIENTS)
     if left_out:

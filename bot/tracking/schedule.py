@@ -2,7 +2,7 @@
 
 Pure functions of a :class:`TrackedRequest`, the plan it was opened under and who
 can be escalated to now; the sweep (:mod:`bot.tracking.sweep`) runs the steps and
-the promise flow (:func:`bot.tracking.service.promise_reply`) re-plans with them.
+the promise flow (:func:`bot.tracking.promises.promise_reply`) re-plans with them.
 
 The steps, all in the client's business time (``W`` is the plan's response window,
 ``E`` the deadline: the promised time if the assignee promised one, else the due time):

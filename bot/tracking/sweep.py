@@ -12,44 +12,29 @@ with ``FOR UPDATE SKIP LOCKED``, so two workers split the work instead of queuei
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, Update, bindparam, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from bot.clock import Clock
 from bot.db import Database
 from bot.delivery.models import NoticeStatus, OutboxNotice
 from bot.delivery.outbox import enqueue_post
 from bot.i18n import translator
+from bot.people import Person, language_of
 from bot.plans.models import Client, ClientStatus, Plan
 from bot.tracking import blocks
 from bot.tracking.blocks import Where
 from bot.tracking.models import RequestState, TrackedRequest
 from bot.tracking.schedule import ChaseState, People, Progress, Step, chase_plan, run_due_steps
-from bot.tracking.service import client_notice_time
-
-if TYPE_CHECKING:
-    from bot.context import AppContext
+from bot.tracking.service import claim_chase_steps, client_notice_time
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
 MAX_BATCHES = 50  # one tick handles at most 10,000 due rows; the next tick continues
-
-# user id, fallback language -> the language to write to that person in.
-LanguageOf = Callable[[str, str], str]
-
-
-def user_languages(ctx: AppContext) -> LanguageOf:
-    """People's Slack locales (cached by the user directory), or the fallback when unknown."""
-
-    def language_of(user_id: str, fallback: str) -> str:
-        user = ctx.users.get(user_id)
-        return user.language if user is not None else fallback
-
-    return language_of
 
 
 def is_user(conversation: str) -> bool:
@@ -57,13 +42,13 @@ def is_user(conversation: str) -> bool:
     return conversation.startswith(("U", "W"))
 
 
-def chase_open_requests(ctx: AppContext) -> int:
-    """The scheduler's entry point: run every chase step that is due now. Returns the steps taken."""
-    return chase_due(ctx.db, now=ctx.clock.now(), language_of=user_languages(ctx))
+def chase_open_requests(db: Database, clock: Clock) -> int:
+    """The scheduler's sweep: run every chase step that is due now. Returns the steps taken."""
+    return chase_due(db, now=clock.now())
 
 
-def chase_due(db: Database, *, now: datetime, language_of: LanguageOf, batch: int = BATCH) -> int:
-    """Run the due steps in batches of ``batch`` rows, one transaction per batch."""
+def chase_due(db: Database, *, now: datetime, batch: int = BATCH) -> int:
+    """Run the steps due at ``now`` in batches of ``batch`` rows, one transaction per batch."""
     done = 0
     seen: set[int] = set()
     for _ in range(MAX_BATCHES):
@@ -73,7 +58,7 @@ def chase_due(db: Database, *, now: datetime, language_of: LanguageOf, batch: in
             loaded = _load_clients_and_plans(session, fresh)  # held here: the identity map only keeps weak refs
             for request in fresh:
                 seen.add(request.id)
-                done += chase_one(session, request, now=now, language_of=language_of)
+                done += chase_one(session, request, now=now)
             del loaded
         if len(due) < batch or not fresh:
             break
@@ -94,69 +79,45 @@ def due_query(now: datetime, *, limit: int, postgres: bool) -> Select[Any]:
 
 
 def due_requests(session: Session, *, now: datetime, limit: int) -> list[TrackedRequest]:
+    """The open requests whose next chase step is due at ``now``, at most ``limit``, oldest first."""
     postgres = session.get_bind().dialect.name == "postgresql"
     return list(session.scalars(due_query(now, limit=limit, postgres=postgres)))
 
 
 def _load_clients_and_plans(session: Session, requests: list[TrackedRequest]) -> list[object]:
-    """Load the batch's clients (with their current plans) and plans in two queries."""
+    """Load the batch's clients (with their current plans), plans and the people they name (whose
+    languages the notices are written in) in three queries."""
     if not requests:
         return []
     clients = list(session.scalars(select(Client).where(Client.id.in_({r.client_id for r in requests}))).unique())
     plans = list(session.scalars(select(Plan).where(Plan.id.in_({r.plan_id for r in requests}))))
-    return [*clients, *plans]
+    users = {r.assignee for r in requests} | {user for c in clients if c.current_plan is not None
+                                              for user in (*c.current_plan.client_side(), c.current_plan.account_lead)
+                                              if user}
+    people = list(session.scalars(select(Person).where(Person.user_id.in_(users))))
+    return [*clients, *plans, *people]
 
 
-def chase_one(session: Session, request: TrackedRequest, *, now: datetime, language_of: LanguageOf) -> int:
+def chase_one(session: Session, request: TrackedRequest, *, now: datetime) -> int:
     """Do what is due for one request; returns how many steps were taken (0 if another worker did them)."""
     seen = ChaseState.of(request)
     client = session.get(Client, request.client_id)
     current = client.current_plan if client is not None and client.status == ClientStatus.ACTIVE else None
     plan = session.get(Plan, request.plan_id)
     if client is None or current is None or plan is None:  # archived: its requests stay in reports, unchased
-        _claim(session, request.id, seen, seen.but(next_action_at=None))
+        claim_chase_steps(session, request.id, seen, seen.but(next_action_at=None))
         return 0
     chase = chase_plan(seen, plan)
     people = People.of(request.assignee, current)
     progress = run_due_steps(seen, chase, people, now)
-    if not _claim(session, request.id, seen, progress.after):
+    if not claim_chase_steps(session, request.id, seen, progress.after):
         return 0
-    _send(session, request, client.name, current, progress, people, chase.repeat_limit + 1, now, language_of)
+    _send(session, request, client.name, current, progress, people, chase.repeat_limit + 1, now)
     return len(progress.steps)
 
 
-def _claim_statement() -> Update:
-    """The claim, built once: the sweep runs it per row, so it skips the ORM and re-compiling."""
-    table = cast(Table, TrackedRequest.__table__)
-    return (
-        update(table)
-        .where(table.c.id == bindparam("seen_id"), table.c.state == bindparam("seen_state"),
-               table.c.next_action_at == bindparam("seen_next"),
-               table.c.reminders_sent == bindparam("seen_reminders"),
-               table.c.overdue_notices_sent == bindparam("seen_overdue"))
-        .values(next_action_at=bindparam("new_next"), reminders_sent=bindparam("new_reminders"),
-                overdue_notices_sent=bindparam("new_overdue"), last_chased_at=bindparam("new_chased"),
-                escalated_backups_at=bindparam("new_backups"), escalated_lead_at=bindparam("new_lead"))
-    )
-
-
-_CLAIM = _claim_statement()
-
-
-def _claim(session: Session, request_id: int, seen: ChaseState, after: ChaseState) -> bool:
-    """Record the steps as done, only if nobody did them (or answered) since we read the row."""
-    result = session.connection().execute(_CLAIM, {
-        "seen_id": request_id, "seen_state": RequestState.OPEN, "seen_next": seen.next_action_at,
-        "seen_reminders": seen.reminders_sent, "seen_overdue": seen.overdue_notices_sent,
-        "new_next": after.next_action_at, "new_reminders": after.reminders_sent,
-        "new_overdue": after.overdue_notices_sent, "new_chased": after.last_chased_at,
-        "new_backups": after.escalated_backups_at, "new_lead": after.escalated_lead_at,
-    })
-    return result.rowcount == 1
-
-
 def _send(session: Session, request: TrackedRequest, client_name: str, current: Plan, progress: Progress,
-          people: People, total: int, now: datetime, language_of: LanguageOf) -> None:
+          people: People, total: int, now: datetime) -> None:
     client_time = client_notice_time(current, now)  # client-side people hear from us in their hours only
     notice = session.get(OutboxNotice, request.notice_id) if request.notice_id else None
     asked_in = str(notice.payload.get("to", "")) if notice is not None else ""
@@ -168,7 +129,7 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
     channel = asked_in if in_channel else None
 
     def where(user: str, *, shared: bool = False) -> Where:
-        language = current.language if shared else language_of(user, current.language)
+        language = current.language if shared else language_of(session, user, current.language)
         return Where(current.timezone, language)
 
     def to_assignee(text: str, content: list[dict[str, Any]]) -> None:
@@ -184,7 +145,7 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
             to_assignee(*blocks.overdue(request, translator(w.language), w,
                                         number=progress.after.overdue_notices_sent, total=total, lead=people.lead))
             if progress.handover and people.lead:
-                t = translator(language_of(people.lead, current.language))
+                t = translator(language_of(session, people.lead, current.language))
                 enqueue_post(session, now=now, to=people.lead,
                              text=blocks.handover_to_lead(request, client_name, t, total))
         elif step == Step.BACKUPS:

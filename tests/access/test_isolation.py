@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.approvals import ids as approval_ids
+from bot.crises import ids as crisis_ids
+from bot.crises.models import Crisis
 from bot.delivery.models import OutboxNotice
-from bot.escalations import ids as crisis_ids
-from bot.escalations.models import Crisis
 from bot.plans import service as plans
 from bot.plans.models import Client
 from bot.tracking import ids as tracking_ids
@@ -90,15 +90,15 @@ def play(w: World, side: Side) -> None:
     # Drafts: approved; changed and revised; scheduled (held by the crisis, then released).
     for text in (f"{marker} spring launch", f"{marker} second post", f"at:2026-11-27T10:00 {marker} black friday"):
         command(w, CM, f"draft {name} {text}")
-    first, second = w.draft(f"{side.prefix}-1"), w.draft(f"{side.prefix}-2")
-    keep(w, click(w, w.card(first, ref), ref, approval_ids.APPROVE))
-    card = w.card(second, ref)
+    first, second = w.draft_ref(f"{side.prefix}-1"), w.draft_ref(f"{side.prefix}-2")
+    keep(w, click(w, w.card_of(first, ref), ref, approval_ids.APPROVE))
+    card = w.card_of(second, ref)
     form = opened_view(w, ref, approval_ids.COMMENT_MODAL, lambda: click(w, card, ref, approval_ids.REQUEST_CHANGES))
     keep(w, submit(w, form, ref, {approval_ids.COMMENT: f"{marker} make it shorter"}))
     notice = w.revise_notice(second)
     form = opened_view(w, CM, approval_ids.DRAFT_MODAL, lambda: click(w, notice, CM, approval_ids.REVISE))
     submit(w, form, CM, {approval_ids.TEXT: f"{marker} shorter post"})
-    w.card(second, ref, version=2)
+    w.card_of(second, ref, version=2)
 
     # Questions: answered by button, in the thread, promised, and one left for the reminders.
     for n in range(1, 5):

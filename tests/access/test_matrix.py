@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from bot.approvals import ids as approval_ids
 from bot.approvals.models import Draft, DraftDecision, DraftVersion
-from bot.escalations import ids as crisis_ids
-from bot.escalations.models import Crisis, CrisisEvent, CrisisHold, CrisisSettings, CrisisStep
+from bot.crises import ids as crisis_ids
+from bot.crises.models import Crisis, CrisisEvent, CrisisHold, CrisisSettings, CrisisStep
 from bot.i18n import translator
 from bot.plans import ids as plan_ids
 from bot.plans.models import Client, ClientStatus
@@ -150,12 +150,12 @@ def acme(w: World) -> str:
 
 
 def shared_card(w: World) -> Any:
-    return w.shared("card", lambda: (lambda d: (d, w.card(d)))(w.new_draft()))
+    return w.shared("card", lambda: (lambda d: (d, w.card_of(d)))(w.new_draft()))
 
 
 def fresh_card(w: World) -> Any:
     draft = w.new_draft()
-    return draft, w.card(draft)
+    return draft, w.card_of(draft)
 
 
 def fresh_form(button: str, modal: str) -> Callable[[World], Any]:
@@ -393,7 +393,7 @@ ACTIONS: dict[str, Action] = {
                        TrackedRequest.assignee == BACKUP),
             wait_shown(w, BACKUP, lambda c: target[0].reference in c)), form=True),
     "see full text": Action(
-        lambda w: w.shared("long card", lambda: (lambda d: (d, w.card(d)))(w.new_draft(text="Long " * 900))),
+        lambda w: w.shared("long card", lambda: (lambda d: (d, w.card_of(d)))(w.new_draft(text="Long " * 900))),
         lambda w, user, target: click(w, target[1], user, approval_ids.FULL_TEXT),
         lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.FULL_TEXT_MODAL), fresh=False),
     "revise": Action(

@@ -19,9 +19,9 @@ from bot.approvals import ids as approval_ids
 from bot.approvals.models import Draft
 from bot.clock import FrozenClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.crises import ids as crisis_ids
 from bot.db import Database
 from bot.devtools.local_server import LocalServer
-from bot.escalations import ids as crisis_ids
 from bot.fakeslack import SlackRequests
 from bot.fakeslack.interactions import event_envelope
 from bot.plans import ids as plan_ids
@@ -50,7 +50,7 @@ def refused_then_accepted(bot: Any, fake: Any, send: Callable[..., httpx.Respons
                           took_effect: Callable[[], Any]) -> httpx.Response:
     """Every forgery of ``send`` is a 401 that changes nothing and calls Slack for nothing; the same
     request properly signed then works (so the forgeries carried a request that would have acted)."""
-    world = World(bot, fake)
+    world = World(bot)
     world.settle()
     fake.clear()
     before = world.snapshot()

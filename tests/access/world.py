@@ -12,28 +12,24 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 
 from bot.access import Actor
 from bot.approvals import decisions, flows
 from bot.approvals.models import Draft, DraftCard, Stage
-from bot.approvals.people import languages_from
 from bot.approvals.spec import DraftFields
-from bot.delivery import outbox
+from bot.crises import service as crises
+from bot.crises.models import Crisis, CrisisStep
 from bot.delivery.models import OutboxNotice
-from bot.escalations import service as crises
-from bot.escalations.models import Crisis, CrisisStep
 from bot.fakeslack import render_view
-from bot.handlers.crisis import client_languages
 from bot.models import Base
 from bot.plans import service as plans
 from bot.plans.models import Client, ClientStatus
 from bot.plans.spec import default_values
 from bot.tracking import questions
-from bot.tracking.sweep import user_languages
 from tests.support.factories import add_client
 from tests.support.people import (
     ADMIN,
@@ -47,13 +43,14 @@ from tests.support.people import (
     REF,
     STRANGER,
 )
+from tests.support.world import World as BaseWorld
 
 EVERYONE = (CM, LEAD, ADMIN, MEMBER, REF, BACKUP, OTHER_REF, STRANGER)
 MANUAL = ["Pause the ads", "Draft a holding statement", "Call the client", "Check the comments",
           "Brief the team", "Answer the press", "Review the ads", "Write the summary"]
 PLAN = 'tz:Europe/Madrid hours:"mon-fri 09:00-18:00" window:4h'
 # Tables a refused request may touch: the outbox (its polite answer) and bookkeeping of the request itself.
-NOT_STATE = {"outbox", "slack_events_seen", "sweep_timers"}
+NOT_STATE = {"outbox", "slack_events_seen", "sweep_timers", "people"}  # people: a cache of users.info
 # Web API methods that show nothing to anyone (look-ups, or an upload not yet shared).
 SILENT = {"auth.test", "users.info", "conversations.open", "conversations.info", "chat.getPermalink",
           "files.getUploadURLExternal", "upload", "usergroups.users.list", "conversations.replies",
@@ -81,12 +78,12 @@ class DraftRef:
     client: str
 
 
-class World:
-    """The bot, its fake Slack and the objects the checks act on."""
+class World(BaseWorld):
+    """The world of tests/support, shared by a module's checks: the objects they act on, made fresh on
+    demand, and everything each person was shown."""
 
-    def __init__(self, bot: Any, fake: Any) -> None:
-        self.bot, self.fake, self.slack = bot, fake, bot.requests
-        self.ctx = bot.nexo.ctx
+    def __init__(self, bot: Any) -> None:
+        super().__init__(bot)
         self._numbers = itertools.count(1)
         self._shared: dict[str, Any] = {}
         self.made: list[str] = []  # clients made by new_client, in order
@@ -101,9 +98,6 @@ class World:
                 plans.update_plan(s, actor=AGENCY_ADMIN, client=client, now=self.now(),
                                   values={"crisis_manual": MANUAL})
         self.settle()
-
-    def now(self) -> datetime:
-        return self.bot.clock.now()
 
     def shared(self, key: str, make: Any) -> Any:
         """One object for every check that leaves it as it was (refusals, reads)."""
@@ -134,10 +128,6 @@ class World:
                 if client.status == ClientStatus.ACTIVE:
                     plans.archive_client(s, actor=AGENCY_ADMIN, client=client, now=self.now())
 
-    def client_id(self, name: str) -> int:
-        with self.bot.db.sessionmaker() as s:
-            return s.scalars(select(Client.id).where(Client.name == name)).one()
-
     def _client(self, s: Any, name: str) -> Client:
         return s.scalars(select(Client).where(Client.name == name)).one()
 
@@ -148,10 +138,10 @@ class World:
                              publish_at=self.now() + publish_in if publish_in else None)
         with self.bot.db.transaction() as s:
             outcome = flows.create_draft(s, actor=AGENCY_CM, client=self._client(s, client), fields=fields,
-                                         now=self.now(), lang_of=languages_from(self.ctx.users))
+                                         now=self.now())
             return DraftRef(outcome.draft.id, outcome.draft.reference, client)
 
-    def card(self, draft: DraftRef, to: str = REF, version: int = 1) -> dict[str, Any]:
+    def card_of(self, draft: DraftRef, to: str = REF, version: int = 1) -> dict[str, Any]:
         """The approval card ``to`` got for ``version``."""
         def notice_id() -> int | None:
             with self.bot.db.sessionmaker() as s:
@@ -160,7 +150,7 @@ class World:
                     DraftCard.recipient == to))
         return self.message(self.fake.wait_for(notice_id, message=f"card of {draft.reference}"))
 
-    def draft(self, reference: str) -> DraftRef:
+    def draft_ref(self, reference: str) -> DraftRef:
         with self.bot.db.sessionmaker() as s:
             draft = s.scalars(select(Draft).where(Draft.reference == reference)).one()
             return DraftRef(draft.id, reference, s.get(Client, draft.client_id).name)
@@ -169,7 +159,7 @@ class World:
         """Ana asks for changes; returns Carla's notice with the Revise button."""
         with self.bot.db.transaction() as s:
             decisions.request_changes(s, actor=CLIENT_REF, draft_id=draft.id, version=1, comment="Shorter, please",
-                                      now=self.now(), lang_of=languages_from(self.ctx.users))
+                                      now=self.now())
         return self.revise_notice(draft)
 
     def revise_notice(self, draft: DraftRef) -> dict[str, Any]:
@@ -187,18 +177,15 @@ class World:
         """Carla asks Ana a question; returns (question id, the question message)."""
         with self.bot.db.transaction() as s:
             asked = questions.ask(s, actor=AGENCY_CM, client=self._client(s, client), now=self.now(),
-                                  text=f"Can we post video {self.number()} on Friday?",
-                                  language_of=user_languages(self.ctx))
+                                  text=f"Can we post video {self.number()} on Friday?")
             question_id, notice = asked.question.id, asked.question.notice_id
         return question_id, self.message(notice)
 
     def new_crisis(self, client: str, *, resolve: bool = False) -> int:
         """Luis declares a crisis for ``client`` (and resolves it: ``resolve``); returns its id."""
-        langs = client_languages(self.ctx, self.client_id(client))
         with self.bot.db.transaction() as s:
             crisis = crises.declare(s, actor=AGENCY_LEAD, client=self._client(s, client), severity=2,
-                                    description="Angry posts about the new ad", now=self.now(),
-                                    language_of=langs.get)
+                                    description="Angry posts about the new ad", now=self.now())
             crisis_id = crisis.id
         if resolve:
             self.settle()
@@ -247,18 +234,8 @@ class World:
         return self.message(self.fake.wait_for(notice_id, message=ref_key))
 
     def settle(self, timeout: float = 15) -> None:
-        """Wait until everything owed has been sent (deliveries run on their own threads)."""
-        owed = select(func.count()).select_from(OutboxNotice).where(
-            or_(and_(*outbox._sendable(self.now())), OutboxNotice.claimed_until > self.now()))
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.bot.db.sessionmaker() as s:  # one statement, one snapshot: a claim in flight still counts
-                left = s.scalar(owed)
-            if not left:
-                return
-            assert time.monotonic() < deadline, f"{left} notices still owed"
-            time.sleep(0.02)
-            self.ctx.deliverer.sweep()
+        """As the base world's, with more time: a module's checks leave many deliveries behind."""
+        super().settle(timeout)
 
     # -- what the database holds, and what people were shown -----------------------------------------------------
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:

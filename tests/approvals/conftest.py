@@ -1,14 +1,14 @@
-"""Approvals tests: an English-speaking CM (assertions read English), helpers to draft and find cards."""
+"""Approvals tests: an English-speaking CM (Eric) drafts, and is on every client's plan (assertions read English)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.people import AGENCY_TEAM
+from tests.support.people import CM
+from tests.support.world import CM_EN
 
 
-@pytest.fixture(autouse=True)
-def english_cm(fake_slack):
-    from tests.approvals.helpers import CM_EN
-
-    fake_slack.add_user(CM_EN, "eric", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
+@pytest.fixture
+def world(world):
+    world.cm, world.cms = CM_EN, (CM, CM_EN)
+    return world

@@ -7,8 +7,8 @@ import io
 from datetime import timedelta
 
 from bot.approvals import ids
-from tests.approvals.helpers import CM_EN, click, draft, setup_client, wait_card
 from tests.support.people import BACKUP, LEAD, OTHER_REF, REF, STRANGER
+from tests.support.world import CM_EN
 
 
 def pending(slack, user, args=""):
@@ -16,12 +16,12 @@ def pending(slack, user, args=""):
     return body["text"], body.get("blocks") or []
 
 
-def test_pending_lists_what_waits_on_whom_most_urgent_first(slack, bot, fake_slack):
-    setup_client(slack)
-    setup_client(slack, "Beta", ref=OTHER_REF, backups=())
-    draft(slack, "Relaxed weekend post about our new store", options="at:2026-11-30T10:00")
-    draft(slack, "Urgent lunch special today only", options="at:2026-11-23T11:00")
-    draft(slack, "Beta news", client="Beta")
+def test_pending_lists_what_waits_on_whom_most_urgent_first(slack, bot, world):
+    world.client()
+    world.client("Beta", ref=OTHER_REF, backups=())
+    world.draft("Relaxed weekend post about our new store", options="at:2026-11-30T10:00")
+    world.draft("Urgent lunch special today only", options="at:2026-11-23T11:00")
+    world.draft("Beta news", client="Beta")
     bot.clock.advance(timedelta(minutes=30))
     text, blocks = pending(slack, LEAD)
     assert text.startswith("Waiting (3)")
@@ -42,10 +42,10 @@ def test_pending_lists_what_waits_on_whom_most_urgent_first(slack, bot, fake_sla
     assert "⚠️ overdue since 2026-11-23 10:00" in late
 
 
-def test_home_shows_each_person_what_waits_on_them(slack, bot, fake_slack):
-    setup_client(slack)
-    draft(slack, "For the reference person")
-    wait_card(fake_slack, REF, "ACME-1")
+def test_home_shows_each_person_what_waits_on_them(slack, bot, fake_slack, world):
+    world.client()
+    world.draft("For the reference person")
+    world.card(REF, "ACME-1")
 
     def home(user):
         slack.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"})
@@ -65,13 +65,13 @@ def test_home_shows_each_person_what_waits_on_them(slack, bot, fake_slack):
     assert "ACME-1" not in texts  # assigned to the reference person, not to them
 
 
-def test_the_audit_trail_is_exported_as_csv_for_the_agency_only(slack, bot, fake_slack):
-    setup_client(slack)
-    draft(slack, "Audit me")
-    click(slack, wait_card(fake_slack, REF, "ACME-1"), REF, ids.REQUEST_CHANGES)  # opens the form: "viewed"
+def test_the_audit_trail_is_exported_as_csv_for_the_agency_only(slack, fake_slack, world):
+    world.client()
+    world.draft("Audit me")
+    world.click(world.card(REF, "ACME-1"), REF, ids.REQUEST_CHANGES)  # opens the form: "viewed"
     fake_slack.wait_for(lambda: slack.last_view(REF))
-    click(slack, wait_card(fake_slack, REF, "ACME-1"), REF)
-    fake_slack.wait_for(lambda: "Approved by" in str(wait_card(fake_slack, REF, "ACME-1")["blocks"]))
+    world.click(world.card(REF, "ACME-1"), REF, ids.APPROVE)
+    fake_slack.wait_for(lambda: "Approved by" in str(world.card(REF, "ACME-1")["blocks"]))
     refused = slack.command("report Acme audit", user_id=REF).json()["text"]
     assert "ACME" not in refused and fake_slack.uploaded_files() == []
     answer = slack.command("report Acme audit", user_id=LEAD).json()["text"]
@@ -86,8 +86,8 @@ def test_the_audit_trail_is_exported_as_csv_for_the_agency_only(slack, bot, fake
     assert rows[0]["at_local"] == "2026-11-23 09:00:00"
 
 
-def test_the_report_router_reads_a_long_client_name_before_the_kind(slack, bot, fake_slack):
-    setup_client(slack, '"Acme Foods"')
+def test_the_report_router_reads_a_long_client_name_before_the_kind(slack, fake_slack, world):
+    world.client('"Acme Foods"')
     answer = slack.command("report Acme Foods audit", user_id=LEAD).json()["text"]
     assert "audit trail of Acme Foods (0 events)" in answer
     fake_slack.wait_for(lambda: fake_slack.uploaded_files())

@@ -91,3 +91,16 @@ def test_the_card_stays_within_block_kit_limits_in_every_state(state, length, la
             assert actions[0] == ids.APPROVE and ids.REJECT not in actions
         else:
             assert ids.APPROVE not in actions
+
+
+def test_every_status_change_is_declared_and_decided_drafts_stay_decided():
+    from bot.approvals import service
+    from bot.approvals.models import FINAL_STATUSES, OPEN_STATUSES, TRANSITIONS, DraftStatus, allowed_from
+
+    assert set(TRANSITIONS) == set(DraftStatus)
+    assert all(not TRANSITIONS[s] for s in FINAL_STATUSES)
+    assert set(allowed_from(DraftStatus.APPROVED)) == set(OPEN_STATUSES)
+    assert allowed_from(DraftStatus.INTERNAL_CHANGES) == (DraftStatus.INTERNAL_REVIEW,)
+    with pytest.raises(ValueError):  # refused before any SQL: the table does not declare it
+        service.transition(None, None, DraftStatus.CLIENT_REVIEW, version=1, now=NOW,  # type: ignore[arg-type]
+                           from_=(DraftStatus.APPROVED,))

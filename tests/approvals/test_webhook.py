@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
+from bot.approvals import ids
 from bot.approvals.models import DeliveryStatus, WebhookDelivery
-from tests.approvals.helpers import click, draft, events, setup_client, wait_card
+from tests.support.factories import add_client
 from tests.support.people import CM, LEAD, REF
+from tests.support.world import HOURS
 
 SECRET = "s3cret-s3cret-s3cret"
 
@@ -65,13 +67,13 @@ def deliveries(db) -> list[WebhookDelivery]:
         return list(s.scalars(select(WebhookDelivery)))
 
 
-def test_an_approved_post_is_signed_retried_and_recorded(slack, bot, fake_slack, receiver):
-    setup_client(slack)
+def test_an_approved_post_is_signed_retried_and_recorded(slack, bot, fake_slack, receiver, world):
+    world.client()
     answer = slack.command(f"client webhook Acme webhook:{receiver.url} webhook-secret:{SECRET}", user_id=LEAD)
     assert "(secret ••••cret)" in answer.json()["text"] and SECRET not in answer.json()["text"]
     assert "token=abc" not in answer.json()["text"]
-    draft(slack, "Ready to publish", options="network:linkedin at:2026-11-24T10:00")
-    click(slack, wait_card(fake_slack, REF, "ACME-1"), REF)
+    world.draft("Ready to publish", options="network:linkedin at:2026-11-24T10:00")
+    world.click(world.card(REF, "ACME-1"), REF, ids.APPROVE)
     fake_slack.wait_for(lambda: len(receiver.received) == 1)  # the immediate attempt, answered 500
     fake_slack.wait_for(lambda: deliveries(bot.db)[0].last_status == 500)
     [row] = deliveries(bot.db)
@@ -96,16 +98,16 @@ def test_an_approved_post_is_signed_retried_and_recorded(slack, bot, fake_slack,
     assert first["post"]["text"] == "Ready to publish" and first["post"]["networks"] == ["linkedin"]
     assert first["version"] == 1 and first["draft"]["reference"] == "ACME-1"
     assert first["approval"]["approved_by"] == [REF] and first["post"]["publish_at"] == "2026-11-24T09:00:00+00:00"
-    assert events(bot.db, "ACME-1")[-1] == "published_handoff"
+    assert world.events("ACME-1")[-1] == "published_handoff"
 
 
-def test_a_webhook_that_never_accepts_is_given_up_and_the_agency_told(slack, bot, fake_slack):
+def test_a_webhook_that_never_accepts_is_given_up_and_the_agency_told(slack, bot, fake_slack, world):
     receiver = Receiver(statuses=[503] * 50)
     try:
-        setup_client(slack)
+        world.client()
         slack.command(f"client webhook Acme {receiver.url} secret:{SECRET}", user_id=LEAD)
-        draft(slack, "Doomed", by=CM)
-        click(slack, wait_card(fake_slack, REF, "ACME-1"), REF)
+        world.draft("Doomed", by=CM)
+        world.click(world.card(REF, "ACME-1"), REF, ids.APPROVE)
         fake_slack.wait_for(lambda: deliveries(bot.db) and deliveries(bot.db)[0].attempts == 1
                             and deliveries(bot.db)[0].claimed_until is None)
         for _ in range(25):
@@ -113,15 +115,15 @@ def test_a_webhook_that_never_accepts_is_given_up_and_the_agency_told(slack, bot
             bot.tick()
         [row] = deliveries(bot.db)
         assert row.status == DeliveryStatus.FAILED and row.attempts == 20 and len(receiver.received) == 20
-        assert events(bot.db, "ACME-1")[-1] == "handoff_failed"
+        assert world.events("ACME-1")[-1] == "handoff_failed"
         fake_slack.wait_for(lambda: any("ACME-1" in m["text"] and "20" in m["text"]
                                         for m in fake_slack.dm_messages(LEAD)))
     finally:
         receiver.stop()
 
 
-def test_the_webhook_secret_can_be_generated_and_is_shown_masked_afterwards(slack, bot, fake_slack):
-    setup_client(slack)
+def test_the_webhook_secret_can_be_generated_and_is_shown_masked_afterwards(slack, world):
+    world.client()
     text = slack.command("client webhook Acme https://publisher.example.com/in/abc123", user_id=LEAD).json()["text"]
     assert "shown only this once" in text
     secret = text.split("`")[1]
@@ -135,7 +137,8 @@ def test_the_webhook_secret_can_be_generated_and_is_shown_masked_afterwards(slac
     assert "removed" in off
 
 
-def test_client_add_accepts_the_webhook_inline(slack, bot, fake_slack):
-    body = setup_client(slack, extra=f"webhook:https://hooks.example.com/x webhook-secret:{SECRET}")
+def test_client_add_accepts_the_webhook_inline(slack, world):
+    body = add_client(slack, cms=world.cms,
+                      extra=f"{HOURS} webhook:https://hooks.example.com/x webhook-secret:{SECRET}")
     answer = json.dumps(body, ensure_ascii=False)
     assert "https://hooks.example.com/…" in answer and SECRET not in answer

@@ -4,23 +4,24 @@ cases can share it (building it for each test would cost more than the cases the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from tests.badinput.helpers import Baseline, World, build_world, settle
+from tests.badinput.helpers import Baseline, Beta, build_world, settle
 from tests.conftest import SIGNING_SECRET, START
 from tests.support.bot import BotUnderTest, bot_for_module
+from tests.support.world import World
 
 
-@dataclass
-class Stage:
-    bot: BotUnderTest
-    slack: Any  # bot.fakeslack.SlackRequests
-    fake: Any  # bot.fakeslack.FakeSlack
-    world: World
-    baseline: Baseline
+class Stage(World):
+    """The world, built once per module: Acme, and Beta with what it owns (``beta``), and the baseline
+    every bad input must leave as it was."""
+
+    def __init__(self, bot: BotUnderTest) -> None:
+        super().__init__(bot)
+        self.beta: Beta = build_world(bot, self.slack, self.fake)
+        settle(bot)
+        self.baseline = Baseline(bot.db)
 
     def __repr__(self) -> str:  # hypothesis prints its arguments on failure: keep it short
         return "Stage(Acme and Beta)"
@@ -30,6 +31,4 @@ class Stage:
 def stage(tmp_path_factory, pg_url) -> Iterator[Stage]:
     with bot_for_module(pg_url, tmp_path_factory.mktemp("badinput"), signing_secret=SIGNING_SECRET,
                         start=START) as running:
-        world = build_world(running, running.requests, running.requests.fake)
-        settle(running)
-        yield Stage(running, running.requests, running.requests.fake, world, Baseline(running.db))
+        yield Stage(running)

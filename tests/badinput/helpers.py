@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,26 +18,25 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 from slack_sdk import WebClient
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from bot.approvals import ids as approval_ids
 from bot.approvals import service as approval_service
-from bot.delivery import outbox
+from bot.crises import ids as crisis_ids
+from bot.crises.models import Crisis, CrisisStep
 from bot.delivery.models import OutboxNotice
-from bot.escalations import ids as crisis_ids
-from bot.escalations.models import Crisis, CrisisStep
 from bot.fakeslack import render_view
 from bot.fakeslack.interactions import find_button
-from bot.handlers import register_all
-from bot.handlers.commands import CommandRouter
+from bot.handlers import LISTENERS
 from bot.i18n.translator import LOCALE_DIR
 from bot.models import Base
 from bot.plans.models import Client
+from bot.slack.listeners import Action, Commands, Event, Shortcut, Subcommand, View
 from bot.tracking import ids as tracking_ids
 from bot.tracking.models import Question, TrackedRequest
-from tests.escalations.helpers import drain
 from tests.support.factories import add_client
 from tests.support.people import AGENCY_TEAM, BACKUP, CM, LEAD, OTHER_REF, REF, STRANGER
+from tests.support.world import AGENCY, World
 
 CM_EN = "U0CMEN"  # Eric, an English-speaking community manager of Beta
 OTHER_BACKUP = "U0OBACK"  # Oscar, Beta's backup (Beta's org)
@@ -47,59 +45,43 @@ LANGUAGE = {REF: "es", BACKUP: "es", STRANGER: "en", OTHER_REF: "es", LEAD: "en"
 
 # Rows that record receipt rather than a change: which events were seen, and the delivery progress of
 # notices already owed (new outbox rows are checked one by one: only answers to the person who sent it).
-RECEIPT_TABLES = {"slack_events_seen"}
+RECEIPT_TABLES = {"slack_events_seen", "people"}  # who was seen, and who Slack says people are (a cache)
 DELIVERY_COLUMNS = {"status", "attempts", "claimed_until", "delivered_at", "ts", "channel", "last_error",
                     "next_attempt_at"}
 
 
-# -- which listeners exist (read from the code, not listed by hand) ---------------------------------------
+# -- which listeners exist (read from the listener table, not listed by hand) ---------------------------------
 @dataclass
 class Listeners:
     actions: set[str] = field(default_factory=set)
     views: set[str] = field(default_factory=set)
     shortcuts: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
-    router: CommandRouter | None = None
+    commands: Commands | None = None
 
 
-class _Recorder:
-    """Stands in for the Bolt app while ``register_all`` runs: notes every listener it is given."""
-
-    def __init__(self) -> None:
-        self.found = Listeners()
-
-    def _note(self, kind: set[str], constraint: Any) -> Any:
-        kind.add(constraint if isinstance(constraint, str) else repr(constraint))
-        return lambda fn: fn
-
-    def action(self, constraint: Any, **_: Any) -> Any:
-        return self._note(self.found.actions, constraint)
-
-    def view(self, constraint: Any, **_: Any) -> Any:
-        return self._note(self.found.views, constraint)
-
-    def shortcut(self, constraint: Any, **_: Any) -> Any:
-        return self._note(self.found.shortcuts, constraint)
-
-    def event(self, constraint: Any, **_: Any) -> Any:
-        return self._note(self.found.events, constraint)
-
-    def middleware(self, fn: Any) -> Any:
-        return fn
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"register_all used app.{name}: teach tests/badinput about this kind of listener")
-
-
-def registered_listeners(ctx: Any) -> Listeners:
-    recorder = _Recorder()
-    recorder.found.router = register_all(recorder, ctx)  # type: ignore[arg-type]
-    return recorder.found
+def registered_listeners(nexo: Any) -> Listeners:
+    """Every listener the running bot registered (``nexo.commands``) and the table it came from."""
+    found = Listeners(commands=nexo.commands)
+    for reg in LISTENERS:
+        if isinstance(reg, Action):
+            found.actions.add(reg.action_id)
+        elif isinstance(reg, View):
+            found.views.add(reg.callback_id)
+        elif isinstance(reg, Shortcut):
+            found.shortcuts.add(reg.callback_id)
+        elif isinstance(reg, Event):
+            found.events.add(reg.type)
+        elif not isinstance(reg, Subcommand):
+            raise AssertionError(f"teach tests/badinput about this kind of listener: {reg!r}")
+    return found
 
 
 # -- the world ------------------------------------------------------------------------------------------------
 @dataclass
-class World:
+class Beta:
+    """What Beta owns, which every forged request names."""
+
     acme_id: int
     beta_id: int
     draft_value: str  # "<draft_id>:<version>" of BETA-1
@@ -120,7 +102,7 @@ class World:
         return sorted({self.draft_value, *(str(i) for i in ids), *(f"{i}:1" for i in ids), *(f"{i}:2" for i in ids)})
 
 
-def build_world(bot: Any, slack: Any, fake: Any) -> World:
+def build_world(bot: Any, slack: Any, fake: Any) -> Beta:
     fake.add_user(CM_EN, "eric", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
     fake.add_user(OTHER_BACKUP, "oscar", team_id="T_OTHER", tz="America/Mexico_City", locale="es-LA")
     add_client(slack, "Acme", extra=BASE)
@@ -130,7 +112,7 @@ def build_world(bot: Any, slack: Any, fake: Any) -> World:
     _set_manual(bot, "Beta", ["Pause all scheduled posts", "Draft a holding statement"])
     _command(slack, "draft Beta Our new product launches on Friday 🎉", CM_EN)
     _command(slack, "ask Beta Can we post the video on Friday?", CM_EN)
-    drain(bot)
+    World(bot).drain()
     card = fake.wait_for(lambda: _with_button(fake, OTHER_REF, approval_ids.APPROVE), message="Beta's card")
     question_msg = fake.wait_for(lambda: _with_button(fake, OTHER_REF, tracking_ids.ANSWER), message="question")
     views = {
@@ -143,7 +125,7 @@ def build_world(bot: Any, slack: Any, fake: Any) -> World:
         crisis_ids.DECLARE_MODAL: _open_by_command(slack, fake, "crisis", LEAD),
     }
     _command(slack, "crisis Beta sev:1 Fraud accusations trending on X", LEAD)
-    drain(bot)
+    World(bot).drain()
     page = fake.wait_for(lambda: _with_button(fake, OTHER_REF, crisis_ids.ACKNOWLEDGE), message="crisis page")
     with bot.db.transaction() as s:
         draft_id = approval_service.parse_value(find_button(card, approval_ids.APPROVE)[1]["value"])[0]
@@ -152,16 +134,15 @@ def build_world(bot: Any, slack: Any, fake: Any) -> World:
                                                          TrackedRequest.reference == question.reference)).one()
         crisis = s.scalars(select(Crisis)).one()
         steps = list(s.scalars(select(CrisisStep.id).where(CrisisStep.crisis_id == crisis.id)))
-        world = World(acme_id, beta_id, find_button(card, approval_ids.APPROVE)[1]["value"], draft_id, card,
+        world = Beta(acme_id, beta_id, find_button(card, approval_ids.APPROVE)[1]["value"], draft_id, card,
                       question.id, request.id, question_msg, crisis.id, steps, page, views)
     assert world.step_ids, "Beta's crisis has a checklist"
-    drain(bot)
+    World(bot).drain()
     return world
 
 
 def _set_manual(bot: Any, name: str, manual: list[str]) -> None:
     from bot.plans import service as plans
-    from tests.escalations.helpers import AGENCY
 
     with bot.db.transaction() as s:
         client = plans.resolve_client(s, AGENCY, name)
@@ -211,7 +192,7 @@ def forged_click(slack: Any, user: str, action_id: str, value: Any, *, on: dict[
               "text": {"type": "plain_text", "text": "x"}}
     if value is not _MISSING:
         action["value"] = value
-    payload = slack._envelope(
+    payload = slack.envelope(
         "block_actions", user, None, trigger_id=slack.fake.issue_trigger_id(user), response_url=response_url,
         container={"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
         channel={"id": channel, "name": "x"}, state={"values": {}}, actions=[action],
@@ -219,7 +200,7 @@ def forged_click(slack: Any, user: str, action_id: str, value: Any, *, on: dict[
                  "blocks": (on or {}).get("blocks") or []})
     for key in drop:
         payload.pop(key, None)
-    return slack._interaction(payload), response_url
+    return slack.send_interaction(payload), response_url
 
 
 _MISSING = object()
@@ -234,9 +215,9 @@ def forged_submission(slack: Any, user: str, view: dict[str, Any], *, state: Any
     submitted = {**view, "state": {"values": state}}
     if metadata is not _MISSING:
         submitted["private_metadata"] = metadata
-    payload = slack._envelope("view_submission", user, None, trigger_id=slack.fake.issue_trigger_id(user),
+    payload = slack.envelope("view_submission", user, None, trigger_id=slack.fake.issue_trigger_id(user),
                               view=submitted, response_urls=[])
-    response = slack._interaction(payload)
+    response = slack.send_interaction(payload)
     answer = response.json() if response.status_code == 200 and response.content else {}
     if answer.get("response_action") in ("update", "push"):
         slack.fake.apply_view_answer(view["id"], user, answer)
@@ -267,29 +248,14 @@ def input_block_ids(view: dict[str, Any]) -> set[str]:
 
 # -- waiting ---------------------------------------------------------------------------------------------------
 def listeners_idle(bot: Any, timeout: float = 10.0) -> None:
-    """Wait until every listener Bolt has started has finished: occupy every worker of its pool at once."""
-    executor = bot.nexo.bolt.listener_runner.listener_executor
-    workers = getattr(executor, "_max_workers", 5)
-    barrier = threading.Barrier(workers + 1)
-    for _ in range(workers):
-        executor.submit(barrier.wait, timeout)
-    barrier.wait(timeout)
+    """Wait until every listener (and deferred request) the bot has started has finished."""
+    assert bot.nexo.wait_idle(timeout), "listeners still running"
 
 
 def settle(bot: Any, timeout: float = 5.0) -> None:
     """Listeners done, and every notice they owed delivered (no scheduler tick: nothing timed runs)."""
     listeners_idle(bot)
-    deadline = time.monotonic() + timeout
-    while True:
-        now = bot.clock.now()
-        with bot.db.sessionmaker() as s:
-            owed = s.scalar(select(func.count()).select_from(OutboxNotice).where(
-                or_(and_(*outbox._sendable(now)), OutboxNotice.claimed_until > now)))
-        if not owed:
-            return
-        assert time.monotonic() < deadline, f"{owed} notices still owed"
-        bot.nexo.ctx.deliverer.sweep()
-        time.sleep(0.01)
+    World(bot).settle(timeout)
 
 
 # -- what must hold after every bad input ---------------------------------------------------------------------

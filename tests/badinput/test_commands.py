@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.handlers import clients, crisis, reports
-from bot.plans.service import _key
+from bot.handlers import clients, crises, reports
+from bot.plans.service import name_key
 from tests.badinput import strategies as bad
 from tests.badinput.helpers import LANGUAGE, Checks, assert_polite, registered_listeners
 from tests.support.people import CM, LEAD, OTHER_REF, REF, STRANGER
@@ -43,7 +43,7 @@ FRAGMENTS = [
     "\t", "ñ", "💥", "\u200b", "\u202e", "\\", "--", "—", "*bold*", "`code`", "<", ">", "&amp;", "Acme", "Beta",
 ]
 MENTIONS = ["<@U0REF|ana>", "<@U0OTHER>", "<@U0STRANGE|sam>", "<@U0SOMEBOT>", "<@W0NOBODY|x>"]
-SUB_ACTIONS = sorted(set(clients.ACTIONS) | set(crisis.ACTIONS) | set(reports.REPORT_KINDS) - {""})
+SUB_ACTIONS = sorted(set(clients.ACTIONS) | set(crises.ACTIONS) | set(reports.REPORT_KINDS) - {""})
 
 
 def rest_text(agency: bool) -> st.SearchStrategy[str]:
@@ -56,13 +56,13 @@ def unresolvable(initials: str) -> st.SearchStrategy[str]:
     """A one-word client name that cannot name a client whose name starts with ``initials``."""
     return st.one_of(st.sampled_from(["Zeta", "zz", "Ñandú", "💥", "Beta", "b", "Acme", "ACME", "a", "9", "x" * 300]),
                      st.text(min_size=1, max_size=12)).filter(
-        lambda n: not any(c.isspace() for c in n) and _key(n)[:1] not in initials and ":" not in n
+        lambda n: not any(c.isspace() for c in n) and name_key(n)[:1] not in initials and ":" not in n
         and n[:1] not in "\"“'")
 
 
 def test_every_subcommand_has_bad_input_cases(stage):
-    router = registered_listeners(stage.bot.nexo.ctx).router
-    assert set(router.handlers) == SUBCOMMANDS, "add the new subcommand to SUBCOMMANDS (and its sub-actions)"
+    commands = registered_listeners(stage.bot.nexo).commands
+    assert set(commands.by_name) == SUBCOMMANDS, "add the new subcommand to SUBCOMMANDS (and its sub-actions)"
 
 
 def check_command(stage, caplog, user, text, *, channel="C_GENERAL"):

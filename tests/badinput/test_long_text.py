@@ -6,13 +6,12 @@ sends (the ``fake_slack`` fixture fails the test on any rejection), and what peo
 from __future__ import annotations
 
 from bot.approvals import ids as approval_ids
-from bot.escalations import ids as crisis_ids
+from bot.crises import ids as crisis_ids
 from bot.fakeslack import render_message
 from bot.tracking import ids as tracking_ids
-from tests.approvals.helpers import CM_EN, click, wait_card
-from tests.escalations.helpers import drain
 from tests.support.factories import add_client
 from tests.support.people import BACKUP, CM, LEAD, REF
+from tests.support.world import CM_EN, World, click, wait_card
 
 # A 60-character client name (the most a name may have): marks, an ampersand, emoji.
 NAME = "Ñandú & Café ~_🎉_~ " + "Ü" * 40
@@ -52,7 +51,7 @@ def test_a_long_draft_comment_and_revision_notice_pass_every_limit(bot, slack, f
     form = fake_slack.wait_for(lambda: slack.last_view(REF))
     comment = (EMOJI + LINES)[:3000]
     assert slack.submit_view(form, REF, values={approval_ids.COMMENT: comment}).status_code == 200
-    drain(bot)
+    World(bot).drain()
     fake_slack.wait_for(lambda: [m for m in fake_slack.dm_messages(CM_EN) if "🎉" in render_message(m)])
     command(slack, "pending", CM_EN)
     command(slack, "pendientes Ñandú", REF)
@@ -61,46 +60,46 @@ def test_a_long_draft_comment_and_revision_notice_pass_every_limit(bot, slack, f
     command(slack, "report Ñandú audit", LEAD)
     open_home(slack, fake_slack, CM_EN)
     open_home(slack, fake_slack, REF)
-    drain(bot)
+    World(bot).drain()
 
 
 def test_a_long_question_and_long_answers_by_button_and_in_the_thread(bot, slack, fake_slack):
     setup(slack, fake_slack)
     assert "2000" in command(slack, f"ask Ñandú {LONG}", CM_EN)  # refused, with the limit
     command(slack, f"ask Ñandú {LONG[:2000]}", CM_EN)
-    drain(bot)
+    World(bot).drain()
     question = fake_slack.wait_for(lambda: next((m for m in fake_slack.dm_messages(REF) if "🎉" in m["text"]), None))
     click(slack, question, REF, tracking_ids.ANSWER)
     form = fake_slack.wait_for(lambda: slack.last_view(REF))
     assert slack.submit_view(form, REF, values={tracking_ids.ANSWER_TEXT: LONG[:3000]}).status_code == 200
-    drain(bot)
+    World(bot).drain()
     relayed = fake_slack.wait_for(lambda: [m for m in fake_slack.dm_messages(CM_EN) if "línea" in render_message(m)])
     assert relayed
     command(slack, f"ask Ñandú {LINES[:1990]}", CM_EN)
-    drain(bot)
+    World(bot).drain()
     second = fake_slack.wait_for(lambda: [m for m in fake_slack.dm_messages(REF) if "Q2" in m["text"]])[0]
     slack.message(REF, second["channel"], LONG, thread_ts=second["ts"])  # longer than an answer is kept
-    drain(bot)
+    World(bot).drain()
     told = fake_slack.wait_for(lambda: [m for m in fake_slack.messages(second["channel"])
                                         if m.get("thread_ts") == second["ts"] and m.get("source") != "user"])
     assert told  # taken (its first 3,000 characters) and acknowledged in the thread
     command(slack, "report Ñandú csv", CM_EN)
     command(slack, "report", LEAD)
     open_home(slack, fake_slack, LEAD)
-    drain(bot)
+    World(bot).drain()
 
 
 def test_long_crisis_notes_through_pages_updates_resolution_report_and_shortcut(bot, slack, fake_slack):
     setup(slack, fake_slack)
     command(slack, f"crisis Ñandú sev:1 {LONG}", LEAD)  # kept to its first 3,000 characters: no time to argue
-    drain(bot)
+    World(bot).drain()
     page = fake_slack.wait_for(lambda: next((m for m in fake_slack.dm_messages(BACKUP) if "🎉" in render_message(m)),
                                             None))
     assert "🚨" in page["text"]
     command(slack, f"crisis Ñandú update {LONG}", LEAD)
     command(slack, f"crisis Ñandú update {LINES}", LEAD)
     command(slack, f"crisis Ñandú resolve {LONG}", LEAD)
-    drain(bot)
+    World(bot).drain()
     assert "🎉" in command(slack, "report Ñandú crises", LEAD)
     source = fake_slack.add_message("C_GENERAL", REF, LONG)
     assert slack.shortcut(crisis_ids.FLAG_SHORTCUT, source, "C_GENERAL", REF).status_code == 200
@@ -108,7 +107,7 @@ def test_long_crisis_notes_through_pages_updates_resolution_report_and_shortcut(
     assert modal["callback_id"] == crisis_ids.DECLARE_MODAL
     submitted = slack.submit_view(modal, REF, values={crisis_ids.CLIENT: NAME})
     assert submitted.status_code == 200 and not submitted.content  # accepted: the form closes
-    drain(bot)
+    World(bot).drain()
     fake_slack.wait_for(lambda: len([m for m in fake_slack.dm_messages(BACKUP) if "🚨" in m["text"]]) >= 2)
     open_home(slack, fake_slack, LEAD)
-    drain(bot)
+    World(bot).drain()

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.approvals import ids as approval_ids
-from bot.escalations import ids as crisis_ids
+from bot.crises import ids as crisis_ids
 from bot.plans import ids as plan_ids
 from bot.tracking import ids as tracking_ids
 from tests.badinput import strategies as bad
@@ -65,9 +65,9 @@ EVENTS = {"message", "app_home_opened"}
 
 def test_every_listener_has_bad_input_cases(stage):
     """A new button, form, shortcut or event needs its entry above (and a world object to point at)."""
-    found = registered_listeners(stage.bot.nexo.ctx)
+    found = registered_listeners(stage.bot.nexo)
     assert found.actions == set(BUTTON_HOME)
-    assert found.views == FORMS == set(stage.world.views)
+    assert found.views == FORMS == set(stage.beta.views)
     assert found.shortcuts == SHORTCUTS
     assert found.events == EVENTS
 
@@ -87,7 +87,7 @@ def check_click(stage, caplog, user, action_id, value, on, drop=()):
 @fuzz(25)
 @given(data=st.data())
 def test_forged_clicks_are_refused_politely_and_change_nothing(stage, caplog, data):
-    world = stage.world
+    world = stage.beta
     action_id = data.draw(st.sampled_from(sorted(BUTTON_HOME)), label="action")
     user = data.draw(st.sampled_from(OUTSIDERS), label="user")
     value = data.draw(st.one_of(bad.values(world.object_values()), st.just(MISSING)), label="value")
@@ -99,7 +99,7 @@ def test_forged_clicks_are_refused_politely_and_change_nothing(stage, caplog, da
 @given(action_id=st.text(max_size=60).filter(lambda a: a not in BUTTON_HOME), value=bad.garbage)
 def test_unknown_buttons_are_not_found(stage, caplog, action_id, value):
     checks = Checks(stage, caplog)
-    r, _ = forged_click(stage.slack, REF, action_id, value, on=stage.world.card)
+    r, _ = forged_click(stage.slack, REF, action_id, value, on=stage.beta.card)
     assert r.status_code in (400, 404), r.text  # 400: an empty action_id is no action at all
     checks.done(actor=REF)
 
@@ -122,7 +122,7 @@ def check_submission(stage, caplog, user, view, state, metadata=MISSING):
 @fuzz(25)
 @given(data=st.data())
 def test_forged_form_submissions_are_refused_politely_and_change_nothing(stage, caplog, data):
-    world = stage.world
+    world = stage.beta
     callback = data.draw(st.sampled_from(sorted(FORMS)), label="form")
     view = world.views[callback]
     user = data.draw(st.sampled_from(OUTSIDERS), label="user")
@@ -147,8 +147,8 @@ def test_malformed_form_state_is_refused(stage, caplog, data):
     """``state.values`` itself of the wrong shape (not a dict of dicts)."""
     callback = data.draw(st.sampled_from(sorted(FORMS)), label="form")
     state = data.draw(st.one_of(bad.wrong_type, st.dictionaries(st.sampled_from(sorted(
-        input_block_ids(stage.world.views[callback]))), bad.wrong_type, max_size=3)), label="state")
-    check_submission(stage, caplog, data.draw(st.sampled_from(OUTSIDERS)), stage.world.views[callback], state)
+        input_block_ids(stage.beta.views[callback]))), bad.wrong_type, max_size=3)), label="state")
+    check_submission(stage, caplog, data.draw(st.sampled_from(OUTSIDERS)), stage.beta.views[callback], state)
 
 
 # -- the message shortcut ---------------------------------------------------------------------------------------
@@ -166,11 +166,11 @@ def test_flagging_any_message_opens_the_form_or_refuses_politely(stage, caplog, 
     opened = len(fake.views_opened(user))
     url = fake.new_response_url(channel=str(channel), user=user)
     message = {"type": "message", "user": OTHER_REF, "ts": ts, "text": text}
-    payload = slack._envelope("message_action", user, None, callback_id=crisis_ids.FLAG_SHORTCUT,
+    payload = slack.envelope("message_action", user, None, callback_id=crisis_ids.FLAG_SHORTCUT,
                               trigger_id=fake.issue_trigger_id(user), response_url=url,
                               channel={"id": channel, "name": "x"}, message=message, message_ts=ts,
                               action_ts="1700000000.000200")
-    r = slack._interaction(payload)
+    r = slack.send_interaction(payload)
     assert r.status_code < 500, r.text
     if r.status_code == 200:
         fake.wait_for(lambda: len(fake.views_opened(user)) > opened or response_texts(fake, url),
@@ -184,7 +184,7 @@ def test_flagging_any_message_opens_the_form_or_refuses_politely(stage, caplog, 
 @fuzz(12)
 @given(data=st.data())
 def test_odd_messages_and_replies_in_other_clients_threads_change_nothing(stage, caplog, data):
-    slack, world = stage.slack, stage.world
+    slack, world = stage.slack, stage.beta
     question_thread = (world.question_msg["channel"], world.question_msg["ts"])
     user = data.draw(st.one_of(st.sampled_from([REF, STRANGER, "U_NOBODY"]), bad.wrong_type), label="user")
     channel, thread_ts = data.draw(st.one_of(st.just(question_thread), st.tuples(
@@ -263,20 +263,20 @@ def test_malformed_requests_get_no_5xx_and_change_nothing(stage, caplog, body, c
 @pytest.mark.parametrize("action_id", [approval_ids.APPROVE, tracking_ids.PROMISE, crisis_ids.DECLARE_SUGGESTED])
 def test_hand_picked_button_values_are_refused(stage, caplog, action_id, value):
     """Digits Python reads but a database id is not; ids past PostgreSQL's INTEGER; not a string at all."""
-    check_click(stage, caplog, REF, action_id, value, getattr(stage.world, BUTTON_HOME[action_id]))
+    check_click(stage, caplog, REF, action_id, value, getattr(stage.beta, BUTTON_HOME[action_id]))
 
 
 @pytest.mark.parametrize("state", [{crisis_ids.DESCRIPTION: 1}, {"x": {"y": [1]}}, {"x": {"y": {"value": 5}}},
                                    {"x": {"y": {"selected_option": "1"}}}, {"x": {"y": {"selected_users": "U1"}}}])
 def test_hand_picked_form_states_are_refused(stage, caplog, state):
-    check_submission(stage, caplog, REF, stage.world.views[crisis_ids.DECLARE_MODAL], state)
+    check_submission(stage, caplog, REF, stage.beta.views[crisis_ids.DECLARE_MODAL], state)
 
 
 @pytest.mark.parametrize("action_id", [approval_ids.APPROVE, tracking_ids.ANSWER, tracking_ids.PROMISE,
                                        crisis_ids.ACKNOWLEDGE])
 def test_buttons_without_response_url_or_trigger_still_answer_politely(stage, caplog, action_id):
     """A refusal reaches the clicker even without a response_url (buttons outside messages have none)."""
-    world = stage.world
+    world = stage.beta
     value = world.draft_value if action_id == approval_ids.APPROVE else "1"
     check_click(stage, caplog, REF, action_id, value, getattr(world, BUTTON_HOME[action_id]),
                 drop=("response_url", "trigger_id"))
@@ -285,7 +285,7 @@ def test_buttons_without_response_url_or_trigger_still_answer_politely(stage, ca
 
 
 def test_metadata_pointing_at_another_clients_objects_is_refused_in_spanish(stage, caplog):
-    world = stage.world
+    world = stage.beta
     pointers = {
         approval_ids.COMMENT_MODAL: {"draft_id": world.draft_id, "version": 1, "decision": "reject"},
         approval_ids.REASSIGN_MODAL: {"draft_id": world.draft_id, "version": 1},
@@ -315,8 +315,8 @@ def test_metadata_pointing_at_another_clients_objects_is_refused_in_spanish(stag
 def test_deeply_nested_or_oddly_typed_metadata_is_refused(stage, caplog, callback):
     meta = {"draft_id": [1], "version": {"a": 1}, "client_id": True, "question_id": 1e400,
             "request_id": "1 OR 1=1", "decision": None, "nested": json.loads("[" * 500 + "]" * 500)}
-    check_submission(stage, caplog, STRANGER, stage.world.views[callback], {}, "[" * 3000 + "]" * 3000)
-    check_submission(stage, caplog, REF, stage.world.views[callback], {}, json.dumps(meta))
+    check_submission(stage, caplog, STRANGER, stage.beta.views[callback], {}, "[" * 3000 + "]" * 3000)
+    check_submission(stage, caplog, REF, stage.beta.views[callback], {}, json.dumps(meta))
 
 
 def test_errors_logged_by_the_bot_would_be_seen(caplog):
@@ -333,11 +333,11 @@ def test_nul_characters_never_reach_the_database(stage, caplog):
         opened = len(fake.views_opened(user))
         url = fake.new_response_url(channel=channel, user=user)
         message = {"type": "message", "user": OTHER_REF, "ts": "1700000000.000100", "text": text}
-        payload = slack._envelope("message_action", user, None, callback_id=crisis_ids.FLAG_SHORTCUT,
+        payload = slack.envelope("message_action", user, None, callback_id=crisis_ids.FLAG_SHORTCUT,
                                   trigger_id=fake.issue_trigger_id(user), response_url=url,
                                   channel={"id": channel, "name": "x"}, message=message,
                                   message_ts="1700000000.000100", action_ts="1700000000.000200")
-        r = slack._interaction(payload)
+        r = slack.send_interaction(payload)
         assert r.status_code == 200, r.text
         fake.wait_for(lambda u=user, o=opened, url=url: len(fake.views_opened(u)) > o or response_texts(fake, url),
                       message="a form or an answer")

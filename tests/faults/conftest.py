@@ -12,7 +12,7 @@ import pytest
 
 from bot.db import Database
 from tests.conftest import SIGNING_SECRET
-from tests.faults.helpers import add_cm
+from tests.faults.helpers import add_cm, digests_sent, hold_digests
 from tests.support.processes import BotProcess, bot_env, launch_bot_process
 
 Launch = Callable[..., BotProcess]
@@ -30,15 +30,21 @@ def migrated_sqlite(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def shared_db(request, tmp_path, pg_url, migrated_sqlite) -> Iterator[Database]:
+    """The database, with the daily digest and weekly summary held off (see ``hold_digests``): the
+    processes run on the system clock, and what a test counts must not depend on the hour it runs at."""
     if pg_url:
-        yield request.getfixturevalue("database")  # the run's schema, emptied for this test
-        return
-    path = tmp_path / "nexo.db"
-    with sqlite3.connect(migrated_sqlite) as source, sqlite3.connect(path) as copy:
-        source.backup(copy)  # a consistent copy, whatever the journal mode left in a -wal file
-    db = Database(f"sqlite:///{path}")
+        db = request.getfixturevalue("database")  # the run's schema, emptied for this test
+    else:
+        path = tmp_path / "nexo.db"
+        with sqlite3.connect(migrated_sqlite) as source, sqlite3.connect(path) as copy:
+            source.backup(copy)  # a consistent copy, whatever the journal mode left in a -wal file
+        db = Database(f"sqlite:///{path}")
+    hold_digests(db)
     yield db
-    db.dispose()
+    # Checked after `launch` has killed the processes (it tears down first: it depends on this fixture).
+    assert digests_sent(db) == [], "a digest came due during the test: hold_digests did not hold"
+    if not pg_url:
+        db.dispose()  # the PostgreSQL one is the `database` fixture's to dispose of
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""What the process-level fault tests share: clients that are always open, time shifting, and the ledger
-that compares what the outbox owed with what Slack received."""
+"""What the process-level fault tests share: clients that are always open, digests held off, time shifting,
+and the ledger that compares what the outbox owed with what Slack received."""
 
 from __future__ import annotations
 
@@ -12,23 +12,55 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 
+from bot.app import build_app
+from bot.clock import FrozenClock
+from bot.config import Settings
 from bot.db import Database, UTCDateTime
 from bot.delivery.models import NoticeKind, NoticeStatus, OutboxNotice
-from bot.delivery.outbox import OWED
-from bot.tracking.models import TrackedRequest
-from tests.approvals.helpers import CM_EN
+from bot.delivery.outbox import CLAIM_LEASE, OWED
+from bot.jobs import run_tick
+from bot.tracking import digests
+from bot.tracking.models import DigestSent, SweepTimer, TrackedRequest
+from tests.conftest import SIGNING_SECRET
 from tests.support.factories import add_client
 from tests.support.people import AGENCY_TEAM, BACKUP, LEAD, REF
+from tests.support.world import CM_EN
 
 T = TypeVar("T")
 
 # The processes run on the system clock: a client open around the clock gets its notices whenever the
 # suite runs (a Mon-Fri client would have them deferred to its next opening at night and at weekends).
+# What the clock alone brings due, its daily digest and weekly summary, is held off (hold_digests).
 ALWAYS_OPEN = "tz:Europe/Madrid hours:24/7 window:4h"
 # With a 4 h window the plan defaults put the reminder at 3 h, the due time (overdue notice to the
 # reference person, and the note to the backups) at 4 h and the account lead at 6 h after asking.
 REMINDER_DUE = timedelta(hours=3, minutes=30)
 OVERDUE_AND_ESCALATED = timedelta(hours=7)
+
+
+def hold_digests(db: Database) -> None:
+    """Keep the daily digest and the weekly summary (bot.tracking.digests) from coming due in this test.
+
+    They are the wall clock's work, not the test's. Each is due at the first opening of a client's day
+    or ISO week, which for a 24/7 client is its local midnight or Monday's: always already past. So the
+    first tick on a fresh database finds the week's summary due to the account lead (sent as soon as
+    anything was answered or is overdue), and the day's digest due to the reference person (sent when
+    something waiting on them was asked before local midnight: a request that ``shift_requests_back``
+    moved 7 h back was, when the suite runs between 00:00 and 07:00 in Madrid); and a run across local
+    midnight finds the next day's digest due. What the processes owed depended on the hour and weekday.
+
+    Their timer (one ``sweep_timers`` row, moved only by the digests' own run) is set a year ahead, so
+    every tick's digests run is the idle one and the outbox holds only what the test caused. Call it
+    before any process ticks; :func:`digests_sent` shows that it held.
+    """
+    with db.transaction() as s:
+        s.merge(SweepTimer(name=digests.TIMER, next_run_at=datetime.now(UTC) + timedelta(days=365)))
+
+
+def digests_sent(db: Database) -> list[tuple[str, str, str]]:
+    """(person, kind, period) of every daily digest and weekly summary the bot marked as sent."""
+    with db.sessionmaker() as s:
+        return [(d.user_id, d.kind, d.period) for d in s.scalars(select(DigestSent).order_by(DigestSent.id))]
 
 
 def add_cm(fake) -> None:
@@ -215,3 +247,19 @@ def assert_causal_order(db: Database, fake, *, threads_only: bool = False) -> No
             continue
         for root in {thread_of[i] for i in ids}:
             assert [i for i in shown if thread_of[i] == root] == [i for i in ids if thread_of[i] == root], channel
+
+
+def tick_once_the_lease_ran_out(db: Database, fake) -> None:
+    """One worker tick a minute later, when the claims of the killed process have run out.
+
+    The tick is the same ``run_tick`` a ``python -m bot worker`` runs, here in the test's process so
+    its clock can start past the 60 s claim lease instead of the test sleeping through it.
+    """
+    settings = Settings(slack_bot_token=fake.bot_token, slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=fake.api_url, database_url=db.url)
+    later = FrozenClock(datetime.now(UTC) + CLAIM_LEASE + timedelta(seconds=1))
+    nexo = build_app(settings, db=Database(db.url), clock=later)
+    try:
+        run_tick(nexo.ctx)
+    finally:
+        nexo.close()

@@ -7,12 +7,14 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.approvals import ids
 from bot.approvals.models import DraftStatus
 from bot.db import Database
-from tests.approvals.helpers import click, draft, get_draft, setup_client, wait_card
 from tests.support.bot import start_bot
+from tests.support.factories import add_client
 from tests.support.people import CM, LEAD, REF
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.world import click, draft, the_draft, wait_card
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def proxied_bot(pg_url, database, fake_slack, clock):
 def test_requests_during_an_outage_get_a_polite_answer_and_the_bot_recovers(proxied_bot):
     running, proxy = proxied_bot
     slack = running.requests
-    setup_client(slack, cms=(CM,))
+    add_client(slack, cms=(CM,))
     assert "Acme" in slack.command("client list", user_id=LEAD).json()["text"]
     draft(slack, "Hello", by=CM)
     card = wait_card(slack.fake, REF, "ACME-1")
@@ -43,7 +45,7 @@ def test_requests_during_an_outage_get_a_polite_answer_and_the_bot_recovers(prox
         assert "can't reach its database" in r.json()["text"]
     # A click during the outage (acked at once, worked after the ack) is answered too, straight
     # through its response_url: the outbox lives in the database that is down.
-    click(slack, card, REF)
+    click(slack, card, REF, ids.APPROVE)
     fake = slack.fake
     fake.wait_for(lambda: any("base de datos" in (r.get("body") or {}).get("text", "") for r in fake.responses()),
                   timeout=20, message="the 'database down' answer to the click")
@@ -54,8 +56,8 @@ def test_requests_during_an_outage_get_a_polite_answer_and_the_bot_recovers(prox
     r = slack.command("client list", user_id=LEAD)
     assert r.status_code == 200 and "Acme" in r.json()["text"]  # recovered without a restart
     assert httpx.get(f"{running.url}/healthz").status_code == 200
-    click(slack, card, REF)  # and the same click now works
-    fake.wait_for(lambda: get_draft(running.db, "ACME-1").status == DraftStatus.APPROVED, message="approved")
+    click(slack, card, REF, ids.APPROVE)  # and the same click now works
+    fake.wait_for(lambda: the_draft(running.db, "ACME-1").status == DraftStatus.APPROVED, message="approved")
 
 
 def test_with_the_hand_off_to_a_worker_an_outage_is_answered_and_nothing_is_done_twice(pg_url, database, fake_slack,
@@ -80,7 +82,7 @@ def test_with_the_hand_off_to_a_worker_an_outage_is_answered_and_nothing_is_done
                                        run_deferred=worker.ctx.inbox.wake).start()
     try:
         slack = web.requests
-        setup_client(slack, cms=(CM,))
+        add_client(slack, cms=(CM,))
         assert "ACME-1" in draft(slack, "Hello", by=CM)  # answered through the response_url by the worker
         card = wait_card(fake_slack, REF, "ACME-1")
 
@@ -88,15 +90,15 @@ def test_with_the_hand_off_to_a_worker_an_outage_is_answered_and_nothing_is_done
         r = slack.command("client list", user_id=LEAD)
         assert r.status_code == 200 and "can't reach its database" in r.json()["text"]  # in the ack
         before = len(fake_slack.responses())
-        click(slack, card, REF)
+        click(slack, card, REF, ids.APPROVE)
         fake_slack.wait_for(lambda: any("base de datos" in (x.get("body") or {}).get("text", "")
                                         for x in fake_slack.responses()[before:]), timeout=20)
 
         proxy.restore()
         r = slack.command("client list", user_id=LEAD)
         assert r.status_code == 200 and "Acme" in slack.answer(r)  # stored and answered by the worker again
-        click(slack, card, REF)
-        fake_slack.wait_for(lambda: get_draft(web.db, "ACME-1").status == DraftStatus.APPROVED, timeout=20)
+        click(slack, card, REF, ids.APPROVE)
+        fake_slack.wait_for(lambda: the_draft(web.db, "ACME-1").status == DraftStatus.APPROVED, timeout=20)
         fake_slack.wait_for(lambda: fake_slack.calls("chat.update"), timeout=20)
         worker.ctx.deliverer.sweep()  # anything still owed goes now
         assert len(fake_slack.calls("chat.update")) == 1  # the card edited once: the failed click did nothing

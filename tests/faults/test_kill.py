@@ -20,22 +20,8 @@ from bot.clock import FrozenClock, SystemClock
 from bot.config import Settings
 from bot.db import Database
 from bot.delivery.models import NoticeKind, NoticeStatus
-from bot.delivery.outbox import CLAIM_LEASE
 from bot.fakeslack import SlackRequests
-from bot.jobs import run_tick
 from bot.tracking.models import RequestKind, RequestState, TrackedRequest
-from tests.approvals.helpers import (
-    buttons,
-    click,
-    decisions,
-    dm_texts,
-    draft,
-    events,
-    forged_click,
-    get_draft,
-    text_of,
-    wait_card,
-)
 from tests.conftest import SIGNING_SECRET
 from tests.faults.helpers import (
     ALWAYS_OPEN,
@@ -52,13 +38,29 @@ from tests.faults.helpers import (
     outbox_rows,
     owed,
     shift_requests_back,
+    tick_once_the_lease_ran_out,
     wait_until,
 )
 from tests.support.bot import start_bot
 from tests.support.factories import add_client
 from tests.support.people import LEAD, REF
 from tests.support.processes import BotProcess
-from tests.tracking.helpers import EBACKUP, ECM, EREF, add_english_people, ask
+from tests.support.world import (
+    EBACKUP,
+    ECM,
+    EREF,
+    add_english_people,
+    ask,
+    buttons,
+    click,
+    decisions,
+    dm_texts,
+    draft,
+    events,
+    text_of,
+    the_draft,
+    wait_card,
+)
 
 SLOW_SLACK = 1.5  # seconds Slack takes to answer a post or an edit it has already made
 
@@ -88,22 +90,6 @@ def draft_waiting_for_ref(slack, fake, db) -> dict:
     return card
 
 
-def tick_once_the_lease_ran_out(db: Database, fake) -> None:
-    """One worker tick a minute later, when the claims of the killed process have run out.
-
-    The tick is the same ``run_tick`` a ``python -m bot worker`` runs, here in the test's process so
-    its clock can start past the 60 s claim lease instead of the test sleeping through it.
-    """
-    settings = Settings(slack_bot_token=fake.bot_token, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake.api_url, database_url=db.url)
-    later = FrozenClock(datetime.now(UTC) + CLAIM_LEASE + timedelta(seconds=1))
-    nexo = build_app(settings, db=Database(db.url), clock=later)
-    try:
-        run_tick(nexo.ctx)
-    finally:
-        nexo.close()
-
-
 def session_alive(db: Database, pid: int) -> bool:
     with db.engine.connect() as conn:
         return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar())
@@ -111,7 +97,7 @@ def session_alive(db: Database, pid: int) -> bool:
 
 def approved_once(db, fake) -> None:
     """ACME-1 approved by Ana exactly once, and everyone sees it once."""
-    assert get_draft(db, "ACME-1").status == DraftStatus.APPROVED
+    assert the_draft(db, "ACME-1").status == DraftStatus.APPROVED
     assert [(d.reviewer, d.decision) for d in decisions(db, "ACME-1")] == [(REF, "approved")]
     assert events(db, "ACME-1") == ["created", "sent", "approved"]
     assert sum("was approved by" in t for t in dm_texts(fake, CM_EN)) == 1
@@ -133,7 +119,7 @@ def test_serve_killed_while_a_click_s_notices_are_in_flight(launch, shared_db, f
     received = len(fake_slack.calls(kill_at))
     # Slack makes each post and edit at once but answers late: the bot waits for the outcome...
     fake_slack.fail(method=["chat.postMessage", "chat.update"], latency=SLOW_SLACK)
-    click(signed(first, fake_slack), card, REF)
+    click(signed(first, fake_slack), card, REF, ids.APPROVE)
     wait_until(lambda: len(fake_slack.calls(kill_at)) > received, timeout=15,
                what=f"Slack to receive the click's {kill_at}")
     first.kill()  # ...and dies before it hears back
@@ -141,12 +127,12 @@ def test_serve_killed_while_a_click_s_notices_are_in_flight(launch, shared_db, f
 
     in_flight = [r for r in outbox_rows(shared_db) if r.id > before and r.status == NoticeStatus.SENDING]
     assert [r.kind for r in in_flight] == [NoticeKind.UPDATE if kill_at == "chat.update" else NoticeKind.POST]
-    assert get_draft(shared_db, "ACME-1").status == DraftStatus.APPROVED  # committed before any notice went
+    assert the_draft(shared_db, "ACME-1").status == DraftStatus.APPROVED  # committed before any notice went
 
     slack = signed(second.wait_ready(), fake_slack)
     # Ana clicks Approve again on the card as she last saw it: told it is decided, nothing changes.
     answered = len(fake_slack.responses())
-    forged_click(slack, card, REF, ids.APPROVE)
+    click(slack, card, REF, ids.APPROVE, forged=True)
     [answer] = wait_until(lambda: fake_slack.responses()[answered:], timeout=10, what="the answer to the 2nd click")
     assert "ACME-1" in answer["body"]["text"] and answer["user"] == REF
     tick_once_the_lease_ran_out(shared_db, fake_slack)
@@ -177,7 +163,7 @@ def test_serve_killed_inside_the_click_s_transaction_leaves_nothing_and_the_clic
         me = blocker.execute(text("SELECT pg_backend_pid()")).scalar()
         blocker.execute(select(TrackedRequest.id).where(TrackedRequest.kind == RequestKind.APPROVAL)
                         .with_for_update())
-        click(signed(first, fake_slack), card, REF)
+        click(signed(first, fake_slack), card, REF, ids.APPROVE)
         victim = wait_until(lambda: blocker.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}).first(),
             timeout=15, what="the click's transaction to wait on the lock")
@@ -196,13 +182,14 @@ def test_serve_killed_inside_the_click_s_transaction_leaves_nothing_and_the_clic
                what="PostgreSQL to end the dead process's session")
 
     # Nothing half-done: the draft waits for Ana as before, and Slack heard nothing.
-    assert get_draft(shared_db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
+    assert the_draft(shared_db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
     assert decisions(shared_db, "ACME-1") == [] and events(shared_db, "ACME-1") == ["created", "sent"]
     assert max_outbox_id(shared_db) == before
     assert [c.method for c in fake_slack.calls()[slack_calls:] if c.method.startswith("chat.")] == []
     assert buttons(wait_card(fake_slack, REF, "ACME-1"))[:1] == [ids.APPROVE]
 
-    click(signed(second.wait_ready(), fake_slack), card, REF)  # the restarted serve takes Ana's click again
+    # the restarted serve takes Ana's click again
+    click(signed(second.wait_ready(), fake_slack), card, REF, ids.APPROVE)
     wait_until(lambda: owed(shared_db) == 0 and any("was approved by" in t for t in dm_texts(fake_slack, CM_EN)),
                timeout=15, what="the approval's notices")
     approved_once(shared_db, fake_slack)
@@ -231,7 +218,7 @@ def test_worker_killed_inside_a_deferred_click_s_transaction_redoes_it_once(pg_u
         me = blocker.execute(text("SELECT pg_backend_pid()")).scalar()
         blocker.execute(select(TrackedRequest.id).where(TrackedRequest.kind == RequestKind.APPROVAL)
                         .with_for_update())
-        r = click(signed(web, fake_slack), card, REF)
+        r = click(signed(web, fake_slack), card, REF, ids.APPROVE)
         assert r.status_code == 200  # acked by the serve, which only stored the click
         wait_until(lambda: blocker.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}).first(),
@@ -241,7 +228,7 @@ def test_worker_killed_inside_a_deferred_click_s_transaction_redoes_it_once(pg_u
     with shared_db.sessionmaker() as s:
         [stored] = s.scalars(select(InboxRequest)).all()  # the click survived its worker
     assert stored.work == "approval_approve" and stored.attempts == 1
-    assert get_draft(shared_db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
+    assert the_draft(shared_db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
     assert max_outbox_id(shared_db) == before
 
     settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret=SIGNING_SECRET,
@@ -294,8 +281,9 @@ def test_worker_killed_mid_tick_while_sending(launch, shared_db, fake_slack):
     fake_slack.clear_faults()
     # The tick's steps were all committed with their notices (4 reminders; 4 overdue notices, 4 notes to
     # the backup, 4 to the lead); a few notices were mid-send (the tick's own sweep, the delivery job and
-    # the after-commit kick each send one at a time), more still to send. A weekly digest may be due too.
-    at_kill = [r for r in outbox_rows(shared_db) if r.id > questions and "weekly summary" not in r.payload["text"]]
+    # the after-commit kick each send one at a time), more still to send. Nothing else: no daily digest
+    # or weekly summary comes due, whatever the hour (shared_db holds them off).
+    at_kill = [r for r in outbox_rows(shared_db) if r.id > questions]
     assert len(at_kill) == 4 + 4 * 3
     in_flight = {r.id for r in at_kill if r.status == NoticeStatus.SENDING}
     waiting = sum(r.status == NoticeStatus.PENDING for r in at_kill)

@@ -28,10 +28,10 @@ from bot.delivery.models import NoticeStatus, OutboxNotice
 from bot.devtools.local_server import LocalServer
 from bot.fakeslack import SlackRequests
 from bot.web import make_wsgi_app
-from tests.approvals.helpers import CM_EN, cards, forged_click
-from tests.approvals.helpers import setup_client as add_client
 from tests.conftest import SIGNING_SECRET
-from tests.support.people import AGENCY_TEAM, OTHER_REF, REF
+from tests.support.factories import add_client
+from tests.support.people import AGENCY_TEAM, CM, OTHER_REF, REF
+from tests.support.world import CM_EN, cards, click
 
 pytestmark = pytest.mark.postgres_only
 WAIT = 15
@@ -81,7 +81,8 @@ def waiting(db: Database) -> int:
 
 
 def test_command_is_acked_empty_and_answered_through_its_response_url(split, fake_slack):
-    add_client(split.slack)  # opens no form with values given, but `client add` is always answered at once
+    # opens no form with values given, but `client add` is always answered at once
+    add_client(split.slack, cms=(CM, CM_EN))
     r = split.slack.command("draft Acme Our spring post is ready.", user_id=CM_EN)
     assert r.status_code == 200 and r.content == b""  # acked at once: the worker does the work
     answer = split.slack.answer(r, timeout=WAIT)
@@ -97,7 +98,7 @@ def test_command_is_acked_empty_and_answered_through_its_response_url(split, fak
 def test_help_and_forms_are_still_answered_in_the_ack(split, fake_slack):
     r = split.slack.command("help", user_id=CM_EN)
     assert "/nexo draft" in r.json()["text"]
-    add_client(split.slack)
+    add_client(split.slack, cms=(CM, CM_EN))
     r = split.slack.command("draft Acme", user_id=CM_EN)  # only the client: the form opens at once
     assert r.status_code == 200
     assert fake_slack.views_opened(CM_EN)
@@ -105,7 +106,7 @@ def test_help_and_forms_are_still_answered_in_the_ack(split, fake_slack):
 
 
 def test_approve_click_is_stored_before_the_ack_and_done_once(split, fake_slack):
-    add_client(split.slack)
+    add_client(split.slack, cms=(CM, CM_EN))
     split.slack.answer(split.slack.command("draft Acme Approve me.", user_id=CM_EN), timeout=WAIT)
     card = fake_slack.wait_for(lambda: cards(fake_slack, REF), timeout=WAIT)[0]
     r = split.slack.click(card, REF, action_id=ids.APPROVE)
@@ -118,7 +119,7 @@ def test_approve_click_is_stored_before_the_ack_and_done_once(split, fake_slack)
 
 
 def test_requests_wait_while_no_worker_listens_and_run_once_when_it_comes_back(split, fake_slack):
-    add_client(split.slack)
+    add_client(split.slack, cms=(CM, CM_EN))
     split.stop_worker()
     responses = [split.slack.command(f"draft Acme Post number {n}.", user_id=CM_EN) for n in range(3)]
     assert all(r.status_code == 200 and r.content == b"" for r in responses)
@@ -139,7 +140,7 @@ def test_two_workers_racing_for_one_request_do_it_once(split, clock):
     db = split.web.ctx.db
     done = []
 
-    def work(payload: dict, _agency: str | None) -> None:
+    def work(payload: dict, _agency: str | None, run) -> None:
         with db.transaction() as s:
             s.add(SeenEvent(event_id=f"work-{len(done)}", seen_at=clock.now()))
             if not done:  # the first run: another worker takes the row over before this one commits
@@ -152,12 +153,12 @@ def test_two_workers_racing_for_one_request_do_it_once(split, clock):
                 assert results == [True]
             else:
                 done.append("second")
+            mine.finish(s, run)  # the explicit end of the request, in the work's own transaction
 
     mine, other = split.web.ctx.inbox, split.worker.ctx.inbox
     mine.register("race", work)
     other.register("race", work)
-    mine.enabled = True
-    assert mine.defer("race", {"n": 1}, agency_team=None)
+    assert mine.store("race", {"n": 1}, agency_team=None)
     row_id = mine.waiting_ids()[0]
     assert mine.run(row_id) is False  # its commit found the row gone: rolled back
     with db.transaction() as s:
@@ -198,12 +199,12 @@ def test_notices_are_announced_only_when_their_transaction_commits(split, fake_s
 
 def test_a_refused_deferred_click_is_answered_to_the_clicker_only_and_logged(split, fake_slack, caplog):
     """Access checks run in the worker exactly as in the web process: refused, told, logged, nothing changed."""
-    add_client(split.slack)
+    add_client(split.slack, cms=(CM, CM_EN))
     split.slack.answer(split.slack.command("draft Acme Not yours to approve.", user_id=CM_EN), timeout=WAIT)
     card = fake_slack.wait_for(lambda: cards(fake_slack, REF), timeout=WAIT)[0]
     before = len(fake_slack.responses())
-    with caplog.at_level("INFO", logger="bot.handlers.errors"):
-        forged_click(split.slack, card, OTHER_REF, ids.APPROVE)  # not in Ana's DM: a crafted payload
+    with caplog.at_level("INFO", logger="bot.slack.failures"):
+        click(split.slack, card, OTHER_REF, ids.APPROVE, forged=True)  # not in Ana's DM: a crafted payload
         [told] = fake_slack.wait_for(lambda: fake_slack.responses()[before:], timeout=WAIT)
     assert told["user"] == OTHER_REF and "ACME-1" not in str(told["body"])  # nothing about the draft leaks
     refused = [rec for rec in caplog.records if rec.getMessage() == "access refused"]
@@ -214,7 +215,7 @@ def test_a_refused_deferred_click_is_answered_to_the_clicker_only_and_logged(spl
 
 
 def test_bad_input_to_a_deferred_command_is_answered_politely_and_changes_nothing(split, fake_slack):
-    add_client(split.slack)
+    add_client(split.slack, cms=(CM, CM_EN))
     r = split.slack.command("draft Nonexistent Hello there.", user_id=CM_EN)
     assert r.status_code == 200 and r.content == b""
     answer = split.slack.answer(r, timeout=WAIT)
@@ -232,15 +233,14 @@ def test_a_read_only_transaction_does_not_end_the_request(split):
     split.stop_worker()
     db = split.web.ctx.db
 
-    def work(_payload: dict, _agency: str | None) -> None:
+    def work(_payload: dict, _agency: str | None, _run) -> None:
         with db.transaction() as s:
             s.execute(text("SELECT 1"))
         raise RuntimeError("died after reading")
 
     inbox_ = split.web.ctx.inbox
     inbox_.register("reads", work)
-    inbox_.enabled = True
-    assert inbox_.defer("reads", {}, agency_team=None)
+    assert inbox_.store("reads", {}, agency_team=None)
     [row_id] = inbox_.waiting_ids()
     assert inbox_.run(row_id) is False
     with db.transaction() as s:
@@ -266,12 +266,12 @@ def test_a_read_only_transaction_does_not_end_the_request(split):
 ])
 def test_which_commands_the_web_process_hands_over(split, text, deferred):
     name, _, args = text.partition(" ")
-    assert split.web.router.deferrable(name, args) is deferred
+    assert split.web.commands.deferrable(name, args) is deferred
 
 
 def test_a_request_that_waited_past_its_response_url_is_answered_by_dm(split, fake_slack, clock):
     """Slack keeps a response_url 30 minutes: a command the worker gets to later is answered in a DM."""
-    add_client(split.slack)
+    add_client(split.slack, cms=(CM, CM_EN))
     split.stop_worker()
     r = split.slack.command("draft Acme Posted while the worker was down.", user_id=CM_EN)
     assert r.status_code == 200 and r.content == b""

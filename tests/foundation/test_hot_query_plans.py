@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from bot.access import Actor
 from bot.approvals.service import card_at, get_draft
+from bot.crises.service import active_crisis
 from bot.db import Base, Database
 from bot.delivery import outbox
 from bot.errors import UserError
-from bot.escalations.service import active_crisis
 from bot.plans.service import create_client, current_plan, resolve_client
 from bot.tracking.questions import get_question, open_question_in_thread
 from tests.conftest import PG_URL, START

@@ -1,4 +1,4 @@
-"""The acknowledgement path: `/nexo` answered on the request's thread, the request log, SQLite's writer turn."""
+"""The acknowledgement path: `/nexo` answered in its ack, the request log, SQLite's writer turn."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from bot.db import Database
 from tests.support.people import LEAD
 
 
-def test_nexo_is_answered_on_the_request_thread_not_through_bolts_listener_pool(bot, slack, monkeypatch):
-    used_pool = []
-    original = bot.nexo.bolt._listener_runner.listener_executor.submit
-    monkeypatch.setattr(bot.nexo.bolt._listener_runner.listener_executor, "submit",
-                        lambda *a, **k: used_pool.append(a) or original(*a, **k))
+def test_nexo_help_is_answered_in_the_ack_itself(bot, slack, fake_slack):
+    """`/nexo` is an ordinary Bolt command listener now (the subcommand table, bot.slack.listeners); an
+    answer that needs no worker still goes back in the acknowledgement, with no Web API call."""
+    calls = len(fake_slack.calls())
     r = slack.command("help", user_id=LEAD)
     assert r.status_code == 200
     assert r.json()["response_type"] == "ephemeral"
     assert "/nexo client add" in r.json()["text"]
-    assert used_pool == []
+    shown = [c.method for c in fake_slack.calls()[calls:] if c.method not in ("users.info", "auth.test")]
+    assert shown == []  # only look-ups: the answer itself went back in the ack
 
 
 def test_other_slash_commands_still_reach_bolt_and_stay_unhandled(slack):

@@ -14,21 +14,10 @@ from bot.delivery.models import NoticeStatus, OutboxNotice
 from bot.plans.models import Client
 from bot.tracking.models import RequestKind, TrackedRequest, WaitingOn
 from bot.tracking.service import open_request
-from bot.tracking.sweep import chase_one, chase_open_requests, user_languages
+from bot.tracking.sweep import chase_one, chase_open_requests
 from tests.conftest import PG_URL, SIGNING_SECRET, START
 from tests.support.bot import start_bot
-from tests.tracking.helpers import (
-    EBACKUP,
-    ECM,
-    EREF,
-    add_globex,
-    ask,
-    question_message,
-    replies,
-    settle,
-    the_client,
-    the_request,
-)
+from tests.support.world import EBACKUP, ECM, EREF, World
 
 H = timedelta(hours=1)
 
@@ -48,14 +37,14 @@ def posted_outbox_ids(fake) -> Counter:
                    if c.status == 200 and c.response.get("ok"))
 
 
-def test_restart_mid_way_loses_nothing_and_sends_nothing_twice(bot, slack, fake_slack, database, clock):
-    add_globex(slack, fake_slack)
-    ask(slack)
-    question = fake_slack.wait_for(lambda: question_message(fake_slack))
+def test_restart_mid_way_loses_nothing_and_sends_nothing_twice(bot, fake_slack, database, clock, world):
+    world.globex()
+    world.ask()
+    question = fake_slack.wait_for(lambda: world.question_message())
     fake_slack.fail(method="chat.postMessage", status=503)  # Slack is down when the reminder is due...
     clock.set(START + 3 * H)
     assert bot.tick()["chase_open_requests"] == 1
-    assert the_request(bot.db).reminders_sent == 1  # ...the step is recorded with its notice owed
+    assert world.the_request().reminders_sent == 1  # ...the step is recorded with its notice owed
     bot.server.stop()  # ...and the worker dies
     bot.nexo.ctx.deliverer.close()
     fake_slack.clear_faults()
@@ -64,14 +53,14 @@ def test_restart_mid_way_loses_nothing_and_sends_nothing_twice(bot, slack, fake_
     try:
         clock.advance(timedelta(seconds=31))
         second.tick()
-        settle(second)
-        assert ["a friendly reminder" in m["text"] for m in replies(fake_slack, question)] == [True]
+        World(second).settle()
+        assert ["a friendly reminder" in m["text"] for m in world.replies(question)] == [True]
         second.tick()
         clock.set(START + 4 * H)
         second.tick()
         second.tick()
-        settle(second)
-        texts = [m["text"] for m in replies(fake_slack, question)]
+        World(second).settle()
+        texts = [m["text"] for m in world.replies(question)]
         assert len(texts) == 2 and "was due" in texts[1]
         assert len(fake_slack.dm_messages(EBACKUP)) == 1
         assert all(n == 1 for n in posted_outbox_ids(fake_slack).values())
@@ -79,26 +68,26 @@ def test_restart_mid_way_loses_nothing_and_sends_nothing_twice(bot, slack, fake_
         second.stop()
 
 
-def test_a_worker_with_a_stale_view_of_a_row_does_nothing(bot, slack, fake_slack):
+def test_a_worker_with_a_stale_view_of_a_row_does_nothing(bot, world):
     """The conditional UPDATE on the step counters is what keeps SQLite (no SKIP LOCKED) safe."""
-    add_globex(slack, fake_slack)
-    [request_id] = open_many(bot.db, the_client(bot.db).id, 1)
+    world.globex()
+    [request_id] = open_many(bot.db, world.the_client().id, 1)
     bot.clock.set(START + 4 * H)
     with bot.db.sessionmaker() as s:
         stale = s.get(TrackedRequest, request_id)
         s.expunge(stale)
-    assert chase_open_requests(bot.nexo.ctx) == 2  # overdue + backups
+    assert chase_open_requests(bot.db, bot.clock) == 2  # overdue + backups
     with bot.db.transaction() as s:
         before = s.scalar(select(func.count()).select_from(OutboxNotice))
-        assert chase_one(s, stale, now=bot.clock.now(), language_of=user_languages(bot.nexo.ctx)) == 0
+        assert chase_one(s, stale, now=bot.clock.now()) == 0
         assert s.scalar(select(func.count()).select_from(OutboxNotice)) == before
 
 
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not PG_URL, reason="two schedulers racing needs PostgreSQL (row locks)")
-def test_two_schedulers_racing_on_postgresql_send_each_notice_exactly_once(bot, slack, fake_slack, database, clock):
-    add_globex(slack, fake_slack)
-    ids = open_many(bot.db, the_client(bot.db).id, 60)
+def test_two_schedulers_racing_on_postgresql_send_each_notice_exactly_once(bot, fake_slack, database, clock, world):
+    world.globex()
+    ids = open_many(bot.db, world.the_client().id, 60)
     clock.set(START + 4 * H)  # each is due: an overdue notice to Emma and a note to Ben
     fake_slack.clear()
     second = start_bot(fake_slack, Database(database.url), clock, signing_secret=SIGNING_SECRET)
@@ -110,7 +99,7 @@ def test_two_schedulers_racing_on_postgresql_send_each_notice_exactly_once(bot, 
         try:
             barrier.wait()
             for _ in range(3):
-                done.append(chase_open_requests(app.nexo.ctx))
+                done.append(chase_open_requests(app.db, app.clock))
         except BaseException as exc:
             errors.append(exc)
 
@@ -122,8 +111,8 @@ def test_two_schedulers_racing_on_postgresql_send_each_notice_exactly_once(bot, 
             thread.join(timeout=60)
         assert errors == []
         assert sum(done) == 2 * len(ids)  # every step taken once, split between the two
-        settle(bot, timeout=30)
-        settle(second, timeout=30)
+        world.settle(timeout=30)
+        World(second).settle(timeout=30)
     finally:
         second.stop()
     posted = posted_outbox_ids(fake_slack)

@@ -19,7 +19,7 @@ from bot.tracking.reports import client_figures, median, percentile_90
 from bot.tracking.service import close_request, open_request
 from tests.support.factories import add_client
 from tests.support.people import LEAD, STRANGER
-from tests.tracking.helpers import ECM, EREF, add_globex, the_client
+from tests.support.world import ECM, EREF
 
 MADRID = ZoneInfo("Europe/Madrid")
 NOW = datetime(2026, 12, 18, 12, tzinfo=UTC)
@@ -45,10 +45,10 @@ def add_request(db, client_id: int, opened: datetime, answered: datetime | None 
         return request.reference
 
 
-def seed(bot, slack, fake) -> int:
-    add_globex(slack, fake)
-    client_id = the_client(bot.db).id
-    db = bot.db
+def seed(world) -> int:
+    world.globex()
+    client_id = world.the_client().id
+    db = world.db
     # This period, waiting on the client: 1 h, 2 h, 3 h (within the window), 5 h and 8 h (late).
     add_request(db, client_id, madrid(12, 7, 9), madrid(12, 7, 10))
     add_request(db, client_id, madrid(12, 7, 10), madrid(12, 7, 12))
@@ -66,7 +66,7 @@ def seed(bot, slack, fake) -> int:
     add_request(db, client_id, madrid(12, 17, 9), summary="the newer overdue one")
     add_request(db, client_id, madrid(12, 16, 10), summary="the older overdue one")
     add_request(db, client_id, madrid(12, 18, 10))
-    bot.clock.set(NOW)
+    world.clock.set(NOW)
     return client_id
 
 
@@ -77,10 +77,10 @@ def test_percentiles_are_the_documented_ones():
     assert median([]) is None and percentile_90([]) is None
 
 
-def test_figures_match_hand_computed_values(bot, slack, fake_slack):
-    seed(bot, slack, fake_slack)
+def test_figures_match_hand_computed_values(bot, world):
+    seed(world)
     with bot.db.sessionmaker() as s:
-        figures = client_figures(s, s.merge(the_client(bot.db)), now=NOW, days=30)
+        figures = client_figures(s, s.merge(world.the_client()), now=NOW, days=30)
     assert figures.client.answered == 5
     assert (figures.client.median, figures.client.p90, figures.client.within_window) == (3 * H, 8 * H, 0.6)
     assert figures.response_hours == [1.0, 2.0, 3.0, 5.0, 8.0]
@@ -90,8 +90,8 @@ def test_figures_match_hand_computed_values(bot, slack, fake_slack):
     assert figures.overdue[0].due_at == madrid(12, 16, 14)
 
 
-def test_report_command_answers_in_the_ack_and_uploads_the_chart(bot, slack, fake_slack):
-    seed(bot, slack, fake_slack)
+def test_report_command_answers_in_the_ack_and_uploads_the_chart(slack, fake_slack, world):
+    seed(world)
     r = slack.command("report Globex", user_id=LEAD)
     body = r.json()
     assert r.elapsed.total_seconds() < 3
@@ -112,8 +112,8 @@ def test_report_command_answers_in_the_ack_and_uploads_the_chart(bot, slack, fak
     assert fake_slack.rejections() == []
 
 
-def test_report_for_every_visible_client_and_who_may_see_it(bot, slack, fake_slack):
-    seed(bot, slack, fake_slack)
+def test_report_for_every_visible_client_and_who_may_see_it(slack, world):
+    seed(world)
     add_client(slack, "Acme")
     lead = slack.command("report days:7", user_id=LEAD).json()
     assert lead["text"].startswith("Response times, last 7 days\nAcme: 0 answered") and "\nGlobex: " in lead["text"]
@@ -124,8 +124,8 @@ def test_report_for_every_visible_client_and_who_may_see_it(bot, slack, fake_sla
     assert "days: “0”" in slack.command("report Globex days:0", user_id=LEAD).json()["text"]
 
 
-def test_csv_export_is_the_raw_request_log(bot, slack, fake_slack):
-    seed(bot, slack, fake_slack)
+def test_csv_export_is_the_raw_request_log(slack, fake_slack, world):
+    seed(world)
     body = slack.command("report Globex csv days:60", user_id=LEAD).json()
     assert body["text"].startswith("Exporting 12 requests of Globex (last 60 days)")
     upload = fake_slack.wait_for(lambda: fake_slack.uploaded_files())[0]
@@ -141,8 +141,8 @@ def test_csv_export_is_the_raw_request_log(bot, slack, fake_slack):
     assert sum(1 for r in rows if r["state"] == "open") == 3
 
 
-def test_leads_see_the_figures_on_their_home_tab(bot, slack, fake_slack):
-    seed(bot, slack, fake_slack)
+def test_leads_see_the_figures_on_their_home_tab(slack, fake_slack, world):
+    seed(world)
     slack.event({"type": "app_home_opened", "user": LEAD, "tab": "home", "channel": "D0HOME"})
     home = fake_slack.wait_for(lambda: fake_slack.home_views(LEAD))[-1]
     blob = str(home["blocks"])
