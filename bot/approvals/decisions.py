@@ -236,7 +236,7 @@ def reassign(session: Session, *, actor: Actor, draft_id: int, version: int, to:
     current = service.version_of(session, draft, version)
     request = service.open_requests(session, current, RequestKind.APPROVAL)[0]
     previous = request.assignee
-    if not service.reassign_request(session, request, to):
+    if not tracking.reassign(session, request, to):
         raise Conflict(N_("{ref} changed while you were looking at it; open the newest card."), ref=draft.reference)
     service.transition(session, draft, DraftStatus.CLIENT_REVIEW, version=version,
                        from_=(DraftStatus.CLIENT_REVIEW,), now=now)

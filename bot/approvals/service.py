@@ -33,7 +33,6 @@ from bot.delivery.models import OutboxNotice
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.i18n import N_
 from bot.plans.models import Client, ClientStatus, Plan
-from bot.tracking import service as tracking
 from bot.tracking.models import RequestKind, RequestState, TrackedRequest
 
 SUBJECT = "draft_version"  # TrackedRequest.subject_type of every request about a draft version
@@ -272,8 +271,3 @@ def add_card(session: Session, draft: Draft, *, version: int, stage: Stage, reci
                      notice_id=notice.id, created_at=now)
     session.add(card)
     return card
-
-
-def reassign_request(session: Session, request: TrackedRequest, assignee: str) -> bool:
-    """Point an open tracked request at someone else (through tracking.service, like every write to it)."""
-    return tracking.reassign(session, request, assignee)

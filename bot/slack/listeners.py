@@ -27,8 +27,9 @@ an exception:
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -178,6 +179,16 @@ def mount(app: App, ctx: AppContext, table: Sequence[Registration]) -> Commands:
     return commands
 
 
+@contextlib.contextmanager
+def _logged_as_deferred(body: dict[str, Any]) -> Iterator[None]:
+    """While a deferred request runs, log lines name who sent it (as the web process had it)."""
+    token = REQUEST.set({**describe(body), "deferred": True})
+    try:
+        yield
+    finally:
+        REQUEST.reset(token)
+
+
 def agency_team_id(context: BoltContext) -> str | None:
     result = context.authorize_result
     return result.team_id if result is not None else context.team_id
@@ -245,11 +256,8 @@ class _Frame:
 
     def deferred_click(self, where: str, fn: Listener) -> Callable[[dict[str, Any], str | None, DeferredRun], None]:
         def work(body: dict[str, Any], agency_team: str | None, run: DeferredRun) -> None:
-            token = REQUEST.set({**describe(body), "deferred": True})
-            try:
+            with _logged_as_deferred(body):
                 self.click(self.request(body, agency_team, run=run), fn, where)
-            finally:
-                REQUEST.reset(token)
         return work
 
     def click(self, req: Request, fn: Listener, where: str) -> None:
@@ -263,25 +271,25 @@ class _Frame:
         if retry_later(exc):
             raise exc  # the worker could not reach the database: the request stays in the inbox
         text = polite_error(exc, self.translator(req), where=where)
-        channel, _ = req.message
-        try:
-            with self.ctx.db.transaction() as session:
-                now = self.ctx.clock.now()
-                if req.response_url and response_url_usable(now):
-                    enqueue_response(session, now=now, response_url=req.response_url, text=text)
-                elif channel or req.channel_id:
-                    enqueue_ephemeral(session, now=now, channel=channel or req.channel_id, user=req.user_id,
-                                      text=text)
-                else:
-                    enqueue_post(session, now=now, to=req.user_id, text=text)
-                if req.run is not None:
-                    self.ctx.inbox.finish(session, req.run)
-        except SQLAlchemyError:
-            if req.run is not None:
-                raise  # in the worker: the request stays in the inbox and is done (or refused) next run
-            # The database is what failed (the text says so), so the outbox can't hold the answer either:
-            # answer straight through the response_url, once, rather than leave the click unanswered.
-            self.answer_directly(req, text)
+
+        def owe_refusal(r: Request) -> None:  # in its own unit of work, which also ends a deferred request
+            channel = r.message[0] or r.channel_id
+            now = self.ctx.clock.now()
+            if r.response_url and response_url_usable(now):
+                enqueue_response(r.session, now=now, response_url=r.response_url, text=text)
+            elif channel:
+                enqueue_ephemeral(r.session, now=now, channel=channel, user=r.user_id, text=text)
+            else:
+                enqueue_post(r.session, now=now, to=r.user_id, text=text)
+
+        _, failure = self.run(req, owe_refusal)
+        if failure is None:
+            return
+        if req.run is not None or not isinstance(failure, SQLAlchemyError):
+            raise failure  # in the worker: the request stays in the inbox and is done (or refused) next run
+        # The database is what failed (the text says so), so the outbox can't hold the answer either:
+        # answer straight through the response_url, once, rather than leave the click unanswered.
+        self.answer_directly(req, text)
 
     @staticmethod
     def answer_directly(req: Request, text: str) -> None:
@@ -368,8 +376,7 @@ class _Frame:
             self.owe_answer(req, reply)
 
         def work(body: dict[str, Any], agency_team: str | None, run: DeferredRun) -> None:
-            token = REQUEST.set({**describe(body), "deferred": True})
-            try:
+            with _logged_as_deferred(body):
                 req = self.request(body, agency_team, run=run)
                 _, failure = self.run(req, with_answer)
                 if failure is None:
@@ -377,12 +384,9 @@ class _Frame:
                 if retry_later(failure):
                     raise failure
                 refusal = Reply(polite_error(failure, self.translator(req), where=sub.key))
-                with self.ctx.db.transaction() as session:
-                    req._session = session
-                    self.owe_answer(req, refusal)
-                    self.ctx.inbox.finish(session, run)
-            finally:
-                REQUEST.reset(token)
+                _, failure = self.run(req, lambda r: self.owe_answer(r, refusal))  # also ends the request
+                if failure is not None:
+                    raise failure  # not even the refusal could be stored: the request stays in the inbox
         return work
 
     def owe_answer(self, req: Request, reply: Reply) -> None:
