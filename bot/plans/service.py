@@ -101,10 +101,10 @@ def resolve_client(session: Session, actor: Actor, name: str, *, include_archive
         names = ", ".join(c.name for c in clients) or "—"
         unknown = Hidden if not actor.is_agency and _exists(session, key, include_archived) else NotFound
         raise unknown(N_("I don't know a client called “{name}”. Clients you can see: {names}."),
-                      field="client", name=name[:60], names=names)
+                      field="client", name=typed(name), names=names)
     names = ", ".join(c.name for c in matches)
     raise UserError(N_("“{name}” matches several clients: {names}. Type more of the name."),
-                    name=name[:60], names=names)
+                    name=typed(name), names=names)
 
 
 def resolve_client_by_id(session: Session, actor: Actor, client_id: int | None) -> Client:
@@ -239,6 +239,16 @@ def _write_version(session: Session, client: Client, values: dict[str, Any], *, 
     client.current_plan_id = plan.id
     client.current_plan = plan
     return plan
+
+
+# Slack's tokens for a person, a channel or a group (<@U…|name>, <#C…>, <!subteam^S…>): echoed back,
+# Slack would render them as names the reader may not know (a user of another organization).
+_SLACK_TOKEN = re.compile(r"<[@#!][^>]*>")
+
+
+def typed(name: str) -> str:
+    """A client name as someone typed it, fit to quote back to them (short, and naming nobody)."""
+    return _SLACK_TOKEN.sub("…", name)[:60]
 
 
 def name_key(name: str) -> str:
