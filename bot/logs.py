@@ -17,7 +17,7 @@ _SECRET_PATTERNS = [
     (re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/\s]+:)[^@\s]+(@)"), r"\1[redacted]\2"),
 ]
 # Every pattern above needs one of these words: a line without any (most request lines) skips the five
-# substitutions, which were a few percent of a request's CPU in bench/profile_ack.py.
+# substitutions, which were a few percent of a request's CPU under bench/ack.py (py-spy).
 _SECRET_WORDS = ("xox", "xapp-", "bearer", "secret", "password", "token", "postgres")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 

@@ -161,8 +161,9 @@ def find_by_ref(session: Session, ref_key: str) -> OutboxNotice | None:
 
 # Built once per process. Aliasing OutboxNotice adapts every column of the table, and a statement
 # built afresh also pays for its cache key and its compilation: together ~3-6 ms of CPU per claim, the
-# largest single cost of delivering a notice (bench/profile_ack.py). The prebuilt statements below take
-# ``now`` and the ids as bind parameters instead, so SQLAlchemy compiles them once and reuses them.
+# largest single cost of delivering a notice (a py-spy profile of the serve under bench/ack.py). The
+# prebuilt statements below take ``now`` and the ids as bind parameters instead, so SQLAlchemy compiles
+# them once and reuses them.
 _OLDER = aliased(OutboxNotice, name="older")
 _TARGET = aliased(OutboxNotice, name="target")
 

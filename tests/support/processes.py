@@ -109,21 +109,24 @@ class BotProcess:
             self._log_file = None
 
 
-def launch_bot_process(kind: str, env: dict[str, str], workdir: Path) -> BotProcess:
+def launch_bot_process(kind: str, env: dict[str, str], workdir: Path, *, argv: list[str] | None = None
+                       ) -> BotProcess:
     """Start ``python -m bot serve --no-scheduler`` (``kind="serve"``, on ``$PORT``, a free one when
     unset; one gunicorn worker unless ``WEB_CONCURRENCY`` says otherwise), ``python -m bot serve``
     (``"serve+worker"``: it starts its own worker) or ``python -m bot worker``,
-    without waiting for it (start several, then :meth:`BotProcess.wait_ready` each)."""
+    without waiting for it (start several, then :meth:`BotProcess.wait_ready` each). ``argv``: another
+    program in the place of ``python -m bot`` (the benches' bare Bolt app), with the same settings."""
     env = dict(env)
-    argv = [sys.executable, "-m", "bot"]
+    default_argv = [sys.executable, "-m", "bot"]
     if kind in ("serve", "serve+worker"):
         env.setdefault("PORT", str(free_port()))
         env.setdefault("WEB_CONCURRENCY", "1")
-        argv += ["serve"] if kind == "serve+worker" else ["serve", "--no-scheduler"]
+        default_argv += ["serve"] if kind == "serve+worker" else ["serve", "--no-scheduler"]
     elif kind == "worker":
-        argv += ["worker"]
+        default_argv += ["worker"]
     else:
         raise ValueError(f"unknown kind {kind!r}")
+    argv = argv or default_argv
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{kind}-{time.monotonic_ns()}.log"
     log_file = log_path.open("wb")

@@ -132,14 +132,16 @@ def click(slack: Any, message: dict[str, Any], who: str, action_id: str, value: 
     """``who`` clicks the ``action_id`` button of ``message`` (the one carrying ``value``, if given).
     ``forged``: the payload was tampered with, its button carries ``value`` whatever the message shows."""
     if forged:
-        r = _forged_click(slack, message, who, action_id, value)
+        r = stale_click(slack, message, who, action_id, value)
     else:
         r = slack.click(message, user_id=who, action_id=action_id, value=value)
     assert r.status_code == 200, r.text
     return r
 
 
-def _forged_click(slack: Any, message: dict[str, Any], who: str, action_id: str, value: str | None):
+def stale_click(slack: Any, message: dict[str, Any], who: str, action_id: str, value: str | None = None):
+    """A click on ``message`` as it was shown, whatever Slack shows now: a second device that had not
+    refreshed, a double click (with ``value``: a tampered button)."""
     from bot.fakeslack.interactions import button_action
 
     block, button = slack.find_button(message, action_id)

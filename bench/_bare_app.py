@@ -1,6 +1,6 @@
 """The baseline for acknowledgement benchmarks: a Bolt app that only acks, on Nexo's server stack.
 
-    python bench/bare_app.py     # reads the same settings as `python -m bot serve`
+    python bench/_bare_app.py    # reads the same settings as `python -m bot serve`
 
 Same Bolt options as ``bot.app.build_app`` (signature verification on, lazy ``auth.test``,
 ``process_before_response=False``), the same WSGI adapter (``SlackRequestHandler`` behind a
