@@ -102,10 +102,9 @@ def plan_card(client: Client, plan: Plan, t: Translator, *, versions: list[Plan]
         (N_("Reminder"), t(N_("at {percent}% of the window"), percent=plan.remind_at_percent)),
         (N_("Escalation"), t(N_("backups at due + {b}%, account lead at due + {l}%"),
                              b=plan.escalate_backups_percent, l=plan.escalate_lead_percent)),
-        (N_("Repeat while overdue"), t.ngettext(
-            "every {every}, {count} more time", "every {every}, {count} more times", plan.overdue_repeat_limit,
-            every=minutes(plan.overdue_repeat_minutes or plan.response_window_minutes),
-            count=plan.overdue_repeat_limit)),
+        (N_("Repeat while overdue"), t(N_("every {every}; repeats: {count}"),
+                                      every=minutes(plan.overdue_repeat_minutes or plan.response_window_minutes),
+                                      count=plan.overdue_repeat_limit)),
         (N_("Crisis window"), t(N_("{window}, around the clock"), window=minutes(plan.crisis_window_minutes))),
         (N_("Crisis page repeat"), minutes(plan.crisis_repeat_minutes)),
     ]

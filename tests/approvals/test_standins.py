@@ -38,7 +38,7 @@ def test_a_backup_stands_in_once_escalated_and_decides_the_draft(fake_slack, wor
     ana_card = world.card(REF, "ACME-1")
     world.click(ana_card, BACKUP, ids.APPROVE)  # before the escalation Bruno is not standing in yet
     world.settle()
-    assert any("If they don't answer in time, I'll bring you in to stand in for them" in t
+    assert any("Si no responde a tiempo, te aviso para que decidas en su lugar" in t
                for t in world.seen_by(BACKUP).ephemerals)
     assert world.the_draft("ACME-1").status == DraftStatus.CLIENT_REVIEW and world.decisions("ACME-1") == []
 
@@ -54,12 +54,14 @@ def test_a_backup_stands_in_once_escalated_and_decides_the_draft(fake_slack, wor
                                                            "standing_in_for": REF})
     closed = f"Approved by @{BACKUP}, standing in for @{REF}, at"
     fake_slack.wait_for(lambda: closed in text_of(world.card(REF, "ACME-1")))  # every card closes with who decided
-    fake_slack.wait_for(lambda: buttons(world.card(REF, "ACME-1")) == [] and buttons(stand_in_card(world, BACKUP)) == [])
+    fake_slack.wait_for(lambda: buttons(world.card(REF, "ACME-1")) == []
+                        and buttons(stand_in_card(world, BACKUP)) == [])
     assert closed in text_of(stand_in_card(world, BACKUP))
     assert any(f"approved by @{BACKUP}, standing in for @{REF}" in t for t in world.seen_by(CM_EN).dms)
 
     world.click(card, BACKUP, ids.APPROVE, forged=True)  # the same card again: a polite answer, nothing changes
-    fake_slack.wait_for(lambda: any(f"@{BACKUP} ya aprobó ACME-1 a las 13:00" in t for t in world.seen_by(BACKUP)))  # his language
+    fake_slack.wait_for(lambda: any(f"@{BACKUP} ya aprobó ACME-1 a las 13:00" in t  # in Bruno's language
+                                    for t in world.seen_by(BACKUP)))
     assert len(world.decisions("ACME-1")) == 1
     assert fake_slack.rejections() == []
 
