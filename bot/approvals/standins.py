@@ -77,8 +77,8 @@ def decider(session: Session, actor: Actor, draft: Draft, plan: Plan, version: D
     if mine:
         return mine[-1]
     if actor.user_id in plan.client_side() or (plan.lead_can_decide and actor.user_id == plan.account_lead):
-        raise NotAllowed(N_("{ref} is with <@{who}> for now. If they don't answer in time, I'll bring you in to "
-                            "stand in for them."), ref=draft.reference, who=plan.reference_user)
+        raise NotAllowed(N_("{ref} is with the client's reference person for now. If they don't answer in time, "
+                            "I'll bring you in to stand in for them."), ref=draft.reference)
     raise NotAllowed(N_("Only the client's reference person or their backups can decide on this draft."))
 
 
