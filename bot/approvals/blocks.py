@@ -56,6 +56,9 @@ class CardView:
     decided_at: str | None = None  # already in the client's local time
     comment: str | None = None
     superseded_by: int | None = None
+    decided_for: str | None = None  # the absent reviewer a stand-in decided for
+    stands_in_for: str | None = None  # a stand-in's card: whom its reader decides for
+    opened_at: datetime | None = None  # when the open request started waiting
 
 
 def networks_label(networks: list[str]) -> str:
@@ -115,10 +118,16 @@ def _when(at: datetime | None, tz: str, t: Translator) -> str:
 
 
 def _status(card: CardView, t: Translator) -> dict[str, Any]:
-    state, who, when = card.state, card.decided_by, card.decided_at
+    state, who, when, absent = card.state, card.decided_by, card.decided_at, card.decided_for
+    if state == CardState.APPROVED and absent:
+        return section("✅ " + t(N_("Approved by <@{who}>, standing in for <@{absent}>, at {time} (version "
+                                    "{version})."), who=who, absent=absent, time=when, version=card.version.number))
     if state == CardState.APPROVED:
         return section("✅ " + t(N_("Approved by <@{who}> at {time} (version {version})."), who=who, time=when,
                                  version=card.version.number))
+    if state == CardState.REJECTED and absent:
+        return section("⛔ " + t(N_("Rejected by <@{who}>, standing in for <@{absent}>, at {time}."), who=who,
+                                 absent=absent, time=when) + "\n" + quote(card.comment))
     if state == CardState.REJECTED:
         return section("⛔ " + t(N_("Rejected by <@{who}> at {time}."), who=who, time=when) + "\n" +
                        quote(card.comment))
@@ -129,7 +138,8 @@ def _status(card: CardView, t: Translator) -> dict[str, Any]:
         return section("✅ " + t(N_("Approved internally by <@{who}> at {time}; it went to the client."),
                                  who=who, time=when))
     if state == CardState.CHANGES_REQUESTED:
-        asked = t(N_("<@{who}> asked for changes at {time}:"), who=who, time=when)
+        asked = (t(N_("<@{who}>, standing in for <@{absent}>, asked for changes at {time}:"), who=who, absent=absent,
+                   time=when) if absent else t(N_("<@{who}> asked for changes at {time}:"), who=who, time=when))
         still = t(N_("Until the revision arrives, this version can still be approved as is."))
         return section("✏️ " + asked + "\n" + (quote(card.comment) or "—") + "\n" + still)
     lines = [t(N_("Written by <@{author}>."), author=card.author)]
@@ -141,13 +151,19 @@ def _status(card: CardView, t: Translator) -> dict[str, Any]:
         lines.append(t(N_("Any one of {people} can decide."), people=mentions(card.reviewers)))
     if card.handed_by and card.assignee:
         lines.append(t(N_("<@{by}> handed this to <@{to}>."), by=card.handed_by, to=card.assignee))
+    if card.stands_in_for:
+        since = f"{local_stamp(card.opened_at, card.timezone)} ({card.timezone})" if card.opened_at else "—"
+        stand_in = "⏰ " + t(N_("It has been waiting on <@{absent}> since {since}. You can stand in for them: your "
+                               "decision counts as theirs."), absent=card.stands_in_for, since=since)
+        return section(stand_in + "\n" + " ".join(lines))
     return context(" ".join(lines))
 
 
 def _buttons(card: CardView, t: Translator, shortened: bool) -> list[dict[str, Any]]:
     value = card.value
     elements: list[dict[str, Any]] = []
-    if card.state in (CardState.OPEN, CardState.CHANGES_REQUESTED):
+    if card.state in (CardState.OPEN, CardState.CHANGES_REQUESTED) and not (
+            card.stands_in_for and card.state != CardState.OPEN):  # a stand-in's card closes with the first word
         elements.append(button(t(N_("Approve")), ids.APPROVE, value, style="primary"))
     if card.state == CardState.OPEN:
         elements.append(button(t(N_("Request changes")), ids.REQUEST_CHANGES, value))
@@ -182,9 +198,13 @@ def created_message(reference: str, *, stage: Stage | None, sent_to: list[str], 
 
 
 def approved_notice(reference: str, version: int, who: str, when: str, start: str, t: Translator, *,
-                    pre_approved: bool = False, handoff: bool = False) -> tuple[str, list[dict[str, Any]]]:
+                    pre_approved: bool = False, handoff: bool = False, absent: str | None = None
+                    ) -> tuple[str, list[dict[str, Any]]]:
     """To the author: approved by whom and when (and whether it is going to the publishing tool)."""
-    if pre_approved:
+    if absent:
+        text = "✅ " + t(N_("{ref} (version {version}) was approved by <@{who}>, standing in for <@{absent}>, at "
+                            "{time}."), ref=reference, version=version, who=who, absent=absent, time=when)
+    elif pre_approved:
         text = "✅ " + t(N_("{ref} is in a pre-approved category: recorded as approved without the client step."),
                          ref=reference)
     else:
@@ -203,19 +223,23 @@ def internal_passed_notice(reference: str, who: str, t: Translator) -> tuple[str
     return text, [section(text)]
 
 
-def changes_notice(reference: str, value: str, who: str, when: str, comment: str | None, t: Translator
-                   ) -> tuple[str, list[dict[str, Any]]]:
+def changes_notice(reference: str, value: str, who: str, when: str, comment: str | None, t: Translator, *,
+                   absent: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """To the CM: what the reviewer asked, and a Revise button (opens the prefilled form)."""
-    text = "✏️ " + t(N_("<@{who}> asked for changes to {ref} at {time}."), who=who, ref=reference, time=when)
+    text = "✏️ " + (t(N_("<@{who}>, standing in for <@{absent}>, asked for changes to {ref} at {time}."), who=who,
+                      absent=absent, ref=reference, time=when) if absent else
+                    t(N_("<@{who}> asked for changes to {ref} at {time}."), who=who, ref=reference, time=when))
     body = text + ("\n" + quote(comment) if comment else "")
     blocks = [section(body), actions([button(t(N_("Revise")), ids.REVISE, value, style="primary")])]
     return text, blocks
 
 
-def rejected_notice(reference: str, who: str, when: str, comment: str | None, t: Translator
-                    ) -> tuple[str, list[dict[str, Any]]]:
+def rejected_notice(reference: str, who: str, when: str, comment: str | None, t: Translator, *,
+                    absent: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """To the author: who rejected it, when, and why."""
-    text = "⛔ " + t(N_("<@{who}> rejected {ref} at {time}."), who=who, ref=reference, time=when)
+    text = "⛔ " + (t(N_("<@{who}>, standing in for <@{absent}>, rejected {ref} at {time}."), who=who, absent=absent,
+                      ref=reference, time=when) if absent else
+                    t(N_("<@{who}> rejected {ref} at {time}."), who=who, ref=reference, time=when))
     body = text + ("\n" + quote(comment) if comment else "")
     return text, [section(body)]
 

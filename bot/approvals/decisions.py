@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.access import Actor
-from bot.approvals import audit, blocks, flows, service, webhook
+from bot.approvals import audit, blocks, flows, service, standins, webhook
 from bot.approvals.audit import Event
 from bot.approvals.flows import Outcome, close_open, refresh_cards, tell_author
 from bot.approvals.models import (
@@ -45,52 +45,73 @@ from bot.tracking.service import client_notice_time, open_request
 COMMENT_MAX = 3000
 
 
-def _open(session: Session, actor: Actor, draft_id: int, version: int, now: datetime
-          ) -> tuple[Draft, Client, Plan, Stage]:
-    """Lock the draft and check the clicker may decide on this version now; returns its current stage."""
+def _open(session: Session, actor: Actor, draft_id: int, version: int, now: datetime,
+          standing_in_for: str | None = None) -> tuple[Draft, Client, Plan, Stage, str | None]:
+    """Lock the draft and check the clicker may decide on this version now; returns its current stage
+    and, for a stand-in, the absent reviewer they decide for (:func:`bot.approvals.standins.decider`)."""
     draft = service.lock_draft(session, draft_id)
     client, plan = service.client_and_plan(session, draft)
     stage = stage_of(draft.status)
-    if stage == Stage.CLIENT and actor.user_id not in service.reviewers(plan, Stage.CLIENT) and any(
+    shown = service.version_of(session, draft, version) if version <= draft.current_version else None
+    stand_in = shown is not None and bool(standins.stand_in_cards(session, draft, version, actor.user_id))
+    if stage == Stage.CLIENT and not stand_in and actor.user_id not in service.reviewers(plan, Stage.CLIENT) and any(
             d.reviewer == actor.user_id and d.decision == Decision.APPROVED
             for d in service.decisions_for(session, draft, draft.current_version, Stage.INTERNAL)):
         raise Conflict(N_("{ref} already passed the internal review: it is with the client now."),
                        ref=draft.reference)
-    if stage is not None:
+    for_user = None
+    if stage == Stage.CLIENT and shown is not None:
+        if actor.user_id == draft.created_by:
+            service.require_reviewer(actor, draft, plan, stage)  # the author never decides
+        for_user = standins.decider(session, actor, draft, plan, shown, standing_in_for)
+    elif stage is not None:
         service.require_reviewer(actor, draft, plan, stage)
-    elif actor.user_id == draft.created_by or actor.user_id not in (
-            service.reviewers(plan, Stage.INTERNAL) + service.reviewers(plan, Stage.CLIENT)):
+    elif not stand_in and (actor.user_id == draft.created_by or actor.user_id not in (
+            service.reviewers(plan, Stage.INTERNAL) + service.reviewers(plan, Stage.CLIENT))):
         service.require_reviewer(actor, draft, plan, Stage.CLIENT)  # raises the right refusal
     service.require_current(draft, version)
     if stage is None:
         raise service.decided_error(session, draft, plan, now)
-    return draft, client, plan, stage
+    return draft, client, plan, stage, for_user
 
 
 def check_can_decide(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime,
-                     changes_only: bool = False) -> Draft:
+                     changes_only: bool = False, standing_in_for: str | None = None) -> Draft:
     """Before opening a comment or reassign form: the same checks the submission will repeat."""
-    draft, _, plan, stage = _open(session, actor, draft_id, version, now)
+    draft, _, plan, stage, _ = _open(session, actor, draft_id, version, now, standing_in_for)
     if changes_only and draft.status != REVIEW[stage]:
         raise service.decided_error(session, draft, plan, now)
     return draft
 
 
-def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime) -> Outcome:
+def _stand_in_detail(for_user: str | None) -> dict[str, str]:
+    """The audit trail's note of a stand-in's decision: "decided by <actor> standing in for <for_user>"."""
+    return {"standing_in_for": for_user} if for_user else {}
+
+
+def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime,
+            standing_in_for: str | None = None) -> Outcome:
     """The reviewer approves the version: approved (and owed to the publishing tool), passed on to the
-    client after the internal review, or one more approval of several when all must approve."""
-    draft, client, plan, stage = _open(session, actor, draft_id, version, now)
+    client after the internal review, or one more approval of several when all must approve. A stand-in's
+    approval counts as the absent reviewer's."""
+    draft, client, plan, stage, for_user = _open(session, actor, draft_id, version, now, standing_in_for)
+    if for_user is not None and draft.status != REVIEW[stage]:  # the client already had its word
+        raise service.decided_error(session, draft, plan, now)
     current = service.version_of(session, draft, version)
     required = service.required_reviewers(plan, stage)
     latest = service.latest_by_reviewer(service.decisions_for(session, draft, version, stage))
-    mine = latest.get(actor.user_id)
+    slot = for_user or actor.user_id
+    mine = latest.get(slot)
     if required is not None and mine is not None and mine.decision == Decision.APPROVED:
+        if for_user is not None:
+            raise Conflict(N_("<@{who}> already approved version {version} of {ref}."), who=for_user,
+                           version=version, ref=draft.reference)
         raise Conflict(N_("You already approved version {version} of {ref}."), version=version, ref=draft.reference)
     decision = service.add_decision(session, draft, version=version, stage=stage, reviewer=actor.user_id,
-                                    decision=Decision.APPROVED, comment=None, now=now)
-    latest[actor.user_id] = decision
+                                    decision=Decision.APPROVED, comment=None, now=now, on_behalf_of=for_user)
+    latest[slot] = decision
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.APPROVED, at=now,
-                 stage=str(stage), as_is=draft.status == CHANGES[stage])
+                 stage=str(stage), as_is=draft.status == CHANGES[stage], **_stand_in_detail(for_user))
     approved = {r for r, d in latest.items() if d.decision == Decision.APPROVED}
     if required is not None and not set(required) <= approved:
         return _partly_approved(session, draft, current, client, plan, latest, now)
@@ -106,7 +127,7 @@ def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now:
                                        approved_by=sorted(approved) if required else [actor.user_id])
     tell_author(session, draft, blocks.approved_notice(
         draft.reference, version, actor.user_id, service.local_time(now, plan, now), _start(current),
-        _author_translator(session, draft), handoff=delivery is not None), now=now)
+        _author_translator(session, draft), handoff=delivery is not None, absent=for_user), now=now)
     return Outcome(draft, stage=stage, webhook_ids=[delivery] if delivery else [])
 
 
@@ -154,49 +175,50 @@ def _partly_approved(session: Session, draft: Draft, current: DraftVersion, clie
 
 
 def request_changes(session: Session, *, actor: Actor, draft_id: int, version: int, comment: str | None,
-                    now: datetime) -> Outcome:
+                    now: datetime, standing_in_for: str | None = None) -> Outcome:
     """The reviewer asks for changes (comment optional): the author owes a revision, and the version can
     still be approved as is until it arrives."""
     comment = _comment(comment, required=False)
-    draft, client, plan, stage = _open(session, actor, draft_id, version, now)
+    draft, client, plan, stage, for_user = _open(session, actor, draft_id, version, now, standing_in_for)
     if draft.status != REVIEW[stage]:
         raise service.decided_error(session, draft, plan, now)
     current = service.version_of(session, draft, version)
     service.add_decision(session, draft, version=version, stage=stage, reviewer=actor.user_id,
-                         decision=Decision.CHANGES_REQUESTED, comment=comment, now=now)
+                         decision=Decision.CHANGES_REQUESTED, comment=comment, now=now, on_behalf_of=for_user)
     service.transition(session, draft, CHANGES[stage], version=version, from_=(REVIEW[stage],), now=now)
     close_open(session, current, RequestKind.APPROVAL, by=actor.user_id, outcome="changes_requested", now=now)
     open_request(session, client=client, plan=plan, kind=RequestKind.REVISION, waiting_on=WaitingOn.AGENCY,
                  subject_type=service.SUBJECT, subject_id=current.id, reference=draft.reference,
                  summary=comment or current.text, asked_by=actor.user_id, assignee=draft.created_by, now=now)
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.COMMENTED, at=now,
-                 stage=str(stage), decision=str(Decision.CHANGES_REQUESTED), comment=comment)
+                 stage=str(stage), decision=str(Decision.CHANGES_REQUESTED), comment=comment,
+                 **_stand_in_detail(for_user))
     refresh_cards(session, draft, version, stage, client, plan, now=now)
     tell_author(session, draft, blocks.changes_notice(
         draft.reference, service.button_value(draft, version), actor.user_id, service.local_time(now, plan, now),
-        comment, _author_translator(session, draft)), now=now)
+        comment, _author_translator(session, draft), absent=for_user), now=now)
     return Outcome(draft, stage=stage)
 
 
 def reject(session: Session, *, actor: Actor, draft_id: int, version: int, comment: str | None,
-           now: datetime) -> Outcome:
+           now: datetime, standing_in_for: str | None = None) -> Outcome:
     """The reviewer rejects the draft (a comment is required): final."""
     comment = _comment(comment, required=True)
-    draft, client, plan, stage = _open(session, actor, draft_id, version, now)
+    draft, client, plan, stage, for_user = _open(session, actor, draft_id, version, now, standing_in_for)
     if draft.status != REVIEW[stage]:
         raise service.decided_error(session, draft, plan, now)
     current = service.version_of(session, draft, version)
     service.add_decision(session, draft, version=version, stage=stage, reviewer=actor.user_id,
-                         decision=Decision.REJECTED, comment=comment, now=now)
+                         decision=Decision.REJECTED, comment=comment, now=now, on_behalf_of=for_user)
     service.transition(session, draft, DraftStatus.REJECTED, version=version, from_=(REVIEW[stage],), now=now,
                        decided_at=now, decided_by=actor.user_id, decided_version=version)
     close_open(session, current, RequestKind.APPROVAL, by=actor.user_id, outcome="rejected", now=now)
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REJECTED, at=now,
-                 stage=str(stage), comment=comment)
+                 stage=str(stage), comment=comment, **_stand_in_detail(for_user))
     refresh_cards(session, draft, version, stage, client, plan, now=now)
     tell_author(session, draft, blocks.rejected_notice(
         draft.reference, actor.user_id, service.local_time(now, plan, now), comment,
-        _author_translator(session, draft)), now=now)
+        _author_translator(session, draft), absent=for_user), now=now)
     return Outcome(draft, stage=stage)
 
 
@@ -213,8 +235,16 @@ def _comment(comment: str | None, *, required: bool) -> str | None:
 # -- handing over ------------------------------------------------------------------------------------
 def reassign_candidates(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime
                         ) -> tuple[Draft, list[str]]:
-    """Who the clicker may hand this request to: the other client reviewers, minus whoever has it now."""
-    draft, _, plan, stage = _open(session, actor, draft_id, version, now)
+    """Who the clicker may hand this request to: the other client reviewers, minus whoever has it now.
+    The account lead may hand it over too, once it was escalated to them (their late notice's Reassign)."""
+    draft = service.lock_draft(session, draft_id)
+    _, plan = service.client_and_plan(session, draft)
+    shown = service.version_of(session, draft, version) if version <= draft.current_version else None
+    if shown is not None and draft.status == DraftStatus.CLIENT_REVIEW and draft.current_version == version \
+            and standins.may_reassign_as_lead(session, actor, plan, shown):
+        stage = Stage.CLIENT
+    else:
+        draft, _, plan, stage, _ = _open(session, actor, draft_id, version, now)
     if stage != Stage.CLIENT or draft.status != DraftStatus.CLIENT_REVIEW:
         raise service.decided_error(session, draft, plan, now)
     if plan.require_all_reviewers or plan.channel:
@@ -278,11 +308,12 @@ def readable_version(session: Session, *, actor: Actor, draft_id: int, version: 
     return draft, service.version_of(session, draft, version)
 
 
-def start_comment(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime
-                  ) -> tuple[Draft, DraftVersion]:
+def start_comment(session: Session, *, actor: Actor, draft_id: int, version: int, now: datetime,
+                  standing_in_for: str | None = None) -> tuple[Draft, DraftVersion]:
     """A reviewer opens the comment form ("Request changes" or "Reject"): the checks its submission will
     repeat, and the audit trail's "viewed". Returns the draft and the version they comment on."""
-    draft = check_can_decide(session, actor=actor, draft_id=draft_id, version=version, now=now, changes_only=True)
+    draft = check_can_decide(session, actor=actor, draft_id=draft_id, version=version, now=now, changes_only=True,
+                             standing_in_for=standing_in_for)
     shown = service.version_of(session, draft, version)
     record_view(session, actor=actor, draft_id=draft_id, version=version, now=now)
     return draft, shown

@@ -8,7 +8,7 @@ shows the truth, whatever happened before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -169,6 +169,7 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
     )
     if last is not None:
         view.decided_by, view.decided_at, view.comment = last.reviewer, _local(last.at, plan), last.comment
+        view.decided_for = last.on_behalf_of
     if draft.current_version > version.number:
         view.state, view.superseded_by = CardState.SUPERSEDED, draft.current_version
     elif stage == Stage.INTERNAL and last is not None and last.decision == Decision.APPROVED:
@@ -183,11 +184,13 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
         if asked:
             view.decided_by, view.decided_at, view.comment = asked[-1].reviewer, _local(asked[-1].at, plan), \
                 asked[-1].comment
+            view.decided_for = asked[-1].on_behalf_of
     if view.state == CardState.OPEN:
         requests = service.open_requests(session, version, RequestKind.APPROVAL)
         if requests:
             view.due_at = requests[0].due_at
             view.assignee = requests[0].assignee
+            view.opened_at = requests[0].opened_at
             view.handed_by = _handed_by(session, draft, version.number)
         view.can_reassign = (stage == Stage.CLIENT and not view.require_all and not plan.channel
                              and len(plan.client_side()) > 1)
@@ -211,8 +214,18 @@ def refresh_cards(session: Session, draft: Draft, version_number: int, stage: St
         return
     view = card_view(session, draft, service.version_of(session, draft, version_number), client, plan, stage)
     for card, notice in cards:
-        text, card_blocks = blocks.approval_card(view, translator(card.language))
+        shown = view_for(view, plan, recipient=card.recipient, stands_in_for=card.stands_in_for)
+        text, card_blocks = blocks.approval_card(shown, translator(card.language))
         enqueue_update(session, now=now, of=notice, text=text, blocks=card_blocks)
+
+
+def view_for(view: CardView, plan: Plan, *, recipient: str, stands_in_for: str | None) -> CardView:
+    """The card as one recipient sees it: a stand-in's card says whom they stand in for, and only the
+    account lead's may hand the request over."""
+    if not stands_in_for:
+        return view
+    return replace(view, stands_in_for=stands_in_for,
+                   can_reassign=view.can_reassign and recipient == plan.account_lead)
 
 
 def tell_author(session: Session, draft: Draft, notice: tuple[str, list[dict]], *, now: datetime) -> None:

@@ -152,6 +152,8 @@ class DraftDecision(Base):
     stage: Mapped[Stage] = mapped_column(Enum(Stage, native_enum=False, length=16))
     reviewer: Mapped[str] = mapped_column(String(32))
     decision: Mapped[Decision] = mapped_column(Enum(Decision, native_enum=False, length=24))
+    # Set when a stand-in decided for an absent reviewer: the decision counts as theirs.
+    on_behalf_of: Mapped[str | None] = mapped_column(String(32))
     comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -171,6 +173,8 @@ class DraftCard(Base):
     language: Mapped[str] = mapped_column(String(8))
     notice_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A stand-in's card (sent when the request escalated): whom its recipient decides for.
+    stands_in_for: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_draft_cards_draft_version", "draft_id", "version"),

@@ -110,10 +110,11 @@ def decisions_for(session: Session, draft: Draft, version: int, stage: Stage) ->
 
 
 def latest_by_reviewer(decisions: Iterable[DraftDecision]) -> dict[str, DraftDecision]:
-    """Each reviewer's last word among ``decisions`` (given oldest first)."""
+    """Each reviewer's last word among ``decisions`` (given oldest first); a stand-in's decision is the
+    word of the reviewer they stood in for."""
     latest: dict[str, DraftDecision] = {}
     for decision in decisions:
-        latest[decision.reviewer] = decision
+        latest[decision.on_behalf_of or decision.reviewer] = decision
     return latest
 
 
@@ -255,19 +256,21 @@ def transition(session: Session, draft: Draft, to: DraftStatus, *, version: int,
 
 
 def add_decision(session: Session, draft: Draft, *, version: int, stage: Stage, reviewer: str, decision: Decision,
-                 comment: str | None, now: datetime) -> DraftDecision:
-    """Record one reviewer's decision on a version (append-only)."""
+                 comment: str | None, now: datetime, on_behalf_of: str | None = None) -> DraftDecision:
+    """Record one reviewer's decision on a version (append-only); ``on_behalf_of``: the absent reviewer a
+    stand-in decided for."""
     row = DraftDecision(draft_id=draft.id, version=version, stage=stage, reviewer=reviewer, decision=decision,
-                        comment=comment, at=now)
+                        comment=comment, at=now, on_behalf_of=on_behalf_of)
     session.add(row)
     session.flush()
     return row
 
 
 def add_card(session: Session, draft: Draft, *, version: int, stage: Stage, recipient: str, language: str,
-             notice: OutboxNotice, now: datetime) -> DraftCard:
-    """Remember the card ``notice`` posts, so decisions and revisions can update it in place."""
+             notice: OutboxNotice, now: datetime, stands_in_for: str | None = None) -> DraftCard:
+    """Remember the card ``notice`` posts, so decisions and revisions can update it in place
+    (``stands_in_for``: a stand-in's card, see :mod:`bot.approvals.standins`)."""
     card = DraftCard(draft_id=draft.id, version=version, stage=stage, recipient=recipient, language=language,
-                     notice_id=notice.id, created_at=now)
+                     notice_id=notice.id, created_at=now, stands_in_for=stands_in_for)
     session.add(card)
     return card

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.approvals import audit, blocks, service
+from bot.approvals import standins as _standins  # noqa: F401  registers the approvals' stand-in escalation
 from bot.approvals.audit import BOT_ACTOR, Event
 from bot.approvals.models import OPEN_STATUSES, Draft
 from bot.blockkit import local_stamp, mentions

@@ -7,7 +7,7 @@ outbox. Approve opens no form, so it is stored before its ack and may be done by
 
 from __future__ import annotations
 
-from bot.approvals import decisions, ids, modals, service
+from bot.approvals import decisions, ids, modals, service, standins
 from bot.blockkit import read
 from bot.handlers.drafts import hand_off_after_commit
 from bot.slack.listeners import Action, View
@@ -21,7 +21,8 @@ def approve(req: Request) -> None:
     actor = req.actor
     draft_id, version = service.parse_value(req.value)
     service.require_card_matches(req.session, *req.message, draft_id)
-    outcome = decisions.approve(req.session, actor=actor, draft_id=draft_id, version=version, now=req.now)
+    outcome = decisions.approve(req.session, actor=actor, draft_id=draft_id, version=version, now=req.now,
+                                standing_in_for=standins.card_stands_in_for(req.session, *req.message, req.user_id))
     hand_off_after_commit(req, outcome)
 
 
@@ -38,11 +39,13 @@ def open_comment(req: Request, decision: str) -> None:
     actor = req.actor
     draft_id, version = service.parse_value(req.value)
     service.require_card_matches(req.session, *req.message, draft_id)
+    standing_in_for = standins.card_stands_in_for(req.session, *req.message, req.user_id)
     draft, shown = decisions.start_comment(req.session, actor=actor, draft_id=draft_id, version=version,
-                                           now=req.now)
+                                           now=req.now, standing_in_for=standing_in_for)
     req.open_form(modals.comment_modal(req.t, reference=draft.reference, version=version, start=shown.text,
                                        reject=decision == REJECT,
-                                       meta={"draft_id": draft_id, "version": version, "decision": decision}))
+                                       meta={"draft_id": draft_id, "version": version, "decision": decision,
+                                             "for": standing_in_for}))
 
 
 def reassign_clicked(req: Request) -> None:
@@ -68,8 +71,9 @@ def comment_submitted(req: Request) -> None:
     actor, meta = req.actor, req.metadata
     draft_id, version = service.parse_metadata(meta)
     decide = decisions.reject if meta.get("decision") == REJECT else decisions.request_changes
+    claimed = meta.get("for")  # untrusted: counts only if a stand-in card for that person is the actor's
     decide(req.session, actor=actor, draft_id=draft_id, version=version, comment=read(req.view, ids.COMMENT),
-           now=req.now)
+           now=req.now, standing_in_for=claimed if isinstance(claimed, str) else None)
 
 
 def reassign_submitted(req: Request) -> None:

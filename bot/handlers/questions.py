@@ -62,8 +62,12 @@ def thread_answered(req: Request) -> None:
     if event.get("subtype") not in ANSWER_SUBTYPES or event.get("bot_id") or not user or not thread_ts \
             or thread_ts == event.get("ts"):
         return
-    question = questions.open_question_in_thread(req.session, str(event.get("channel")), str(thread_ts))
+    channel = str(event.get("channel"))
+    question = questions.open_question_in_thread(req.session, channel, str(thread_ts))
     if question is None:
+        withdrawn = questions.withdrawn_question_in_thread(req.session, channel, str(thread_ts))
+        if withdrawn is not None:  # answered late: say it was withdrawn, change nothing
+            questions.tell_withdrawn_in_thread(req.session, withdrawn, user, now=req.now)
         return
     try:
         questions.check_can_answer(req.session, question, user)
@@ -72,6 +76,11 @@ def thread_answered(req: Request) -> None:
     # If a click answered it meanwhile, the Conflict is logged as "event not taken" and nothing changes.
     questions.answer(req.session, question_id=question.id, by=user, text=event.get("text", ""), now=req.now,
                      via="thread")
+
+
+# -- the asker's Cancel -------------------------------------------------------------------------------
+def cancel_clicked(req: Request) -> None:
+    questions.cancel(req.session, actor=req.actor, question_id=row_id(req.value), now=req.now)
 
 
 # -- the Promise a time button and form ------------------------------------------------------------
@@ -101,6 +110,7 @@ LISTENERS = [
     ]),
     Action(ids.ANSWER, answer_clicked),
     View(ids.ANSWER_MODAL, answer_submitted, fallback=ids.ANSWER_TEXT),
+    Action(ids.CANCEL_QUESTION, cancel_clicked, deferrable=True),
     Action(ids.PROMISE, promise_clicked),
     View(ids.PROMISE_MODAL, promise_submitted, fallback=ids.PROMISE_TIME),
     Event("message", thread_answered),

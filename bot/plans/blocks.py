@@ -42,6 +42,7 @@ FIELD_LABELS = {
     "escalate_lead_percent": N_("Escalate to account lead"), "overdue_repeat_minutes": N_("Repeat while overdue"),
     "overdue_repeat_limit": N_("Repeat limit"), "publish_margin_minutes": N_("Safety margin before publishing"),
     "internal_review": N_("Internal review first"), "require_all_reviewers": N_("All reviewers must approve"),
+    "lead_can_decide": N_("Account lead may decide when escalated"),
     "pre_approved_categories": N_("Pre-approved categories"), "crisis_manual": N_("Crisis manual"),
     "crisis_extra_pages": N_("Also page in a crisis"), "crisis_repeat_minutes": N_("Crisis page repeat"),
     "note": N_("Note"),
@@ -101,7 +102,11 @@ def plan_card(client: Client, plan: Plan, t: Translator, *, versions: list[Plan]
         (N_("Reminder"), t(N_("at {percent}% of the window"), percent=plan.remind_at_percent)),
         (N_("Escalation"), t(N_("backups at due + {b}%, account lead at due + {l}%"),
                              b=plan.escalate_backups_percent, l=plan.escalate_lead_percent)),
+        (N_("Repeat while overdue"), t(N_("every {every}; repeats: {count}"),
+                                      every=minutes(plan.overdue_repeat_minutes or plan.response_window_minutes),
+                                      count=plan.overdue_repeat_limit)),
         (N_("Crisis window"), t(N_("{window}, around the clock"), window=minutes(plan.crisis_window_minutes))),
+        (N_("Crisis page repeat"), minutes(plan.crisis_repeat_minutes)),
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{client.name} ({client.ref_prefix})"[:150]}},
@@ -191,6 +196,16 @@ def plan_modal(t: Translator, *, values: dict[str, Any], client: Client | None =
                     str(values["escalate_backups_percent"]), placeholder="0"),
         text_input(ids.ESCALATE_LEAD, t(N_("Escalate to account lead (% of the window after due)")),
                     str(values["escalate_lead_percent"]), placeholder="50"),
+        text_input(ids.OVERDUE_REPEAT, t(N_("Repeat overdue reminders every (business time)")),
+                    minutes(values["overdue_repeat_minutes"]) if values["overdue_repeat_minutes"] else "",
+                    placeholder="4h", optional=True,
+                    hint=t(N_("Empty: one response window. From 15m to 5d."))),
+        text_input(ids.OVERDUE_LIMIT, t(N_("Overdue reminders after the first one")),
+                    str(values["overdue_repeat_limit"]), placeholder="3",
+                    hint=t(N_("From 0 to {most}; after the last one the account lead takes over."),
+                           most=s.OVERDUE_LIMIT_MAX)),
+        text_input(ids.CRISIS_REPEAT, t(N_("Repeat crisis pages every")), minutes(values["crisis_repeat_minutes"]),
+                    placeholder="5m", hint=t(N_("From 1m to 1h, never longer than the crisis window."))),
         _rules_input(t, values),
         text_input(ids.PREAPPROVED, t(N_("Pre-approved categories (one per line)")),
                     "\n".join(values["pre_approved_categories"]), multiline=True, optional=True),
@@ -222,12 +237,13 @@ def _channel_input(block_id: str, label: str, value: str | None) -> dict[str, An
     return input_block(block_id, label, element, optional=True)
 
 
-RULE_FIELDS = ("internal_review", "require_all_reviewers")
+RULE_FIELDS = ("internal_review", "require_all_reviewers", "lead_can_decide")
 
 
 def _rules_input(t: Translator, values: dict[str, Any]) -> dict[str, Any]:
     labels = {"internal_review": t(N_("Account lead reviews first")),
-              "require_all_reviewers": t(N_("Every reviewer (reference and backups) must approve"))}
+              "require_all_reviewers": t(N_("Every reviewer (reference and backups) must approve")),
+              "lead_can_decide": t(N_("Account lead may decide when a request is escalated"))}
     options = [{"text": plain(labels[f], 75), "value": f} for f in RULE_FIELDS]
     element: dict[str, Any] = {"type": "checkboxes", "options": options}
     chosen = [o for o in options if values.get(o["value"])]
@@ -293,6 +309,9 @@ def read_modal(view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Use
         text(ids.ESCALATE_BACKUPS), option="backups", low=0, high=1000)})
     attempt(ids.ESCALATE_LEAD, lambda: {"escalate_lead_percent": s.parse_percent(
         text(ids.ESCALATE_LEAD), option="lead", low=0, high=1000)})
+    attempt(ids.OVERDUE_REPEAT, lambda: s.option_values("overdue-repeat", text(ids.OVERDUE_REPEAT)))
+    attempt(ids.OVERDUE_LIMIT, lambda: s.option_values("overdue-limit", text(ids.OVERDUE_LIMIT)))
+    attempt(ids.CRISIS_REPEAT, lambda: s.option_values("crisis-repeat", text(ids.CRISIS_REPEAT)))
     rules = {o.get("value") for o in raw(ids.RULES).get("selected_options") or []}
     values.update({field: field in rules for field in RULE_FIELDS})
     values["pre_approved_categories"] = s.parse_categories(text(ids.PREAPPROVED))

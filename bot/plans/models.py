@@ -99,6 +99,8 @@ class Plan(Base):
     publish_margin_minutes: Mapped[int] = mapped_column(Integer)
     internal_review: Mapped[bool] = mapped_column(Boolean, default=False)
     require_all_reviewers: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The account lead may stand in for the client once a request is escalated to them (off by default).
+    lead_can_decide: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     # Content rules and crisis manual
     pre_approved_categories: Mapped[list[str]] = mapped_column(JSON, default=list)

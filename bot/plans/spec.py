@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from bot.errors import UserError
 from bot.i18n import N_, SUPPORTED_LANGUAGES
 from bot.plans import hours as hours_mod
 from bot.plans.calendar import validate_holidays, validate_timezone
-from bot.plans.durations import parse_duration
+from bot.plans.durations import format_duration, parse_duration
 
 USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -31,7 +31,7 @@ PLAN_FIELDS = (
     "timezone", "hours", "holiday_country", "holiday_subdiv", "closed_dates",
     "response_window_minutes", "crisis_window_minutes", "remind_at_percent",
     "escalate_backups_percent", "escalate_lead_percent", "overdue_repeat_minutes", "overdue_repeat_limit",
-    "publish_margin_minutes", "internal_review", "require_all_reviewers",
+    "publish_margin_minutes", "internal_review", "require_all_reviewers", "lead_can_decide",
     "pre_approved_categories", "crisis_manual", "crisis_extra_pages", "crisis_repeat_minutes", "note",
 )
 
@@ -62,6 +62,7 @@ def default_values(*, language: str = "en", timezone: str = "UTC") -> dict[str, 
         "publish_margin_minutes": 60,
         "internal_review": False,
         "require_all_reviewers": False,
+        "lead_can_decide": False,
         "pre_approved_categories": [],
         "crisis_manual": [],
         "crisis_extra_pages": [],
@@ -124,6 +125,42 @@ def parse_window_minutes(raw: str, *, option: str) -> int:
 
 def parse_percent(raw: str, *, option: str, low: int, high: int) -> int:
     value = raw.strip().rstrip("%").strip()
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise UserError(N_("{option}: “{value}” must be a whole number from {low} to {high}."),
+                        option=option, value=raw[:20], low=low, high=high)
+    return int(value)
+
+
+# Bounds of the chase and paging settings (see README, "Plan settings").
+OVERDUE_REPEAT_MIN, OVERDUE_REPEAT_MAX = 15, 5 * 24 * 60  # business minutes between overdue reminders
+OVERDUE_LIMIT_MAX = 10  # overdue reminders after the first one
+CRISIS_REPEAT_MIN, CRISIS_REPEAT_MAX = 1, 60  # minutes between crisis pages
+WINDOW_WORDS = ("window", "ventana", "default", "")
+
+
+def parse_overdue_repeat(raw: str, *, option: str = "overdue-repeat") -> int | None:
+    """How often an overdue request is chased again: a duration, or ``window`` (None: one response window)."""
+    if raw.strip().lower() in WINDOW_WORDS:
+        return None
+    return _bounded_minutes(raw, option=option, low=OVERDUE_REPEAT_MIN, high=OVERDUE_REPEAT_MAX)
+
+
+def parse_crisis_repeat(raw: str, *, option: str = "crisis-repeat") -> int:
+    """How often unacknowledged crisis pages ring again."""
+    return _bounded_minutes(raw, option=option, low=CRISIS_REPEAT_MIN, high=CRISIS_REPEAT_MAX)
+
+
+def _bounded_minutes(raw: str, *, option: str, low: int, high: int) -> int:
+    minutes = parse_window_minutes(raw, option=option)
+    if not low <= minutes <= high:
+        raise UserError(N_("{option}: “{value}” must be from {low} to {high}."), option=option, value=raw[:20],
+                        low=format_duration(timedelta(minutes=low)), high=format_duration(timedelta(minutes=high)))
+    return minutes
+
+
+def parse_count(raw: str, *, option: str, low: int, high: int) -> int:
+    """A whole number of times, within bounds."""
+    value = raw.strip()
     if not value.isdigit() or not low <= int(value) <= high:
         raise UserError(N_("{option}: “{value}” must be a whole number from {low} to {high}."),
                         option=option, value=raw[:20], low=low, high=high)
@@ -230,11 +267,21 @@ def option_values(option: str, raw: str) -> dict[str, Any]:
         return {"internal_review": parse_choice(raw, option="review", choices={"internal": True, "none": False})}
     if option == "reviewers":
         return {"require_all_reviewers": parse_choice(raw, option="reviewers", choices={"all": True, "any": False})}
+    if option == "lead-decides":
+        return {"lead_can_decide": parse_choice(raw, option="lead-decides", choices=YES_NO)}
+    if option == "overdue-repeat":
+        return {"overdue_repeat_minutes": parse_overdue_repeat(raw)}
+    if option == "overdue-limit":
+        return {"overdue_repeat_limit": parse_count(raw, option="overdue-limit", low=0, high=OVERDUE_LIMIT_MAX)}
+    if option == "crisis-repeat":
+        return {"crisis_repeat_minutes": parse_crisis_repeat(raw)}
     raise AssertionError(option)
 
 
+YES_NO = {"yes": True, "no": False, "si": True, "sí": True, "on": True, "off": False}
 OPTIONS = ("ref", "backup", "lead", "cm", "channel", "tz", "hours", "holidays", "closed", "window",
-           "crisis-window", "remind", "margin", "preapproved", "lang", "review", "reviewers")
+           "crisis-window", "remind", "margin", "preapproved", "lang", "review", "reviewers", "lead-decides",
+           "overdue-repeat", "overdue-limit", "crisis-repeat")
 ALIASES = {
     "reference": "ref", "backups": "backup", "cms": "cm", "chan": "channel", "timezone": "tz",
     "holiday": "holidays", "crisis": "crisis-window", "crisiswindow": "crisis-window",
@@ -244,6 +291,8 @@ ALIASES = {
     "festivos": "holidays", "cerrado": "closed", "ventana": "window", "ventana-crisis": "crisis-window",
     "recordar": "remind", "margen": "margin", "preaprobadas": "preapproved", "idioma": "lang",
     "revision": "review", "revisión": "review", "revisores": "reviewers",
+    "repetir": "overdue-repeat", "repeticiones": "overdue-limit", "repetir-crisis": "crisis-repeat",
+    "responsable-decide": "lead-decides",
 }
 LIST_OPTIONS = {"backup", "cm", "closed"}
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})

@@ -92,6 +92,40 @@ def answered_question_message(question: Question, client_name: str, t: Translato
     return f"{head} {done}", blocks
 
 
+def withdrawn_question_message(question: Question, client_name: str, t: Translator, where: Where
+                               ) -> tuple[str, list[dict[str, Any]]]:
+    """The reference person's question message once the asker withdrew it: no buttons, nothing to do."""
+    head = t("<@{asker}> asked *{client}* ({reference}):", asker=question.asked_by, client=client_name,
+             reference=question.reference)
+    done = t("🚫 Withdrawn by <@{user}> {when}: no answer needed.", user=question.cancelled_by or question.asked_by,
+             when=where.when(question.cancelled_at or question.asked_at))
+    return f"{head} {done}", [section(head), section(quote(question.text, 1400)), context(done)]
+
+
+def asker_copy(question: Question, request: TrackedRequest, client_name: str, t: Translator, where: Where
+               ) -> tuple[str, list[dict[str, Any]]]:
+    """The asker's own copy of the question, with Cancel to withdraw it."""
+    head = t("Your question {reference} for *{client}* went to <@{ref}>; due {due}.", reference=question.reference,
+             client=client_name, ref=question.asked_to, due=where.when(request.due_at))
+    blocks = [section(head), section(quote(question.text, 2500)),
+              actions([button(t("Cancel"), ids.CANCEL_QUESTION, str(question.id), style="danger")],
+                      block_id=ids.ASKER_ACTIONS)]
+    return head, blocks
+
+
+def asker_copy_closed(question: Question, client_name: str, t: Translator, where: Where
+                      ) -> tuple[str, list[dict[str, Any]]]:
+    """The asker's copy once the question is answered or withdrawn (no Cancel any more)."""
+    if question.cancelled_at is not None:
+        head = t("🚫 You withdrew {reference} for *{client}* {when}; I told <@{ref}> it needs no answer.",
+                 reference=question.reference, client=client_name, ref=question.asked_to,
+                 when=where.when(question.cancelled_at))
+    else:
+        head = t("✅ <@{user}> replied to {reference} for *{client}*; I sent you the reply.",
+                 user=question.answered_by or question.asked_to, reference=question.reference, client=client_name)
+    return head, [section(head), section(quote(question.text, 2500))]
+
+
 def answer_relay(question: Question, client_name: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
     """To the person who asked: the answer, with their question for context."""
     head = t("<@{user}> answered your question {reference} for *{client}*:", user=question.answered_by,

@@ -3,8 +3,10 @@
 # Buttons on the question message, reminders and escalations.
 ANSWER = "question_answer"  # value: question id
 PROMISE = "tracking_promise"  # value: tracked request id
+CANCEL_QUESTION = "question_cancel"  # on the asker's copy; value: question id
 QUESTION_ACTIONS = "question_actions"
 REMINDER_ACTIONS = "tracking_reminder_actions"
+ASKER_ACTIONS = "question_asker_actions"
 
 # The answer modal.
 ANSWER_MODAL = "question_answer_modal"
@@ -17,3 +19,4 @@ PROMISE_TIME = "tracking_promise_time"
 
 # Outbox ref_keys (find a message again to update it).
 QUESTION_REF = "question:{id}"
+ASKER_COPY_REF = "question:{id}:asker"

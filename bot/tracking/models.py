@@ -119,6 +119,10 @@ class Question(Base):
     answered_by: Mapped[str | None] = mapped_column(String(32))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_via: Mapped[str | None] = mapped_column(String(16))  # "button" or "thread"
+    # The asker's own copy (with Cancel), and who withdrew the question when.
+    asker_notice_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    cancelled_by: Mapped[str | None] = mapped_column(String(32))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("client_id", "number", name="uq_questions_client_number"),

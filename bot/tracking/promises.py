@@ -46,6 +46,8 @@ def check_can_promise(session: Session, request: TrackedRequest, user_id: str) -
     # Who first, and without naming the client: the request id comes back from Slack (untrusted).
     if request.waiting_on != WaitingOn.CLIENT or not may_answer(user_id, request, client.current_plan):
         raise NotAllowed(N_("Only the client's reference people can promise a reply time."))
+    if request.state == RequestState.CANCELLED:
+        raise Conflict(N_("{reference} was withdrawn: nothing to promise."), reference=request.reference)
     if request.state != RequestState.OPEN:
         raise Conflict(N_("{reference} is already answered: nothing to promise."), reference=request.reference)
     return client

@@ -29,15 +29,15 @@ from bot.plans.models import Client, Plan
 from bot.plans.service import current_plan
 from bot.tracking import blocks, ids, service
 from bot.tracking.blocks import Where
-from bot.tracking.models import Question, QuestionStatus, RequestKind, TrackedRequest, WaitingOn
+from bot.tracking.models import Question, QuestionStatus, RequestKind, RequestState, TrackedRequest, WaitingOn
 
 MAX_QUESTION = 2000
 MAX_ANSWER = 3000
 SUBJECT = "question"
 
-# Where a question may go from each state (nothing cancels a question yet: its request stays open).
+# Where a question may go from each state: answered, or withdrawn by the asker (cancelled).
 TRANSITIONS: Mapping[QuestionStatus, frozenset[QuestionStatus]] = {
-    QuestionStatus.OPEN: frozenset({QuestionStatus.ANSWERED}),
+    QuestionStatus.OPEN: frozenset({QuestionStatus.ANSWERED, QuestionStatus.CANCELLED}),
     QuestionStatus.ANSWERED: frozenset(),
     QuestionStatus.CANCELLED: frozenset(),
 }
@@ -88,7 +88,18 @@ def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datet
                           ref_key=ids.QUESTION_REF.format(id=question.id), not_before=deliver_at)
     question.notice_id = notice.id
     service.attach_notice(session, request, notice.id)
+    question.asker_notice_id = _asker_copy(session, question, request, client.name, plan, now=now).id
     return Asked(question, request, client.name, plan, deliver_at)
+
+
+def _asker_copy(session: Session, question: Question, request: TrackedRequest, client_name: str, plan: Plan, *,
+                now: datetime) -> OutboxNotice:
+    """The asker's own copy of the question, in their DM, with Cancel (agency: at once)."""
+    language = language_of(session, question.asked_by, plan.language)
+    text, content = blocks.asker_copy(question, request, client_name, translator(language),
+                                      Where(plan.timezone, language))
+    return enqueue_post(session, now=now, to=question.asked_by, text=text, blocks=content,
+                        ref_key=ids.ASKER_COPY_REF.format(id=question.id))
 
 
 def _next_number(session: Session, client: Client) -> int:
@@ -120,6 +131,9 @@ def check_can_answer(session: Session, question: Question, user_id: str) -> Clie
     # someone else's forged click must learn neither the client nor who answered.
     if not may_answer(user_id, _open_request(session, question), client.current_plan):
         raise NotAllowed(N_("Only the client's reference people can answer this question."))
+    if question.status == QuestionStatus.CANCELLED:
+        raise Conflict(N_("<@{user}> withdrew {reference}, so it needs no answer any more. Thanks anyway!"),
+                       reference=question.reference, user=question.cancelled_by or question.asked_by)
     if question.status != QuestionStatus.OPEN:
         raise Conflict(N_("{reference} was already answered by <@{user}>."), reference=question.reference,
                        user=question.answered_by or "?")
@@ -136,6 +150,7 @@ def answer(session: Session, *, question_id: object, by: str, text: str, now: da
         raise UserError(N_("Write your answer first."), field="answer")
     if not transition(session, question.id, QuestionStatus.ANSWERED, answer=text[:MAX_ANSWER], answered_by=by,
                       answered_at=now, answered_via=via):
+        check_can_answer(session, session.get(Question, question.id, populate_existing=True), by)  # who won
         raise Conflict(N_("{reference} was already answered."), reference=question.reference)
     request = _open_request(session, question)
     if request is not None:
@@ -161,6 +176,73 @@ def _tell(session: Session, question: Question, client: Client, *, now: datetime
     enqueue_update(session, now=now, of=notice, text=text, blocks=content)
     if thank_in_thread:
         enqueue_post(session, now=now, to=to, text=blocks.answer_thanks(question, t), thread_of=notice)
+    _close_asker_copy(session, question, client.name, plan, now=now)
+
+
+def _close_asker_copy(session: Session, question: Question, client_name: str, plan: Plan, *, now: datetime) -> None:
+    """The asker's copy once the question is answered or withdrawn: what happened, no Cancel any more."""
+    copy = session.get(OutboxNotice, question.asker_notice_id) if question.asker_notice_id else None
+    if copy is None:
+        return
+    language = language_of(session, question.asked_by, plan.language)
+    text, content = blocks.asker_copy_closed(question, client_name, translator(language),
+                                             Where(plan.timezone, language))
+    enqueue_update(session, now=now, of=copy, text=text, blocks=content)
+
+
+# -- withdrawing -----------------------------------------------------------------------------------------
+def may_cancel(actor: Actor, question: Question, current: Plan | None) -> bool:
+    """The asker, or the client's account lead."""
+    return actor.user_id == question.asked_by or (
+        actor.is_agency and current is not None and actor.user_id == current.account_lead)
+
+
+def cancel(session: Session, *, actor: Actor, question_id: object, now: datetime) -> Question:
+    """Withdraw an open question: its request is cancelled (no more reminders, overdue notices or
+    escalations; reports count it as cancelled), and the reference person's message says so."""
+    question = get_question(session, question_id)
+    client = session.get(Client, question.client_id)
+    assert client is not None
+    # Who first, and without naming anything: the id comes back from Slack (untrusted).
+    if not may_cancel(actor, question, client.current_plan):
+        raise NotAllowed(N_("Only the person who asked this question can withdraw it."))
+    if question.status == QuestionStatus.CANCELLED:
+        raise Conflict(N_("{reference} is already withdrawn."), reference=question.reference)
+    if question.status == QuestionStatus.ANSWERED or not transition(
+            session, question.id, QuestionStatus.CANCELLED, cancelled_by=actor.user_id, cancelled_at=now):
+        question = session.get(Question, question.id, populate_existing=True)  # type: ignore[assignment]
+        raise Conflict(N_("<@{user}> already answered {reference}, so it can't be withdrawn."),
+                       reference=question.reference, user=question.answered_by or "?")
+    request = _open_request(session, question)
+    if request is not None:
+        service.close_request(session, request.id, by=actor.user_id, outcome="withdrawn", now=now,
+                              state=RequestState.CANCELLED)
+    question = session.get(Question, question.id, populate_existing=True)  # type: ignore[assignment]
+    plan = current_plan(client)
+    notice = session.get(OutboxNotice, question.notice_id) if question.notice_id else None
+    if notice is not None:
+        to = str(notice.payload.get("to", ""))
+        language = plan.language if not to.startswith(("U", "W")) else language_of(session, to, plan.language)
+        text, content = blocks.withdrawn_question_message(question, client.name, translator(language),
+                                                          Where(plan.timezone, language))
+        enqueue_update(session, now=now, of=notice, text=text, blocks=content)
+    _close_asker_copy(session, question, client.name, plan, now=now)
+    return question
+
+
+def tell_withdrawn_in_thread(session: Session, question: Question, user_id: str, *, now: datetime) -> None:
+    """A reply in the thread of a withdrawn question, by someone who could have answered it: say so there."""
+    client = session.get(Client, question.client_id)
+    notice = session.get(OutboxNotice, question.notice_id) if question.notice_id else None
+    if client is None or notice is None or not may_answer(user_id, None, client.current_plan):
+        return
+    plan = current_plan(client)
+    to = str(notice.payload.get("to", ""))
+    language = plan.language if not to.startswith(("U", "W")) else language_of(session, to, plan.language)
+    text = translator(language)(N_("<@{user}>, <@{asker}> withdrew {reference}, so it needs no answer any more. "
+                                   "Thanks anyway!"), user=user_id, asker=question.cancelled_by or question.asked_by,
+                                reference=question.reference)
+    enqueue_post(session, now=now, to=to, text=text, thread_of=notice)
 
 
 def _open_request(session: Session, question: Question) -> TrackedRequest | None:
@@ -170,9 +252,18 @@ def _open_request(session: Session, question: Question) -> TrackedRequest | None
 
 def open_question_in_thread(session: Session, channel: str, thread_ts: str) -> Question | None:
     """The open question whose message started the thread ``(channel, thread_ts)``, if any."""
+    return _question_in_thread(session, channel, thread_ts, QuestionStatus.OPEN)
+
+
+def withdrawn_question_in_thread(session: Session, channel: str, thread_ts: str) -> Question | None:
+    """The withdrawn question whose message started the thread ``(channel, thread_ts)``, if any."""
+    return _question_in_thread(session, channel, thread_ts, QuestionStatus.CANCELLED)
+
+
+def _question_in_thread(session: Session, channel: str, thread_ts: str, status: QuestionStatus) -> Question | None:
     return session.scalars(
         select(Question)
         .join(OutboxNotice, OutboxNotice.id == Question.notice_id)
-        .where(Question.status == QuestionStatus.OPEN, OutboxNotice.channel == channel, OutboxNotice.ts == thread_ts)
+        .where(Question.status == status, OutboxNotice.channel == channel, OutboxNotice.ts == thread_ts)
         .limit(1)
     ).first()

@@ -200,9 +200,10 @@ def request_log_csv(session: Session, client: Client, *, since: datetime, now: d
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        minutes = (round(plans[r.plan_id].calendar().elapsed(r.opened_at, r.answered_at) / timedelta(minutes=1))
-                   if r.answered_at else "")
-        within = "" if r.answered_at is None else ("yes" if r.answered_at <= r.original_due_at else "no")
+        answered = r.answered_at if r.state == RequestState.ANSWERED else None  # cancelled: no time, no verdict
+        minutes = (round(plans[r.plan_id].calendar().elapsed(r.opened_at, answered) / timedelta(minutes=1))
+                   if answered else "")
+        within = "" if answered is None else ("yes" if answered <= r.original_due_at else "no")
         writer.writerow([r.reference, r.kind.value, r.waiting_on.value, r.state.value, _iso(r.opened_at),
                          _iso(r.original_due_at), _iso(r.promised_at), _iso(r.answered_at), r.answered_by or "",
                          r.outcome or "", minutes, within, r.reminders_sent, r.overdue_notices_sent,

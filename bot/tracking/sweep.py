@@ -25,7 +25,7 @@ from bot.delivery.outbox import enqueue_post
 from bot.i18n import translator
 from bot.people import Person, language_of
 from bot.plans.models import Client, ClientStatus, Plan
-from bot.tracking import blocks
+from bot.tracking import blocks, escalations
 from bot.tracking.blocks import Where
 from bot.tracking.models import RequestState, TrackedRequest
 from bot.tracking.schedule import ChaseState, People, Progress, Step, chase_plan, run_due_steps
@@ -148,6 +148,8 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
                 t = translator(language_of(session, people.lead, current.language))
                 enqueue_post(session, now=now, to=people.lead,
                              text=blocks.handover_to_lead(request, client_name, t, total))
+        elif step in (Step.BACKUPS, Step.LEAD) and _escalated(session, request, current, step, people, now, channel):
+            continue  # the subject's own escalation (approvals: the stand-ins' cards)
         elif step == Step.BACKUPS:
             for backup in people.backups:
                 w = where(backup)
@@ -158,3 +160,15 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
             text, content = blocks.to_lead(request, client_name, translator(w.language), w, channel=channel)
             enqueue_post(session, now=now, to=people.lead, text=text, blocks=content)  # agency: at once
     log.debug("request chased", extra={"request_id": request.id, "steps": [str(s) for s in progress.steps]})
+
+
+def _escalated(session: Session, request: TrackedRequest, current: Plan, step: Step, people: People,
+               now: datetime, channel: str | None) -> bool:
+    """Whether the request's subject wrote this escalation itself (:mod:`bot.tracking.escalations`)."""
+    escalate = escalations.escalator(request.subject_type)
+    if escalate is None:
+        return False
+    if step == Step.BACKUPS:
+        return escalate(session, request, current, escalations.BACKUPS, list(people.backups), now, channel)
+    return bool(people.lead) and escalate(session, request, current, escalations.LEAD, [str(people.lead)], now,
+                                          channel)

@@ -55,11 +55,11 @@ client webhook              yes   yes   yes   yes    no    no     no        no
 draft                       yes   yes   yes   yes    no    no     no        no
 draft (form)                yes   yes   yes   yes    no    no     no        no
 pending                     yes   yes   yes   yes    yes   yes    blind     blind
-approve                     no    no    no    no     yes   yes    no        no
-request changes             no    no    no    no     yes   yes    no        no
-request changes (form)      no    no    no    no     yes   yes    no        no
-reject                      no    no    no    no     yes   yes    no        no
-reject (form)               no    no    no    no     yes   yes    no        no
+approve                     no    no    no    no     yes   no     no        no
+request changes             no    no    no    no     yes   no     no        no
+request changes (form)      no    no    no    no     yes   no     no        no
+reject                      no    no    no    no     yes   no     no        no
+reject (form)               no    no    no    no     yes   no     no        no
 reassign                    no    no    no    no     yes   no     no        no
 reassign (form)             no    no    no    no     yes   no     no        no
 see full text               yes   yes   yes   yes    yes   yes    no        no
@@ -88,7 +88,8 @@ report crises               yes   yes   yes   yes    yes   yes    no        no
 app home                    yes   yes   yes   yes    yes   yes    blind     blind
 """
 # Why some cells read as they do: the author of a draft never approves it, and the agency doesn't decide
-# for the client; Bruno can't hand a request over because the only other reviewer (Ana) already has it;
+# for the client; Bruno stands in for Ana (decides on her card) only once her request escalates to him
+# (tests/approvals/test_standins.py); Bruno can't hand a request over because Ana already has it;
 # everyone on Acme's plan (and the agency) may act on its crises, only the agency releases held posts.
 
 

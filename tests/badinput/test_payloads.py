@@ -53,6 +53,7 @@ BUTTON_HOME = {
     approval_ids.APPROVE: "card", approval_ids.REQUEST_CHANGES: "card", approval_ids.REJECT: "card",
     approval_ids.REASSIGN: "card", approval_ids.FULL_TEXT: "card", approval_ids.REVISE: "card",
     tracking_ids.ANSWER: "question_msg", tracking_ids.PROMISE: "question_msg",
+    tracking_ids.CANCEL_QUESTION: "question_msg",
     crisis_ids.ACKNOWLEDGE: "page", crisis_ids.RESOLVE: "page", crisis_ids.STEP_DONE: "page",
     crisis_ids.DECLARE_SUGGESTED: "page", crisis_ids.DISMISS_SUGGESTED: "page", crisis_ids.RELEASE_HELD: "page",
     crisis_ids.KEEP_HELD: "page",
