@@ -147,6 +147,8 @@ def _status(card: CardView, t: Translator) -> dict[str, Any]:
         lines.append(t(N_("Each of {people} must approve."), people=mentions(card.reviewers)))
         if card.approved_so_far:
             lines.append(t(N_("Approved so far by {people}."), people=mentions(card.approved_so_far)))
+    elif card.stage == Stage.CLIENT and len(card.reviewers) == 1:
+        lines.append(t(N_("<@{who}> decides."), who=card.reviewers[0]))
     elif card.stage == Stage.CLIENT:
         lines.append(t(N_("Any one of {people} can decide."), people=mentions(card.reviewers)))
     if card.handed_by and card.assignee:

@@ -154,6 +154,17 @@ def send_for_review(session: Session, draft: Draft, version: DraftVersion, clien
 
 
 # -- cards -------------------------------------------------------------------------------------------
+def _deciding(session: Session, plan: Plan, version: DraftVersion, stage: Stage) -> list[str]:
+    """Who the card says decides: at the client stage, those who decide as themselves (backups of a
+    reference person reviewing in a DM come in as stand-ins, with a card of their own, when it escalates)."""
+    from bot.approvals import standins  # standins builds on this module
+
+    if stage != Stage.CLIENT:
+        return service.reviewers(plan, stage)
+    mine = standins.own_reviewers(session, plan, version)
+    return [p for p in plan.client_side() if p in mine] or service.reviewers(plan, stage)
+
+
 def card_view(session: Session, draft: Draft, version: DraftVersion, client: Client, plan: Plan, stage: Stage,
               *, due_at: datetime | None = None) -> CardView:
     """What the card of ``version`` at ``stage`` must show now, read from the database."""
@@ -164,7 +175,7 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
         reference=draft.reference, client_name=client.name, stage=stage, version=version,
         previous=service.previous_shown(session, draft, version.number, stage), author=draft.created_by,
         timezone=plan.timezone, value=service.button_value(draft, version.number), due_at=due_at,
-        reviewers=service.reviewers(plan, stage), require_all=service.required_reviewers(plan, stage) is not None,
+        reviewers=_deciding(session, plan, version, stage), require_all=service.required_reviewers(plan, stage) is not None,
         approved_so_far=[r for r, d in latest.items() if d.decision == Decision.APPROVED],
     )
     if last is not None:
