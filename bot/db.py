@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -84,6 +85,12 @@ def normalize_database_url(url: str) -> str:
 
 
 SQLITE_BUSY_SECONDS = 30
+# FULL (SQLite's default) syncs the write-ahead log at every commit; NORMAL syncs it at checkpoints.
+# Both keep every commit through a killed process (the log is in the OS's hands at commit); NORMAL
+# may lose the last commits to a power cut or a kernel crash. Measured, not assumed: see docs/perf.md.
+SQLITE_SYNCHRONOUS = os.environ.get("NEXO_SQLITE_SYNCHRONOUS", "FULL").upper()
+if SQLITE_SYNCHRONOUS not in ("FULL", "NORMAL", "EXTRA"):
+    SQLITE_SYNCHRONOUS = "FULL"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -108,6 +115,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # concurrent writers wait instead of failing with "database is locked".
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
