@@ -175,7 +175,8 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
         reference=draft.reference, client_name=client.name, stage=stage, version=version,
         previous=service.previous_shown(session, draft, version.number, stage), author=draft.created_by,
         timezone=plan.timezone, value=service.button_value(draft, version.number), due_at=due_at,
-        reviewers=_deciding(session, plan, version, stage), require_all=service.required_reviewers(plan, stage) is not None,
+        reviewers=_deciding(session, plan, version, stage),
+        require_all=service.required_reviewers(plan, stage) is not None,
         approved_so_far=[r for r, d in latest.items() if d.decision == Decision.APPROVED],
     )
     if last is not None:

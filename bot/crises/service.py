@@ -161,7 +161,7 @@ def _refuse_second(session: Session, client: Client) -> None:
     existing = active_crisis(session, client.id)
     if existing is not None:
         raise Conflict(N_("*{client}* already has an open crisis (declared by {who} at {time}). Post news with "
-                          "`/nexo crisis {client} update TEXT`."), client=client.name,
+                          "`/nexo crisis update {client} TEXT`."), client=client.name,
                        who=mention(existing.declared_by), time=local_stamp(existing.declared_at, existing.timezone))
 
 
@@ -237,7 +237,7 @@ def post_update(session: Session, *, actor: Actor, client: Client, text: str, no
     """A status update for everyone paged and the crisis thread; it also resets the lead's reminder."""
     text = text.strip()
     if not text:
-        raise UserError(N_("What's new? Write `/nexo crisis {client} update TEXT`."), client=client.name)
+        raise UserError(N_("What's new? Write `/nexo crisis update {client} TEXT`."), client=client.name)
     crisis = require_active(session, client)
     require_may_act(session, actor, crisis)
     record(session, crisis.id, EventKind.UPDATE, at=now, actor=actor.user_id, text=text[:DESCRIPTION_MAX])

@@ -33,9 +33,17 @@ SOURCE_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
 
 # -- /nexo crisis ----------------------------------------------------------------------------------
 def crisis_command(req: Request) -> Reply | None:
+    """``/nexo crisis VERB CLIENT …``, verb first as in ``/nexo client VERB NAME``; the older order
+    ``/nexo crisis CLIENT VERB …`` is still understood. A first word that is a verb is read as one, so a
+    client called "Update" is named in quotes or as ``/nexo crisis update "Update" …``."""
     if not req.args:
         _open_declare_form(req, client_id=None)
         return None
+    verb, _, after = req.args.strip().partition(" ")
+    if after.strip() and (verb.lower() in ACTIONS or verb.lower() in DECLARE):
+        name, rest = _split_client(after)
+        subcommand = ACTIONS.get(verb.lower(), crisis_declare)
+        return subcommand(req, name, rest)
     name, rest = _split_client(req.args)
     action, _, tail = rest.partition(" ")
     subcommand = ACTIONS.get(action.lower())
@@ -115,7 +123,7 @@ def crisis_oncall(req: Request, name: str, rest: str) -> Reply:
     words = split_words(rest)
     target = None
     if not words:
-        raise UserError(N_("Give the on-call URL: `/nexo crisis CLIENT oncall URL key:KEY [type:pagerduty|webhook]`, "
+        raise UserError(N_("Give the on-call URL: `/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook]`, "
                            "or `oncall off`."))
     if words[0].lower() not in ("off", "none", "apagar"):
         options = dict(w.split(":", 1) for w in words[1:] if ":" in w)
@@ -153,6 +161,7 @@ ACTIONS = {"update": crisis_update, "actualizar": crisis_update, "novedad": cris
            "release": crisis_release, "liberar": crisis_release,
            "watch": crisis_watch, "vigilar": crisis_watch, "oncall": crisis_oncall, "guardia": crisis_oncall,
            "report": crisis_history, "history": crisis_history, "informe": crisis_history}
+DECLARE = {"declare", "declarar"}
 
 
 def _split_client(args: str) -> tuple[str, str]:
@@ -301,13 +310,13 @@ def observe_for_crises(req: Request) -> None:
 LISTENERS = [
     # Most forms of /nexo crisis can open a form, and a crisis is rare and urgent: always done at once.
     Subcommand("crisis", crisis_command, deferrable=False, help=[
-        (N_("/nexo crisis CLIENT [sev:1|2|3] WHAT IS HAPPENING"),
+        (N_("/nexo crisis [declare] CLIENT [sev:1|2|3] WHAT IS HAPPENING"),
          N_("declare a reputation crisis: page the client's people until someone acknowledges")),
-        (N_("/nexo crisis CLIENT update TEXT | ack | resolve | release"),
+        (N_("/nexo crisis update CLIENT TEXT | ack CLIENT | resolve CLIENT | release CLIENT"),
          N_("post news on the open crisis, take it, close it, release the posts it held")),
-        (N_("/nexo crisis CLIENT watch #channel keywords:\"a,b\" threshold:5/10m | watch off"),
+        (N_("/nexo crisis watch CLIENT #channel keywords:\"a,b\" threshold:5/10m | watch CLIENT off"),
          N_("suggest a crisis when a client's keywords spike in a channel")),
-        (N_("/nexo crisis CLIENT oncall URL key:KEY [type:pagerduty|webhook] | oncall off"),
+        (N_("/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook] | oncall CLIENT off"),
          N_("also page an on-call service (PagerDuty or a signed webhook)")),
         (N_("/nexo report CLIENT crises"), N_("past crises: time to acknowledge and to resolve, steps, held posts")),
     ]),

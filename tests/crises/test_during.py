@@ -117,3 +117,25 @@ def test_the_lead_is_reminded_to_post_updates_until_resolved(slack, fake_slack, 
     world.advance(120)
     assert reminders() == 2
     assert len(world.pages(LEAD)) == 1  # acknowledged: reminders, not pages
+
+
+def test_verb_first_and_the_older_order_both_work(slack, fake_slack, world):
+    """`/nexo crisis update Acme …` as `/nexo client VERB NAME`; `/nexo crisis Acme update …` still works."""
+    world.client()
+    world.declare()
+    first = slack.command("crisis update Acme Statement published", user_id=LEAD).json()
+    older = slack.command("crisis Acme update Replies paused", user_id=LEAD).json()
+    assert "Update sent to the" in first["text"] and "Update sent to the" in older["text"]
+    world.drain()
+    shown = str([m["blocks"] for m in fake_slack.dm_messages(REF)])
+    assert "Statement published" in shown and "Replies paused" in shown
+    assert world.crisis_events(world.the_crisis().id).count("update") == 2
+    resolved = slack.command("crisis resolve Acme", user_id=LEAD).json()["text"]
+    assert world.the_crisis().status.value == "resolved", resolved
+
+
+def test_declare_verb_first(slack, world):
+    world.client()
+    body = slack.command("crisis declare Acme sev:1 Fraud accusations trending on X", user_id=LEAD).json()
+    assert "Crisis declared for *Acme*" in body["text"]
+    assert world.the_crisis().description == "Fraud accusations trending on X"
