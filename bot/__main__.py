@@ -66,6 +66,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         # The embedded default needs no separate step: bring its schema up to date.
         upgrade(settings.database_url)
+    elif problem := _schema_problem(settings):
+        log.error("cannot start: %s", problem)
+        print(f"nexo: cannot start: {problem}", file=sys.stderr)
+        return 2
     if args.cmd == "worker":
         return _worker(settings)
     if args.cmd == "socket" or (args.cmd is None and settings.slack_app_token):
@@ -78,6 +82,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings = replace(settings, port=args.port)
     serve(settings, with_scheduler=not getattr(args, "no_scheduler", False))
     return 0
+
+
+def _schema_problem(settings: Settings) -> str | None:
+    """What is wrong with the schema of a database Nexo does not migrate itself (None: ready)."""
+    from bot.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        return db.schema_problem()
+    except Exception as exc:  # unreachable: the processes retry the database themselves
+        log.warning("database not reachable at start-up", extra={"error": type(exc).__name__})
+        return None
+    finally:
+        db.dispose()
 
 
 def _is_embedded_sqlite(settings: Settings) -> bool:

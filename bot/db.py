@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +85,11 @@ def normalize_database_url(url: str) -> str:
 
 
 SQLITE_BUSY_SECONDS = 30
+# The Alembic revision this code's models match (tests/foundation/test_schema_head.py keeps it equal to the
+# migrations' head), and every earlier one.
+SCHEMA_HEAD = "9f3a6c1d2e8b"
+KNOWN_REVISIONS = frozenset({"ea61cdea535e", "3132addbb07e", "7fc06d42d758", "81cae9ed30ea", "a1e0e5f0c001",
+                             "c3d1ec4fc185", "19dd640b54d6", "5e0b7a1c2d34", "b7c4e2f9a610", "4c8d1e2a9b7f"})
 # FULL (SQLite's default) syncs the write-ahead log at every commit; NORMAL syncs it at checkpoints.
 # Both keep every commit through a killed process (the log is in the OS's hands at commit); NORMAL
 # may lose the last commits to a power cut or a kernel crash. Measured, not assumed: see docs/perf.md.
@@ -219,5 +224,35 @@ class Database:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    def schema_problem(self) -> str | None:
+        """None when the database is at this code's schema (:data:`SCHEMA_HEAD`); else what is wrong and
+        what to do, in one sentence for an operator. Reads ``alembic_version`` without importing Alembic
+        (about 40 MB resident), so a web process can ask at start-up and in its health check."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return "the database has no Nexo schema yet: run `python -m bot migrate`"
+            revisions = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        if revisions == {SCHEMA_HEAD}:
+            return None
+        if not revisions:
+            return "the database has no Nexo schema yet: run `python -m bot migrate`"
+        at = ", ".join(sorted(revisions))
+        if at in KNOWN_REVISIONS:
+            return (f"the database schema is behind (at {at}, this version needs {SCHEMA_HEAD}): "
+                    "run `python -m bot migrate`")
+        return (f"the database schema ({at}) is not one this version of Nexo knows (it needs {SCHEMA_HEAD}): "
+                "a newer version migrated it; deploy that version, or migrate down with it")
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def create_schema(engine: Any, metadata: MetaData) -> None:
+    """The tables straight from the models, stamped at :data:`SCHEMA_HEAD` as ``python -m bot migrate``
+    would leave them: for the demo's and the tests' throwaway databases (the migrations are checked
+    against the models by ``scripts/check-migrations``)."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": SCHEMA_HEAD})

@@ -20,14 +20,24 @@ StartResponse = Callable[..., Any]
 def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     slack = SlackRequestHandler(nexo.bolt, path="/slack/events")
 
+    schema_ok = [False]  # once at the schema, a process stays there: only the database can be lost
+
     def healthz(start_response: StartResponse) -> Iterable[bytes]:
         status, payload = "200 OK", {"status": "ok", "database": "ok"}
         try:
             nexo.ctx.db.ping()
-            payload["outbox"] = outbox_health(nexo.ctx.db, now=nexo.ctx.clock.now())
         except Exception as exc:
             log.warning("health check: database unreachable", extra={"error": type(exc).__name__})
             status, payload = "503 Service Unavailable", {"status": "degraded", "database": "unreachable"}
+        else:
+            problem = None if schema_ok[0] else nexo.ctx.db.schema_problem()
+            schema_ok[0] = problem is None
+            if problem:
+                log.warning("health check: %s", problem)
+                status, payload = "503 Service Unavailable", {"status": "degraded", "database": "ok",
+                                                              "schema": problem}
+            else:
+                payload["outbox"] = outbox_health(nexo.ctx.db, now=nexo.ctx.clock.now())
         body = json.dumps(payload).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.clock import FrozenClock
-from bot.db import Database, normalize_database_url
+from bot.db import Database, create_schema, normalize_database_url
 from bot.models import Base
 from tests.support.bot import BotUnderTest, fresh_database, start_bot
 from tests.support.people import add_people
@@ -69,7 +69,7 @@ def pg_url() -> Iterator[str | None]:
     sep = "&" if "?" in base else "?"
     url = f"{base}{sep}options=-csearch_path%3D{schema}"
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
+    create_schema(engine, Base.metadata)
     engine.dispose()
     try:
         yield url

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.app import build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, create_schema
 from bot.delivery.models import NoticeStatus, OutboxNotice
 from bot.devtools.local_server import LocalServer
 from bot.fakeslack import FakeSlack, SlackRequests, render_blocks_as_text
@@ -36,7 +36,7 @@ class Stage:
         self._tmp = tempfile.TemporaryDirectory(prefix="nexo-demo-")
         self.fake = FakeSlack(bot_token="xoxb-demo", team_id="T_AGENCY").start()
         db = Database(f"sqlite:///{Path(self._tmp.name) / 'demo.db'}")
-        Base.metadata.create_all(db.engine)
+        create_schema(db.engine, Base.metadata)
         settings = Settings(slack_bot_token="xoxb-demo", slack_signing_secret=SIGNING_SECRET,
                             slack_api_url=self.fake.api_url, database_url=db.url)
         self.nexo = build_app(settings, db=db, clock=self.clock)

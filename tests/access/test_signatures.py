@@ -20,7 +20,7 @@ from bot.approvals.models import Draft
 from bot.clock import FrozenClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.crises import ids as crisis_ids
-from bot.db import Database
+from bot.db import Database, create_schema
 from bot.devtools.local_server import LocalServer
 from bot.fakeslack import SlackRequests
 from bot.fakeslack.interactions import event_envelope
@@ -145,7 +145,7 @@ def test_the_bot_as_production_builds_it_verifies(fake_slack, tmp_path):
     db = Database(settings.database_url)
     from bot.models import Base
 
-    Base.metadata.create_all(db.engine)
+    create_schema(db.engine, Base.metadata)
     nexo = build_app(settings, db=db, clock=FrozenClock(START))
     server = LocalServer(make_wsgi_app(nexo)).start()
     try:

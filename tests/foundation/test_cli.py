@@ -52,3 +52,65 @@ def test_app_token_selects_socket_mode_and_a_refusal_is_one_line(tmp_path):
     assert r.returncode == 2
     assert "Socket Mode" in r.stderr and "SLACK_APP_TOKEN" in r.stderr
     assert "Traceback" not in r.stderr and "xapp-bad" not in r.stderr
+
+
+def _empty_pg_schema():
+    """A PostgreSQL schema no one migrated (None without TEST_DATABASE_URL), and its cleanup."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from bot.db import normalize_database_url
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        return None, lambda: None
+    base = normalize_database_url(PG_URL)
+    schema = f"nexo_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}", drop
+
+
+def test_serve_on_a_database_never_migrated_names_the_migrate_command(tmp_path):
+    import pytest
+
+    url, drop = _empty_pg_schema()
+    if url is None:
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): SQLite migrates itself")
+    try:
+        for cmd in (["serve", "--no-scheduler"], ["worker"]):
+            r = run_cli(*cmd, env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": url,
+                                   "SLACK_API_URL": "http://127.0.0.1:9/api/"}, cwd=str(tmp_path))
+            assert r.returncode == 2, r.stderr[-2000:]
+            assert "no Nexo schema yet: run `python -m bot migrate`" in r.stderr
+            assert "Traceback" not in r.stderr and "ProgrammingError" not in r.stderr
+            assert "unreachable" not in r.stderr
+    finally:
+        drop()
+
+
+def test_healthz_says_the_schema_is_missing_and_how_to_fix_it(fake_slack, clock, tmp_path):
+    import httpx
+
+    from bot.db import Database
+    from bot.models import Base
+    from tests.support.bot import start_bot
+
+    db = Database(f"sqlite:///{tmp_path}/unmigrated.db")
+    Base.metadata.create_all(db.engine)  # tables, but not stamped by a migration
+    running = start_bot(fake_slack, db, clock, signing_secret="s")
+    try:
+        r = httpx.get(f"{running.url}/healthz", timeout=15)
+        assert r.status_code == 503
+        assert r.json() == {"status": "degraded", "database": "ok",
+                            "schema": "the database has no Nexo schema yet: run `python -m bot migrate`"}
+    finally:
+        running.stop()

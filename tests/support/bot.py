@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.app import Nexo, build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, create_schema
 from bot.devtools.local_server import LocalServer
 from bot.jobs import run_tick
 from bot.models import Base
@@ -87,5 +87,5 @@ def fresh_database(pg_url: str | None, folder: Path) -> Database:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         return db
     db = Database(f"sqlite:///{folder}/nexo.db")
-    Base.metadata.create_all(db.engine)
+    create_schema(db.engine, Base.metadata)
     return db
