@@ -48,7 +48,7 @@ class Nexo:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if (not isinstance(executor, RequestContextExecutor) or executor.in_flight == 0) \
-                    and self.ctx.inbox.local_in_flight == 0:
+                    and self.ctx.inbox.idle:
                 return True
             time.sleep(0.01)
         return False

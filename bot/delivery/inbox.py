@@ -226,6 +226,11 @@ class Inbox:
         """Run ``ids`` (or everything waiting) off the caller's thread."""
         self._wakes.wake(ids)
 
+    @property
+    def idle(self) -> bool:
+        """No stored request of this process running, and no wake-up queued."""
+        return self.local_in_flight == 0 and self._wakes.idle
+
     def _run_batch(self, ids: list[int] | None) -> None:
         if not ids:
             self.sweep()

@@ -69,6 +69,12 @@ class WakeQueue:
             except Exception:  # the periodic sweep does it anyway
                 log.exception("woken work failed; the next sweep retries it")
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no thread draining (tests and the demo wait for it)."""
+        with self._lock:
+            return self._draining == 0 and not self._sweep and not self._batches
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

@@ -54,6 +54,9 @@ class Split:
         if self.listener:
             self.listener.stop()
             self.listener = None
+        # The catch-up sweep it started when it began listening may still be queued: let it end, so
+        # nothing stored from now on is run by this worker behind the test's back.
+        assert self.worker.wait_idle(WAIT)
 
 
 @pytest.fixture
