@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"nexo: {e}", file=sys.stderr)
         return 2
+    from bot.db import unusable_database
+
+    if problem := unusable_database(settings.database_url):
+        print(f"nexo: cannot start: {problem}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, (settings.slack_bot_token, settings.slack_signing_secret,
                                            settings.slack_app_token or ""))
     log.info("starting", extra={"cmd": args.cmd or "auto", **settings.redacted()})
@@ -70,6 +75,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         log.error("cannot start: %s", problem)
         print(f"nexo: cannot start: {problem}", file=sys.stderr)
         return 2
+    from bot.tracking.charts import CHARTS_EXTRA_HINT, charts_available
+
+    if not charts_available():
+        log.warning("the charts extra is not installed: /nexo report gives its figures as tables, without the "
+                    "chart; to draw it, %s", CHARTS_EXTRA_HINT)
     if args.cmd == "worker":
         return _worker(settings)
     if args.cmd == "socket" or (args.cmd is None and settings.slack_app_token):

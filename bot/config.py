@@ -75,6 +75,27 @@ def _number(env: dict[str, str], name: str, default: float, *, minimum: float) -
     return value
 
 
+DATABASE_HINT = "see README.md, section 'Configuration'"
+
+
+def _database_url(env: dict[str, str]) -> str:
+    """``DATABASE_URL``, refused at start (one line) unless it is a PostgreSQL or SQLite URL Nexo can use."""
+    url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    url = scheme + url[len(scheme):]
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return url
+    if scheme == "sqlite" and (url.startswith("sqlite:///") or url == "sqlite://"):
+        return url
+    if scheme == "sqlite":
+        raise ConfigError("DATABASE_URL: a SQLite URL has three slashes before a relative path (sqlite:///nexo.db) "
+                          f"and four before an absolute one (sqlite:////var/lib/nexo/nexo.db); {DATABASE_HINT}")
+    # Only the scheme is repeated: the rest may hold a password.
+    got = f"a {scheme}:// URL" if scheme else "something that is not a URL"
+    raise ConfigError(f"DATABASE_URL must be postgresql://user:password@host:5432/db or sqlite:///nexo.db, got {got}; "
+                      f"{DATABASE_HINT}")
+
+
 def load_settings(
     env: dict[str, str] | None = None, *, dotenv_path: str | Path | None = ".env", require_slack: bool = True
 ) -> Settings:
@@ -89,12 +110,13 @@ def load_settings(
     api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):
         api_url += "/"
+    database_url = _database_url(env)
     members = tuple(m.strip() for m in env.get("NEXO_AGENCY_MEMBERS", "").replace(";", ",").split(",") if m.strip())
     return Settings(
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_app_token=env.get("SLACK_APP_TOKEN", "").strip() or None,
-        database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        database_url=database_url,
         slack_api_url=api_url,
         sweep_seconds=_number(env, "NEXO_SWEEP_SECONDS", 30.0, minimum=0.1),
         delivery_seconds=_number(env, "NEXO_DELIVERY_SECONDS", 5.0, minimum=0.1),
@@ -103,7 +125,7 @@ def load_settings(
         agency_members=members,
         web_concurrency=int(_number(env, "WEB_CONCURRENCY", 2, minimum=1)),
         web_threads=int(_number(env, "NEXO_WEB_THREADS", 8, minimum=1)),
-        delivery=_delivery(env, database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+        delivery=_delivery(env, database_url=database_url),
     )
 
 

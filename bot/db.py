@@ -9,14 +9,16 @@ notice is never sent for a change that did not happen.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, text
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +84,32 @@ def normalize_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def unusable_database(url: str) -> str | None:
+    """Why this process cannot use ``url`` at all, before it tries (None: it can try): the PostgreSQL driver
+    is not installed, or the SQLite file cannot be written. One sentence that names the fix, for the operator."""
+    url = normalize_database_url(url)
+    if url.startswith("postgresql"):
+        if importlib.util.find_spec("psycopg") is None:
+            return ('DATABASE_URL is PostgreSQL but psycopg is not installed: install Nexo with its postgres extra '
+                    '(pip install "nexo[postgres]", or pip install -r requirements.lock)')
+        return None
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    file = Path(path).absolute()
+    folder = file.parent
+    if not folder.is_dir():
+        reason = f"the directory {folder} does not exist"
+    elif not os.access(folder, os.W_OK | os.X_OK):  # SQLite writes its -wal and -journal files beside the database
+        reason = f"the directory {folder} is not writable"
+    elif file.exists() and (file.is_dir() or not os.access(file, os.R_OK | os.W_OK)):
+        reason = f"{file} is not a writable file"
+    else:
+        return None
+    return (f"cannot write the SQLite database {file} ({reason}): set DATABASE_URL to a file in a writable directory, "
+            "e.g. sqlite:////var/lib/nexo/nexo.db")
 
 
 SQLITE_BUSY_SECONDS = 30

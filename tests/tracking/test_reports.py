@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -110,6 +111,21 @@ def test_report_command_answers_in_the_ack_and_uploads_the_chart(slack, fake_sla
     assert upload["content"][:8] == b"\x89PNG\r\n\x1a\n"
     assert upload["channels"] == [fake_slack.dm_channel(LEAD)]
     assert fake_slack.rejections() == []
+
+
+def test_without_the_charts_extra_the_report_gives_the_chart_as_a_table(slack, fake_slack, world, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the charts extra finds
+    seed(world)
+    body = slack.command("report Globex", user_id=LEAD).json()
+    table = next(b["text"]["text"] for b in body["blocks"] if "```" in b.get("text", {}).get("text", ""))
+    rows = [line.split("  ") for line in table.split("```")[1].strip().splitlines()]
+    assert [[cell.strip() for cell in row if cell.strip()] for row in rows] == [
+        ["Client", "Answers", "Fastest", "Median", "90th pct", "Slowest", "Window"],
+        ["Globex", "5", "1 h", "3 h", "8 h", "8 h", "4 h"]]
+    assert 'add it with `pip install "nexo[charts]"`' in table
+    assert "I'm sending you the chart" not in str(body["blocks"])
+    world.settle()
+    assert fake_slack.uploaded_files() == [] and fake_slack.rejections() == []
 
 
 def test_report_for_every_visible_client_and_who_may_see_it(slack, world):
