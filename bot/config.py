@@ -10,6 +10,8 @@ from dotenv import load_dotenv
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///nexo.db"
+# Each process's PostgreSQL pool (bot.db.make_engine says why these sizes); it opens at most their sum.
+DEFAULT_DB_POOL_SIZE, DEFAULT_DB_MAX_OVERFLOW = 20, 12
 README_HINT = "see README.md, section 'Set up the Slack app'"
 
 
@@ -37,6 +39,8 @@ class Settings:
     # Who sends the notices a web request causes: "worker" (handed over with PostgreSQL NOTIFY, see
     # bot.delivery.handoff), "inline" (the web process itself) or "auto" (worker on PostgreSQL).
     delivery: str = "auto"
+    db_pool_size: int = DEFAULT_DB_POOL_SIZE  # NEXO_DB_POOL_SIZE
+    db_max_overflow: int = DEFAULT_DB_MAX_OVERFLOW  # NEXO_DB_MAX_OVERFLOW
 
     def web_hands_off(self) -> bool:
         """Whether ``serve``'s web processes leave sending notices to the worker."""
@@ -76,6 +80,15 @@ def _number(env: dict[str, str], name: str, default: float, *, minimum: float) -
 
 
 DATABASE_HINT = "see README.md, section 'Configuration'"
+
+
+def _count(env: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
+    return int(raw)
 
 
 def _database_url(env: dict[str, str]) -> str:
@@ -126,6 +139,8 @@ def load_settings(
         web_concurrency=int(_number(env, "WEB_CONCURRENCY", 2, minimum=1)),
         web_threads=int(_number(env, "NEXO_WEB_THREADS", 8, minimum=1)),
         delivery=_delivery(env, database_url=database_url),
+        db_pool_size=_count(env, "NEXO_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE, minimum=1),
+        db_max_overflow=_count(env, "NEXO_DB_MAX_OVERFLOW", DEFAULT_DB_MAX_OVERFLOW, minimum=0),
     )
 
 

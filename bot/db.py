@@ -21,7 +21,10 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
+
+from bot.config import DEFAULT_DB_MAX_OVERFLOW, DEFAULT_DB_POOL_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +180,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Connections beyond pool_size are closed when given back, so a smaller pool opened and closed a
     # PostgreSQL connection for most transactions under load (milliseconds of CPU each, on both sides).
     # Idle connections are only kept, never opened ahead, so a quiet process still holds few.
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 12)
+    # NEXO_DB_POOL_SIZE / NEXO_DB_MAX_OVERFLOW (bot.config) lower them for small database plans.
+    kwargs.setdefault("pool_size", DEFAULT_DB_POOL_SIZE)
+    kwargs.setdefault("max_overflow", DEFAULT_DB_MAX_OVERFLOW)
     kwargs.setdefault("pool_timeout", 5)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, **kwargs)
@@ -193,9 +197,11 @@ BeforeCommit = Callable[[Session, list[int]], None]
 class Database:
     """The engine plus a session factory and the unit-of-work helper."""
 
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, *, engine: Engine | None = None, pool_size: int | None = None,
+                 max_overflow: int | None = None) -> None:
         self.url = normalize_database_url(url)
-        self.engine = engine or make_engine(self.url)
+        pool = {k: v for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow)) if v is not None}
+        self.engine = engine or make_engine(self.url, **({} if self.url.startswith("sqlite") else pool))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[AfterCommit] = []
         self._before_commit: list[BeforeCommit] = []
@@ -205,6 +211,14 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    @property
+    def max_connections(self) -> int | None:
+        """The most connections this process's pool opens at once (None: not a bounded pool, as SQLite's)."""
+        pool = self.engine.pool
+        if not self.is_postgres or not isinstance(pool, QueuePool):
+            return None
+        return pool.size() + max(pool._max_overflow, 0)  # SQLAlchemy has no public reader for max_overflow
 
     def on_outbox_commit(self, callback: AfterCommit) -> None:
         """Call ``callback(outbox_ids)`` after each commit that created outbox rows."""
