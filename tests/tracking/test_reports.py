@@ -146,7 +146,8 @@ def test_csv_export_is_the_raw_request_log(slack, fake_slack, world):
     assert body["text"].startswith("Exporting 12 requests of Globex (last 60 days)")
     upload = fake_slack.wait_for(lambda: fake_slack.uploaded_files())[0]
     assert upload["name"].startswith("nexo-requests-globex-") and upload["name"].endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    assert upload["content"].startswith(b"\xef\xbb\xbfreference,")  # the BOM: Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode("utf-8-sig"))))
     assert len(rows) == 12
     late = next(r for r in rows if r["opened_at"] == "2026-12-10T15:00:00Z")
     assert (late["business_minutes"], late["within_window"], late["state"]) == ("480", "no", "answered")
@@ -155,6 +156,19 @@ def test_csv_export_is_the_raw_request_log(slack, fake_slack, world):
     revision = next(r for r in rows if r["kind"] == "revision")
     assert (revision["waiting_on"], revision["business_minutes"]) == ("agency", "210")
     assert sum(1 for r in rows if r["state"] == "open") == 3
+
+
+def test_no_cell_of_the_csv_runs_as_a_formula(slack, fake_slack, world):
+    world.globex()
+    client_id = world.the_client().id
+    risky = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=cmd|' /C calc'!A0", "\r=1+1", "café, “quoted”\nnext line"]
+    for day, summary in enumerate(risky, start=1):
+        add_request(world.db, client_id, madrid(12, day, 10), summary=summary)
+    world.clock.set(NOW)
+    slack.command("report Globex csv days:60", user_id=LEAD)
+    upload = fake_slack.wait_for(lambda: fake_slack.uploaded_files())[0]
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode("utf-8-sig"), newline="")))
+    assert [r["summary"] for r in rows] == ["'" + s for s in risky[:-1]] + [risky[-1]]
 
 
 def test_leads_see_the_figures_on_their_home_tab(slack, fake_slack, world):
