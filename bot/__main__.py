@@ -19,6 +19,12 @@ log = logging.getLogger("bot")
 WORKER_NICENESS = 5
 
 
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """Each subcommand's parser, by name (.ci/check-deploy checks the deployment files' commands against it)."""
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Nexo, the agency-client Slack bot.")
     sub = p.add_subparsers(dest="cmd")
