@@ -36,7 +36,7 @@ from bot.approvals.text import first_words
 from bot.delivery.outbox import enqueue_post
 from bot.errors import Conflict, NotAllowed, UserError
 from bot.i18n import N_, Translator, translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.models import Client, Plan
 from bot.tracking import service as tracking
 from bot.tracking.models import RequestKind, RequestState, WaitingOn
@@ -341,5 +341,7 @@ def _start(version: DraftVersion) -> str:
 
 
 def _author_translator(session: Session, draft: Draft) -> Translator:
-    """The draft author's language (agency notices; English when Nexo never looked them up)."""
-    return translator(language_of(session, draft.created_by, "en"))
+    """The draft author's language (an agency notice: their Slack language, else the plan's)."""
+    client = session.get(Client, draft.client_id)
+    plan = client.current_plan if client is not None else None
+    return translator(language_for(session, draft.created_by, plan))

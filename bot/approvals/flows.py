@@ -34,7 +34,7 @@ from bot.db import row_id
 from bot.delivery.outbox import enqueue_post, enqueue_update
 from bot.errors import UserError
 from bot.i18n import N_, Translator, translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.models import Client, Plan
 from bot.plans.service import current_plan, resolve_client_by_id
 from bot.tracking.models import RequestKind, RequestState, WaitingOn
@@ -132,7 +132,7 @@ def send_for_review(session: Session, draft: Draft, version: DraftVersion, clien
     view = card_view(session, draft, version, client, plan, stage, due_at=due)
     notices = []
     for recipient in recipients:
-        language = plan.language if stage == Stage.CLIENT else language_of(session, recipient, "en")
+        language = language_for(session, recipient, plan)
         text, card_blocks = blocks.approval_card(view, translator(language))
         if stage == Stage.CLIENT and plan.channel:
             text = f"{mentions(service.reviewers(plan, stage))} {text}"

@@ -29,7 +29,7 @@ from bot.blockkit import actions, button
 from bot.delivery.outbox import enqueue_post
 from bot.errors import NotAllowed
 from bot.i18n import N_, translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.models import Client, Plan
 from bot.tracking import blocks as tracking_blocks
 from bot.tracking import escalations
@@ -115,9 +115,9 @@ def escalate(session: Session, request: TrackedRequest, current: Plan, step: str
     lead = recipients[0]
     if current.lead_can_decide and lead != draft.created_by:
         _send_card(session, draft, version, client, current, request, lead,
-                   language_of(session, lead, current.language), not_before=None, now=now)
+                   language_for(session, lead, current), not_before=None, now=now)
         return True
-    language = language_of(session, lead, current.language)
+    language = language_for(session, lead, current)
     t = translator(language)
     text, content = tracking_blocks.to_lead(request, client.name, t, Where(current.timezone, language),
                                             channel=channel)

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.delivery.outbox import enqueue_post
 from bot.i18n import translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.models import Client, ClientStatus
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def flag_missed(session: Session, draft_id: int, *, now: datetime) -> int:
     publish_at = local_stamp(draft.publish_at, plan.timezone) + f" ({plan.timezone})"
     for user in sorted({draft.created_by, *([plan.account_lead] if plan.account_lead else [])}):
         text, notice = blocks.missed_notice(draft.reference, publish_at, mentions(waiting),
-                                            translator(language_of(session, user, "en")))
+                                            translator(language_for(session, user, plan)))
         enqueue_post(session, now=now, to=user, text=text, blocks=notice)
     audit.record(session, client_id=client.id, draft=draft, actor=BOT_ACTOR, event=Event.MISSED_PUBLISH_TIME, at=now,
                  publish_at=draft.publish_at.isoformat() if draft.publish_at else None, waiting_on=waiting)

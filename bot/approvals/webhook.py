@@ -39,7 +39,7 @@ from bot.db import Database
 from bot.delivery.outbox import enqueue_post
 from bot.errors import UserError
 from bot.i18n import N_, translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.models import Client
 from bot.plans.service import require_agency
 
@@ -267,5 +267,5 @@ def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | Non
         people.add(plan.account_lead)
     for user in sorted(people):
         text, notice = blocks.handoff_failed_notice(draft.reference if draft else "?", delivery.attempts, error,
-                                                    translator(language_of(session, user, "en")))
+                                                    translator(language_for(session, user, plan)))
         enqueue_post(session, now=now, to=user, text=text, blocks=notice)

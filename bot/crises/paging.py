@@ -31,7 +31,7 @@ from bot.db import Database
 from bot.delivery.models import OutboxNotice
 from bot.delivery.outbox import enqueue_post, enqueue_update
 from bot.i18n import Translator, translator
-from bot.people import languages_of
+from bot.people import languages_for
 from bot.plans.calendar import BusinessCalendar
 from bot.plans.models import Client, Plan
 
@@ -78,7 +78,7 @@ def freeze(session: Session, crisis: Crisis, plan: Plan) -> None:
     crisis.language = plan.language
     crisis.window_minutes = plan.crisis_window_minutes
     crisis.repeat_minutes = min(plan.crisis_repeat_minutes or DEFAULT_REPEAT_MINUTES, plan.crisis_window_minutes)
-    crisis.languages = languages_of(session, _unique([*people_of(plan), crisis.declared_by]), plan.language)
+    crisis.languages = languages_for(session, _unique([*people_of(plan), crisis.declared_by]), plan)
 
 
 def calendar(crisis: Crisis) -> BusinessCalendar:

@@ -19,6 +19,7 @@ def run_demo(language: str = "en") -> int:
     stage = Stage(START, NAMES)
     try:
         _cast(stage, language)
+        stage.language = language
         for act in ACTS:
             act(stage)
         stage.out.write("\nDemo finished: every message above went through Nexo's real HTTP endpoint, "
@@ -42,7 +43,8 @@ def act_setup(stage: Stage) -> None:
     stage.command(LEAD, "help")
     stage.command(LEAD, f'client add Acme ref:<@{REF}|ana> backup:<@{BACKUP}|bruno> lead:<@{LEAD}|luis> '
                         f'cm:<@{CM}|carla> tz:Europe/Madrid hours:"mon-thu 09:00-14:00,16:00-19:00; fri 08:00-15:00" '
-                        'holidays:ES-MD window:4h crisis-window:30m lang:es preapproved:"community replies"')
+                        f'holidays:ES-MD window:4h crisis-window:30m lang:{stage.language} '
+                        'preapproved:"community replies"')
     stage.command(LEAD, "client add Acme ref:@ana")
     stage.command(REF, "client show acme")
 

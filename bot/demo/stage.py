@@ -31,6 +31,7 @@ MADRID = ZoneInfo("Europe/Madrid")
 class Stage:
     def __init__(self, start: datetime, names: dict[str, str], out: TextIO = sys.stdout) -> None:
         self.out = out
+        self.language = "en"  # the client's plan language (and the agency's Slack), set by the script
         self.names = names
         self.clock = FrozenClock(start)
         self._tmp = tempfile.TemporaryDirectory(prefix="nexo-demo-")

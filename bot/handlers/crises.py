@@ -55,6 +55,7 @@ def crisis_command(req: Request) -> Reply | None:
 def crisis_declare(req: Request, name: str, rest: str) -> Reply | None:
     severity, description = _severity_and_text(rest)
     client = plans.resolve_client(req.session, req.actor, name)
+    req.about(client.current_plan)
     if not description:
         _open_declare_form(req, client_id=client.id)
         return None

@@ -34,6 +34,7 @@ def draft_command(req: Request) -> Reply | None:
         raise UserError(DRAFT_USAGE)
     client = plans.resolve_client(req.session, actor, name)
     plan = plans.current_plan(client)
+    req.about(plan)
     if not options and not text:
         req.open_form(modals.draft_modal(req.t, client_name=client.name, timezone=plan.timezone,
                                          categories=plan.pre_approved_categories, meta={"client_id": client.id}))

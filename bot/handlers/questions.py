@@ -32,6 +32,7 @@ def split_client(args: str) -> tuple[str, str]:
 def ask_command(req: Request) -> Reply:
     name, text = split_client(req.args)
     client = resolve_client(req.session, req.actor, name)
+    req.about(client.current_plan)
     asked = questions.ask(req.session, actor=req.actor, client=client, text=text, now=req.now)
     where = blocks.Where(asked.plan.timezone, req.t.language)
     reply = req.t(N_("Sent {reference} to <@{ref}> for *{client}*; the answer is due {due}. "

@@ -13,6 +13,7 @@ from bot.i18n.translator import (
     SUPPORTED_LANGUAGES,
     Translator,
     normalize_language,
+    spoken_language,
     translator,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "SUPPORTED_LANGUAGES",
     "Translator",
     "normalize_language",
+    "spoken_language",
     "translator",
 ]

@@ -19,6 +19,15 @@ def N_(message: str) -> str:
     return message
 
 
+def spoken_language(locale: str | None) -> str | None:
+    """The language Nexo speaks that a Slack locale (``es-ES``, ``es-LA``, ``en-US``...) names, or None
+    when Slack gave none (people of another organization) or one Nexo does not speak (``fr-FR``)."""
+    if not locale:
+        return None
+    short = locale.replace("_", "-").split("-", 1)[0].lower()
+    return short if short in SUPPORTED_LANGUAGES else None
+
+
 def normalize_language(value: str | None) -> str:
     """Map a Slack locale (``es-ES``, ``es-LA``, ``en-US``...) to a supported language."""
     if not value:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
-from bot.i18n import normalize_language
+from bot.i18n import spoken_language
 from bot.people import Person, Profile, profile_of, remember
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class UserDirectory:
             log.warning("users.info failed", extra={"user": user_id})
             return self._stored(user_id, now, any_age=True, session=session)  # stale beats nothing; not cached
         u = r["user"]
-        profile = Profile(u["id"], u.get("team_id"), normalize_language(u.get("locale")),
+        profile = Profile(u["id"], u.get("team_id"), spoken_language(u.get("locale")),
                           bool(u.get("is_bot")), bool(u.get("deleted")), u.get("tz"))
         if session is not None:
             remember(session, profile, now=now)  # commits (or not) with the caller's unit of work

@@ -220,7 +220,7 @@ class _Frame:
                 # not called while this unit of work holds its locks. (Plain channel messages never need it.)
                 req.actor  # noqa: B018
             with self.ctx.db.transaction() as session:
-                req._session = session
+                req.begin(session)
                 result = fn(req)
                 if req.run is not None:
                     self.ctx.inbox.finish(session, req.run)

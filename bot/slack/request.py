@@ -12,6 +12,7 @@ it may be slow).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bot.access import Actor
 from bot.blockkit import decode_metadata
 from bot.i18n import Translator, translator
+from bot.people import Audience, language_for
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -91,7 +93,21 @@ class Request:
     def t(self) -> Translator:
         return translator(self.actor.language)
 
+    def about(self, plan: Audience | None) -> None:
+        """This request is about ``plan``'s client: an agency person whose Slack language Nexo does not
+        speak reads the plan's language from now on (:func:`bot.people.language_for`)."""
+        if plan is not None and self._session is not None:
+            language = language_for(self._session, self.user_id, plan)
+            if language != self.actor.language:
+                self.__dict__["actor"] = dataclasses.replace(self.actor, language=language)
+
     # -- the unit of work --------------------------------------------------------------------------
+    def begin(self, session: Session) -> None:
+        """Open the unit of work: from now on the actor's language is the people layer's answer, read in
+        this transaction (a client's person reads their client's plan language, whatever Slack says)."""
+        self._session = session
+        self.__dict__.pop("actor", None)  # computed again, through the session (the profile is cached)
+
     @property
     def session(self) -> Session:
         if self._session is None:

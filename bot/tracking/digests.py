@@ -27,7 +27,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.delivery.outbox import enqueue_post
 from bot.i18n import Translator, translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.calendar import BusinessCalendar
 from bot.plans.models import Client, ClientStatus, Plan, Role
 from bot.plans.service import clients_of
@@ -135,7 +135,7 @@ def _daily(session: Session, user: str, period: str, opened: datetime, plan: Pla
     ))
     if not _mark(session, user, DAILY, period, now, len(waiting)) or not waiting:
         return 0
-    language = language_of(session, user, plan.language)
+    language = language_for(session, user, plan)
     names = {row.id: row.name for row in session.execute(
         select(Client.id, Client.name).where(Client.id.in_({r.client_id for r in waiting})))}
     text, content = daily_digest(waiting, names, translator(language), Where(plan.timezone, language), now=now)
@@ -148,7 +148,7 @@ def _weekly(session: Session, lead: str, period: str, plan: Plan, now: datetime)
     busy = [f for f in figures if f.client.answered or f.agency.answered or f.overdue]
     if not _mark(session, lead, WEEKLY, period, now, len(busy)) or not busy:
         return 0
-    text, content = report_blocks.weekly_summary(busy, translator(language_of(session, lead, plan.language)))
+    text, content = report_blocks.weekly_summary(busy, translator(language_for(session, lead, plan)))
     enqueue_post(session, now=now, to=lead, text=text, blocks=content)  # agency: no business-hours wait
     return 1
 

@@ -18,7 +18,7 @@ from bot.delivery.models import OutboxNotice
 from bot.delivery.outbox import enqueue_post
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.i18n import N_, translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.models import Client, Plan
 from bot.plans.service import current_plan
 from bot.tracking import blocks, service
@@ -82,13 +82,13 @@ def _tell(session: Session, request: TrackedRequest, client: Client, current: Pl
     notice = session.get(OutboxNotice, request.notice_id) if request.notice_id else None
     asked_in = str(notice.payload.get("to", "")) if notice is not None else ""
     shared = bool(asked_in) and not asked_in.startswith(("U", "W"))
-    language = current.language if shared else language_of(session, by, current.language)
+    language = current.language if shared else language_for(session, by, current)
     # A confirmation of the person's own action: at once, where they made it visible (thread) or in a DM.
     in_thread = notice is not None and (shared or asked_in == by)
     enqueue_post(session, now=now, to=by, text=blocks.promise_noted(request, translator(language),
                                                                      Where(current.timezone, language)),
                  thread_of=notice if in_thread else None)
-    asker_language = language_of(session, request.asked_by, current.language)
+    asker_language = language_for(session, request.asked_by, current)
     enqueue_post(session, now=now, to=request.asked_by,
                  text=blocks.promise_to_asker(request, by, client.name, translator(asker_language),
                                               Where(current.timezone, asker_language)))

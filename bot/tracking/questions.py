@@ -24,7 +24,7 @@ from bot.delivery.models import OutboxNotice
 from bot.delivery.outbox import enqueue_post, enqueue_update
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.i18n import N_, translator
-from bot.people import language_of
+from bot.people import language_for
 from bot.plans.models import Client, Plan
 from bot.plans.service import current_plan
 from bot.tracking import blocks, ids, service
@@ -80,7 +80,7 @@ def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datet
                                    reference=question.reference, summary=text, asked_by=actor.user_id,
                                    assignee=plan.reference_user, now=now)
     in_channel = bool(plan.channel)
-    language = plan.language if in_channel else language_of(session, plan.reference_user, plan.language)
+    language = language_for(session, plan.channel or plan.reference_user, plan)
     message, content = blocks.question_message(question, request, client.name, translator(language),
                                                Where(plan.timezone, language), in_channel=in_channel)
     deliver_at = service.client_notice_time(plan, now)
@@ -95,7 +95,7 @@ def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datet
 def _asker_copy(session: Session, question: Question, request: TrackedRequest, client_name: str, plan: Plan, *,
                 now: datetime) -> OutboxNotice:
     """The asker's own copy of the question, in their DM, with Cancel (agency: at once)."""
-    language = language_of(session, question.asked_by, plan.language)
+    language = language_for(session, question.asked_by, plan)
     text, content = blocks.asker_copy(question, request, client_name, translator(language),
                                       Where(plan.timezone, language))
     return enqueue_post(session, now=now, to=question.asked_by, text=text, blocks=content,
@@ -162,14 +162,14 @@ def answer(session: Session, *, question_id: object, by: str, text: str, now: da
 
 def _tell(session: Session, question: Question, client: Client, *, now: datetime, thank_in_thread: bool) -> None:
     plan = current_plan(client)
-    asker_language = language_of(session, question.asked_by, plan.language)
+    asker_language = language_for(session, question.asked_by, plan)
     text, content = blocks.answer_relay(question, client.name, translator(asker_language))
     enqueue_post(session, now=now, to=question.asked_by, text=text, blocks=content)  # agency: at once
     notice = session.get(OutboxNotice, question.notice_id) if question.notice_id else None
     if notice is None:
         return
     to = str(notice.payload.get("to", ""))
-    language = plan.language if not to.startswith(("U", "W")) else language_of(session, to, plan.language)
+    language = language_for(session, to, plan)
     t = translator(language)
     # The reader just acted: replying to their own action is not a cold message, so no business-hours wait.
     text, content = blocks.answered_question_message(question, client.name, t, Where(plan.timezone, language))
@@ -184,7 +184,7 @@ def _close_asker_copy(session: Session, question: Question, client_name: str, pl
     copy = session.get(OutboxNotice, question.asker_notice_id) if question.asker_notice_id else None
     if copy is None:
         return
-    language = language_of(session, question.asked_by, plan.language)
+    language = language_for(session, question.asked_by, plan)
     text, content = blocks.asker_copy_closed(question, client_name, translator(language),
                                              Where(plan.timezone, language))
     enqueue_update(session, now=now, of=copy, text=text, blocks=content)
@@ -222,7 +222,7 @@ def cancel(session: Session, *, actor: Actor, question_id: object, now: datetime
     notice = session.get(OutboxNotice, question.notice_id) if question.notice_id else None
     if notice is not None:
         to = str(notice.payload.get("to", ""))
-        language = plan.language if not to.startswith(("U", "W")) else language_of(session, to, plan.language)
+        language = language_for(session, to, plan)
         text, content = blocks.withdrawn_question_message(question, client.name, translator(language),
                                                           Where(plan.timezone, language))
         enqueue_update(session, now=now, of=notice, text=text, blocks=content)
@@ -238,7 +238,7 @@ def tell_withdrawn_in_thread(session: Session, question: Question, user_id: str,
         return
     plan = current_plan(client)
     to = str(notice.payload.get("to", ""))
-    language = plan.language if not to.startswith(("U", "W")) else language_of(session, to, plan.language)
+    language = language_for(session, to, plan)
     text = translator(language)(N_("<@{user}>, <@{asker}> withdrew {reference}, so it needs no answer any more. "
                                    "Thanks anyway!"), user=user_id, asker=question.cancelled_by or question.asked_by,
                                 reference=question.reference)

@@ -23,7 +23,7 @@ from bot.db import Database
 from bot.delivery.models import NoticeStatus, OutboxNotice
 from bot.delivery.outbox import enqueue_post
 from bot.i18n import translator
-from bot.people import Person, language_of
+from bot.people import Person, language_for
 from bot.plans.models import Client, ClientStatus, Plan
 from bot.tracking import blocks, escalations
 from bot.tracking.blocks import Where
@@ -129,7 +129,7 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
     channel = asked_in if in_channel else None
 
     def where(user: str, *, shared: bool = False) -> Where:
-        language = current.language if shared else language_of(session, user, current.language)
+        language = current.language if shared else language_for(session, user, current)
         return Where(current.timezone, language)
 
     def to_assignee(text: str, content: list[dict[str, Any]]) -> None:
@@ -145,7 +145,7 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
             to_assignee(*blocks.overdue(request, translator(w.language), w,
                                         number=progress.after.overdue_notices_sent, total=total, lead=people.lead))
             if progress.handover and people.lead:
-                t = translator(language_of(session, people.lead, current.language))
+                t = translator(language_for(session, people.lead, current))
                 enqueue_post(session, now=now, to=people.lead,
                              text=blocks.handover_to_lead(request, client_name, t, total))
         elif step in (Step.BACKUPS, Step.LEAD) and _escalated(session, request, current, step, people, now, channel):

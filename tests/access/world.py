@@ -48,7 +48,7 @@ from tests.support.world import World as BaseWorld
 EVERYONE = (CM, LEAD, ADMIN, MEMBER, REF, BACKUP, OTHER_REF, STRANGER)
 MANUAL = ["Pause the ads", "Draft a holding statement", "Call the client", "Check the comments",
           "Brief the team", "Answer the press", "Review the ads", "Write the summary"]
-PLAN = 'tz:Europe/Madrid hours:"mon-fri 09:00-18:00" window:4h'
+PLAN = 'tz:Europe/Madrid hours:"mon-fri 09:00-18:00" window:4h lang:es'  # both clients are Spanish-speaking
 # Tables a refused request may touch: the outbox (its polite answer) and bookkeeping of the request itself.
 NOT_STATE = {"outbox", "slack_events_seen", "sweep_timers", "people"}  # people: a cache of users.info
 # Web API methods that show nothing to anyone (look-ups, or an upload not yet shared).

@@ -130,7 +130,7 @@ def test_a_superseded_card_no_longer_decides(slack, fake_slack, world):
 
 def test_a_form_slack_will_not_open_in_time_is_explained_and_changes_nothing(fake_slack, world):
     """On a swamped server a click can be acked after Slack's 3 s: the trigger id has expired."""
-    world.client()
+    world.client(options="lang:es")
     world.draft("Hello")
     card = world.card(REF, "ACME-1")
     fake_slack.fail(method="views.open", error="expired_trigger_id", times=1)

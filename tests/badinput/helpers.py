@@ -40,7 +40,7 @@ from tests.support.world import AGENCY, World
 
 CM_EN = "U0CMEN"  # Eric, an English-speaking community manager of Beta
 OTHER_BACKUP = "U0OBACK"  # Oscar, Beta's backup (Beta's org)
-BASE = 'tz:Europe/Madrid hours:"mon-fri 09:00-18:00" window:4h'
+BASE = 'tz:Europe/Madrid hours:"mon-fri 09:00-18:00" window:4h lang:es'  # Spanish-speaking clients
 LANGUAGE = {REF: "es", BACKUP: "es", STRANGER: "en", OTHER_REF: "es", LEAD: "en", CM: "es", CM_EN: "en"}
 
 # Rows that record receipt rather than a change: which events were seen, and the delivery progress of

@@ -102,7 +102,7 @@ def test_names_match_by_case_insensitive_unique_prefix(slack, bot):
 
 
 def test_reference_person_sees_only_their_own_client(slack, bot):
-    add_client(slack, "Acme")
+    add_client(slack, "Acme", extra="lang:es")  # Ana reads her client's language
     add_client(slack, "Bravo", ref=OTHER_REF, backups=())
     assert "Plan de Acme" in slack.command("client show acme", user_id=REF).json()["text"]
     hidden = slack.command("client show bravo", user_id=REF).json()["text"]
@@ -187,7 +187,7 @@ def test_edit_of_a_stale_version_is_refused(slack, bot):
 
 
 def test_non_agency_cannot_open_or_submit_the_edit_form(slack, bot, fake_slack):
-    add_client(slack, "Acme")
+    add_client(slack, "Acme", extra="lang:es")
     assert "agencia" in slack.command("client edit acme", user_id=REF).json()["text"]
     assert fake_slack.views_opened(REF) == []
 
