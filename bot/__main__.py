@@ -19,6 +19,12 @@ log = logging.getLogger("bot")
 WORKER_NICENESS = 5
 
 
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """Each subcommand's parser, by name (.ci/check-deploy checks the deployment files' commands against it)."""
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Nexo, the agency-client Slack bot.")
     sub = p.add_subparsers(dest="cmd")
@@ -43,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(require_slack=args.cmd != "migrate")
     except ConfigError as e:
         print(f"nexo: {e}", file=sys.stderr)
+        return 2
+    from bot.db import unusable_database
+
+    if problem := unusable_database(settings.database_url):
+        print(f"nexo: cannot start: {problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, (settings.slack_bot_token, settings.slack_signing_secret,
                                            settings.slack_app_token or ""))
@@ -70,6 +81,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         log.error("cannot start: %s", problem)
         print(f"nexo: cannot start: {problem}", file=sys.stderr)
         return 2
+    from bot.tracking.charts import CHARTS_EXTRA_HINT, charts_available
+
+    if not charts_available():
+        log.warning("the charts extra is not installed: /nexo report gives its figures as tables, without the "
+                    "chart; to draw it, %s", CHARTS_EXTRA_HINT)
     if args.cmd == "worker":
         return _worker(settings)
     if args.cmd == "socket" or (args.cmd is None and settings.slack_app_token):

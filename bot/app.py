@@ -75,7 +75,7 @@ def build_app(
     if not settings.slack_signing_secret.strip():
         # Bolt would "verify" with an empty key, which anyone can sign with: refuse to start instead.
         raise ConfigError("missing SLACK_SIGNING_SECRET: requests from Slack could not be verified")
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     clock = clock or SystemClock()
     client = client or make_web_client(settings)
     deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart})

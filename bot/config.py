@@ -10,6 +10,8 @@ from dotenv import load_dotenv
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///nexo.db"
+# Each process's PostgreSQL pool (bot.db.make_engine says why these sizes); it opens at most their sum.
+DEFAULT_DB_POOL_SIZE, DEFAULT_DB_MAX_OVERFLOW = 20, 12
 README_HINT = "see README.md, section 'Set up the Slack app'"
 
 
@@ -37,6 +39,8 @@ class Settings:
     # Who sends the notices a web request causes: "worker" (handed over with PostgreSQL NOTIFY, see
     # bot.delivery.handoff), "inline" (the web process itself) or "auto" (worker on PostgreSQL).
     delivery: str = "auto"
+    db_pool_size: int = DEFAULT_DB_POOL_SIZE  # NEXO_DB_POOL_SIZE
+    db_max_overflow: int = DEFAULT_DB_MAX_OVERFLOW  # NEXO_DB_MAX_OVERFLOW
 
     def web_hands_off(self) -> bool:
         """Whether ``serve``'s web processes leave sending notices to the worker."""
@@ -75,6 +79,36 @@ def _number(env: dict[str, str], name: str, default: float, *, minimum: float) -
     return value
 
 
+DATABASE_HINT = "see README.md, section 'Configuration'"
+
+
+def _count(env: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
+    return int(raw)
+
+
+def _database_url(env: dict[str, str]) -> str:
+    """``DATABASE_URL``, refused at start (one line) unless it is a PostgreSQL or SQLite URL Nexo can use."""
+    url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    url = scheme + url[len(scheme):]
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return url
+    if scheme == "sqlite" and (url.startswith("sqlite:///") or url == "sqlite://"):
+        return url
+    if scheme == "sqlite":
+        raise ConfigError("DATABASE_URL: a SQLite URL has three slashes before a relative path (sqlite:///nexo.db) "
+                          f"and four before an absolute one (sqlite:////var/lib/nexo/nexo.db); {DATABASE_HINT}")
+    # Only the scheme is repeated: the rest may hold a password.
+    got = f"a {scheme}:// URL" if scheme else "something that is not a URL"
+    raise ConfigError(f"DATABASE_URL must be postgresql://user:password@host:5432/db or sqlite:///nexo.db, got {got}; "
+                      f"{DATABASE_HINT}")
+
+
 def load_settings(
     env: dict[str, str] | None = None, *, dotenv_path: str | Path | None = ".env", require_slack: bool = True
 ) -> Settings:
@@ -89,12 +123,13 @@ def load_settings(
     api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):
         api_url += "/"
+    database_url = _database_url(env)
     members = tuple(m.strip() for m in env.get("NEXO_AGENCY_MEMBERS", "").replace(";", ",").split(",") if m.strip())
     return Settings(
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_app_token=env.get("SLACK_APP_TOKEN", "").strip() or None,
-        database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        database_url=database_url,
         slack_api_url=api_url,
         sweep_seconds=_number(env, "NEXO_SWEEP_SECONDS", 30.0, minimum=0.1),
         delivery_seconds=_number(env, "NEXO_DELIVERY_SECONDS", 5.0, minimum=0.1),
@@ -103,7 +138,9 @@ def load_settings(
         agency_members=members,
         web_concurrency=int(_number(env, "WEB_CONCURRENCY", 2, minimum=1)),
         web_threads=int(_number(env, "NEXO_WEB_THREADS", 8, minimum=1)),
-        delivery=_delivery(env, database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+        delivery=_delivery(env, database_url=database_url),
+        db_pool_size=_count(env, "NEXO_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE, minimum=1),
+        db_max_overflow=_count(env, "NEXO_DB_MAX_OVERFLOW", DEFAULT_DB_MAX_OVERFLOW, minimum=0),
     )
 
 

@@ -9,17 +9,22 @@ notice is never sent for a change that did not happen.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, text
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
+
+from bot.config import DEFAULT_DB_MAX_OVERFLOW, DEFAULT_DB_POOL_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +87,32 @@ def normalize_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def unusable_database(url: str) -> str | None:
+    """Why this process cannot use ``url`` at all, before it tries (None: it can try): the PostgreSQL driver
+    is not installed, or the SQLite file cannot be written. One sentence that names the fix, for the operator."""
+    url = normalize_database_url(url)
+    if url.startswith("postgresql"):
+        if importlib.util.find_spec("psycopg") is None:
+            return ('DATABASE_URL is PostgreSQL but psycopg is not installed: install Nexo with its postgres extra '
+                    '(pip install "nexo[postgres]", or pip install -r requirements.lock)')
+        return None
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    file = Path(path).absolute()
+    folder = file.parent
+    if not folder.is_dir():
+        reason = f"the directory {folder} does not exist"
+    elif not os.access(folder, os.W_OK | os.X_OK):  # SQLite writes its -wal and -journal files beside the database
+        reason = f"the directory {folder} is not writable"
+    elif file.exists() and (file.is_dir() or not os.access(file, os.R_OK | os.W_OK)):
+        reason = f"{file} is not a writable file"
+    else:
+        return None
+    return (f"cannot write the SQLite database {file} ({reason}): set DATABASE_URL to a file in a writable directory, "
+            "e.g. sqlite:////var/lib/nexo/nexo.db")
 
 
 SQLITE_BUSY_SECONDS = 30
@@ -150,8 +181,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Connections beyond pool_size are closed when given back, so a smaller pool opened and closed a
     # PostgreSQL connection for most transactions under load (milliseconds of CPU each, on both sides).
     # Idle connections are only kept, never opened ahead, so a quiet process still holds few.
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 12)
+    # NEXO_DB_POOL_SIZE / NEXO_DB_MAX_OVERFLOW (bot.config) lower them for small database plans.
+    kwargs.setdefault("pool_size", DEFAULT_DB_POOL_SIZE)
+    kwargs.setdefault("max_overflow", DEFAULT_DB_MAX_OVERFLOW)
     kwargs.setdefault("pool_timeout", 5)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, **kwargs)
@@ -166,9 +198,11 @@ BeforeCommit = Callable[[Session, list[int]], None]
 class Database:
     """The engine plus a session factory and the unit-of-work helper."""
 
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, *, engine: Engine | None = None, pool_size: int | None = None,
+                 max_overflow: int | None = None) -> None:
         self.url = normalize_database_url(url)
-        self.engine = engine or make_engine(self.url)
+        pool = {k: v for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow)) if v is not None}
+        self.engine = engine or make_engine(self.url, **({} if self.url.startswith("sqlite") else pool))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[AfterCommit] = []
         self._before_commit: list[BeforeCommit] = []
@@ -178,6 +212,14 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    @property
+    def max_connections(self) -> int | None:
+        """The most connections this process's pool opens at once (None: not a bounded pool, as SQLite's)."""
+        pool = self.engine.pool
+        if not self.is_postgres or not isinstance(pool, QueuePool):
+            return None
+        return pool.size() + max(pool._max_overflow, 0)  # SQLAlchemy has no public reader for max_overflow
 
     def on_outbox_commit(self, callback: AfterCommit) -> None:
         """Call ``callback(outbox_ids)`` after each commit that created outbox rows."""

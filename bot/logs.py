@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 # Tokens that must never reach a log line, whatever logged them (ours or a library's).
 _SECRET_PATTERNS = [
@@ -61,6 +62,25 @@ def configure_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a JSON line too, not text on stderr
     # slack_sdk logs request bodies at DEBUG; keep it at INFO even when we debug.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, root.level))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def gunicorn_logconfig(level: str = "INFO", secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its own lines ("Booting worker", "WORKER TIMEOUT") go through the root
+    logger's :class:`JsonFormatter`, scrubbed as every other line. gunicorn lays this over its defaults key by
+    key, so the root logger is given too (its default writes plain text)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "secrets": tuple(secrets)}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
+            # Off: the app logs one structured line per request (and bot.server turns gunicorn's access log off).
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+        },
+    }

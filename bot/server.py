@@ -10,11 +10,21 @@ import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from bot.config import Settings
+from bot.logs import gunicorn_logconfig
 
 log = logging.getLogger(__name__)
 RESTART_PAUSE_SECONDS = (1.0, 30.0)  # the first pause before restarting a dead worker, and the longest
+
+
+class QuietAccessLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger without its access log: a ``logconfig_dict`` would turn it on, and the app already
+    logs one structured line per request (this also spares gunicorn formatting one per request)."""
+
+    def access(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
 
 
 class NexoServer(BaseApplication):  # type: ignore[misc]
@@ -38,6 +48,10 @@ class NexoServer(BaseApplication):  # type: ignore[misc]
             "keepalive": 5,
             "accesslog": None,  # one structured line per request comes from the app instead
             "loglevel": s.log_level.lower(),
+            # gunicorn's own lines as JSON through bot.logs, secrets scrubbed like the rest.
+            "logconfig_dict": gunicorn_logconfig(s.log_level, (s.slack_bot_token, s.slack_signing_secret,
+                                                               s.slack_app_token or "")),
+            "logger_class": QuietAccessLogger,
             "when_ready": self._when_ready,
             "on_exit": self._on_exit,
         }

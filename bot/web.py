@@ -1,4 +1,8 @@
-"""The WSGI application: Bolt's ``/slack/events`` plus ``/healthz``."""
+"""The WSGI application: Bolt's ``/slack/events`` plus the probes.
+
+``/livez`` (the process answers), ``/readyz`` (the database is reachable and migrated: send it traffic) and
+``/healthz`` (the same as ``/readyz``, with the outbox figures).
+"""
 
 from __future__ import annotations
 
@@ -22,30 +26,44 @@ def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Itera
 
     schema_ok = [False]  # once at the schema, a process stays there: only the database can be lost
 
-    def healthz(start_response: StartResponse) -> Iterable[bytes]:
-        status, payload = "200 OK", {"status": "ok", "database": "ok"}
+    def database_problem() -> dict[str, str] | None:
+        """None when the database is reachable and at this code's schema; else what is wrong, as JSON fields."""
         try:
             nexo.ctx.db.ping()
         except Exception as exc:
             log.warning("health check: database unreachable", extra={"error": type(exc).__name__})
-            status, payload = "503 Service Unavailable", {"status": "degraded", "database": "unreachable"}
-        else:
-            problem = None if schema_ok[0] else nexo.ctx.db.schema_problem()
-            schema_ok[0] = problem is None
-            if problem:
-                log.warning("health check: %s", problem)
-                status, payload = "503 Service Unavailable", {"status": "degraded", "database": "ok",
-                                                              "schema": problem}
-            else:
-                payload["outbox"] = outbox_health(nexo.ctx.db, now=nexo.ctx.clock.now())
-        body = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+            return {"database": "unreachable"}
+        problem = None if schema_ok[0] else nexo.ctx.db.schema_problem()
+        schema_ok[0] = problem is None
+        if problem:
+            log.warning("health check: %s", problem)
+            return {"database": "ok", "schema": problem}
+        return None
+
+    def healthz(start_response: StartResponse) -> Iterable[bytes]:
+        """The database and the outbox figures, for people and monitors."""
+        if problem := database_problem():
+            return respond(start_response, "503 Service Unavailable", {"status": "degraded", **problem})
+        return respond(start_response, "200 OK", {"status": "ok", "database": "ok",
+                                                  "outbox": outbox_health(nexo.ctx.db, now=nexo.ctx.clock.now())})
+
+    def readyz(start_response: StartResponse) -> Iterable[bytes]:
+        """Whether to send this process traffic: the database is reachable and migrated. No figures: once the
+        schema has been seen, an orchestrator polling it every few seconds costs one ``SELECT 1`` a poll."""
+        if problem := database_problem():
+            return respond(start_response, "503 Service Unavailable", {"status": "not_ready", **problem})
+        return respond(start_response, "200 OK", {"status": "ready"})
+
+    def livez(start_response: StartResponse) -> Iterable[bytes]:
+        """The process answers: nothing else is asked (a database outage must not get it restarted)."""
+        return respond(start_response, "200 OK", {"status": "alive"})
+
+    probes = {"/healthz": healthz, "/readyz": readyz, "/livez": livez}
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            return healthz(start_response)
+        if path in probes and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return probes[path](start_response)
         if path == "/slack/events":
             try:
                 return slack(environ, start_response)
@@ -60,3 +78,9 @@ def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Itera
         return [body]
 
     return app
+
+
+def respond(start_response: StartResponse, status: str, payload: dict[str, Any]) -> Iterable[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
 import json
 from datetime import datetime
 from typing import Any
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.approvals.models import AuditEvent, Draft
 from bot.plans.models import Client
+from bot.spreadsheet import csv_text
 
 BOT_ACTOR = "nexo"  # steps the bot takes on its own (sweeps, webhook hand-offs)
 
@@ -71,21 +70,11 @@ CSV_COLUMNS = ("at_utc", "at_local", "client", "draft", "version", "actor", "eve
 
 
 def export_csv(session: Session, client: Client, timezone: str) -> str:
-    """The client's whole trail as CSV (UTC and the client's local time, detail as JSON)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """The client's whole trail as CSV (UTC and the client's local time, detail as JSON), safe to open in a
+    spreadsheet (:func:`bot.spreadsheet.csv_text`)."""
     zone = ZoneInfo(timezone)
-    for event, reference in events_for(session, client.id):
-        writer.writerow([_cell(value) for value in (
-            event.at.isoformat(), event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), client.name,
-            reference or "", event.version if event.version is not None else "", event.actor, event.event,
-            json.dumps(event.detail or {}, ensure_ascii=False, sort_keys=True),
-        )])
-    return out.getvalue()
-
-
-def _cell(value: object) -> str:
-    # Spreadsheets run cells starting with = + - @ as formulas: quote them (CSV injection).
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return csv_text(CSV_COLUMNS, (
+        (event.at.isoformat(), event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), client.name,
+         reference or "", event.version if event.version is not None else "", event.actor, event.event,
+         json.dumps(event.detail or {}, ensure_ascii=False, sort_keys=True))
+        for event, reference in events_for(session, client.id)))

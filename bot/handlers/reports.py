@@ -24,7 +24,7 @@ from bot.slack.listeners import Subcommand
 from bot.slack.request import Reply, Request
 from bot.tracking import report_blocks
 from bot.tracking import reports as tracking
-from bot.tracking.charts import RESPONSE_CHART, Labels, Series, chart_args
+from bot.tracking.charts import CHARTS_EXTRA_HINT, RESPONSE_CHART, Labels, Series, chart_args, charts_available
 from bot.tracking.models import WaitingOn
 
 
@@ -104,9 +104,11 @@ def response_report(req: Request, args: ReportArgs) -> Reply:
     shown = clients[:report_blocks.MAX_CLIENTS]
     figures = [tracking.client_figures(req.session, c, now=req.now, days=days) for c in shown]
     text, blocks = report_blocks.report_message(figures, req.t, days=days, more=len(clients) - len(shown))
-    if figures:
+    if figures and charts_available():
         upload_chart_later(req, figures, days=days)
         blocks.append(context(req.t(N_("I'm sending you the chart in a direct message."))))
+    elif figures:  # no matplotlib (the charts extra): the chart's figures as a table, and how to get the chart
+        blocks.append(report_blocks.answers_table(figures, req.t, how_to_get_chart=CHARTS_EXTRA_HINT))
     return Reply(text=text, blocks=blocks)
 
 

@@ -6,6 +6,7 @@ figure state, so charts can be drawn in worker threads. Labels arrive translated
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import random
 from dataclasses import asdict, dataclass
@@ -27,7 +28,14 @@ class Labels:
     empty: str
 
 
+CHARTS_EXTRA_HINT = 'pip install "nexo[charts]"'  # what an installation without matplotlib lacks
 RESPONSE_CHART = "response_time_chart"  # its name in an outbox upload (``bot.delivery.outbox.enqueue_upload``)
+
+
+def charts_available() -> bool:
+    """Whether matplotlib (the ``charts`` extra) is installed, asked without importing it (that takes a
+    second). Without it, reports give the chart's figures as a table (``report_blocks.answers_table``)."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def chart_args(series: list[Series], labels: Labels) -> dict[str, Any]:

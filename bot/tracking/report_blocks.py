@@ -75,6 +75,25 @@ def client_section(figures: ClientFigures, t: Translator) -> list[dict[str, Any]
     return out
 
 
+def answers_table(figures: list[ClientFigures], t: Translator, *, how_to_get_chart: str) -> dict[str, Any]:
+    """The chart's figures as a table (one row per client: answers, fastest, median, 90th percentile, slowest,
+    window), for an installation without the ``charts`` extra; ``how_to_get_chart`` names the fix."""
+    head = [t("Client"), t("Answers"), t("Fastest"), t("Median"), t("90th pct"), t("Slowest"), t("Window")]
+    rows = [head]
+    for f in figures[:MAX_CLIENTS]:
+        answers = sorted(timedelta(hours=h) for h in f.response_hours)
+        rows.append([f.client_name[:20], str(len(answers)), hours(answers[0] if answers else None, t),
+                     hours(f.client.median, t), hours(f.client.p90, t), hours(answers[-1] if answers else None, t),
+                     hours(f.window, t)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
+                                                                                                      strict=True)))
+             for row in rows]
+    note = t("No chart: this installation of Nexo lacks its charts extra. Whoever runs it can add it with "
+             "`{command}`.", command=how_to_get_chart)
+    return section(t("*Answers in business hours*") + "\n```\n" + "\n".join(lines) + "\n```\n" + note)
+
+
 def report_message(figures: list[ClientFigures], t: Translator, *, days: int, more: int = 0
                    ) -> tuple[str, list[dict[str, Any]]]:
     """The ``/nexo report`` answer (``more``: clients left out, beyond :data:`MAX_CLIENTS`)."""

@@ -20,8 +20,6 @@ Definitions (docs and tests rely on them):
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from bot.errors import NotAllowed
 from bot.i18n import N_, Translator
 from bot.plans.models import Client, Plan, Role
 from bot.plans.service import can_view, clients_of, current_plan, resolve_client, visible_clients
+from bot.spreadsheet import csv_text
 from bot.tracking import report_blocks
 from bot.tracking.models import RequestState, TrackedRequest, WaitingOn
 
@@ -196,26 +195,22 @@ def request_log_csv(session: Session, client: Client, *, since: datetime, now: d
         stmt = stmt.where(TrackedRequest.waiting_on == waiting_on)
     rows = list(session.scalars(stmt.order_by(TrackedRequest.opened_at, TrackedRequest.id)))
     plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_({r.plan_id for r in rows})))}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
+
+    def row(r: TrackedRequest) -> list[object]:
         answered = r.answered_at if r.state == RequestState.ANSWERED else None  # cancelled: no time, no verdict
         minutes = (round(plans[r.plan_id].calendar().elapsed(r.opened_at, answered) / timedelta(minutes=1))
                    if answered else "")
         within = "" if answered is None else ("yes" if answered <= r.original_due_at else "no")
-        writer.writerow([r.reference, r.kind.value, r.waiting_on.value, r.state.value, _iso(r.opened_at),
-                         _iso(r.original_due_at), _iso(r.promised_at), _iso(r.answered_at), r.answered_by or "",
-                         r.outcome or "", minutes, within, r.reminders_sent, r.overdue_notices_sent,
-                         _iso(r.escalated_backups_at), _iso(r.escalated_lead_at), r.promises_made,
-                         r.promises_broken, r.asked_by, r.assignee, _cell(r.summary)])
-    return len(rows), out.getvalue()
+        return [r.reference, r.kind.value, r.waiting_on.value, r.state.value, _iso(r.opened_at),
+                _iso(r.original_due_at), _iso(r.promised_at), _iso(r.answered_at), r.answered_by or "",
+                r.outcome or "", minutes, within, r.reminders_sent, r.overdue_notices_sent,
+                _iso(r.escalated_backups_at), _iso(r.escalated_lead_at), r.promises_made,
+                r.promises_broken, r.asked_by, r.assignee, r.summary]
+
+    return len(rows), csv_text(CSV_COLUMNS, (row(r) for r in rows))
 
 
 def _iso(at: datetime | None) -> str:
     return at.isoformat().replace("+00:00", "Z") if at else ""
 
 
-def _cell(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: quote those."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

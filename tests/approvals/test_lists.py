@@ -79,7 +79,8 @@ def test_the_audit_trail_is_exported_as_csv_for_the_agency_only(slack, fake_slac
     [upload] = fake_slack.wait_for(lambda: fake_slack.uploaded_files())
     assert upload["name"].startswith("nexo-audit-acme-") and upload["name"].endswith(".csv")
     assert upload["channels"] == [fake_slack.dm_channel(LEAD)]
-    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    assert upload["content"].startswith(b"\xef\xbb\xbfat_utc,")  # the BOM: Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode("utf-8-sig"))))
     assert [r["event"] for r in rows] == ["created", "sent", "viewed", "approved"]
     assert {r["draft"] for r in rows} == {"ACME-1"}
     assert rows[3]["actor"] == REF and rows[3]["version"] == "1" and rows[0]["actor"] == CM_EN

@@ -114,3 +114,50 @@ def test_healthz_says_the_schema_is_missing_and_how_to_fix_it(fake_slack, clock,
                             "schema": "the database has no Nexo schema yet: run `python -m bot migrate`"}
     finally:
         running.stop()
+
+
+def _one_line_refusal(r: subprocess.CompletedProcess) -> str:
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    return r.stderr
+
+
+def test_a_database_url_of_another_kind_is_refused_in_one_line_without_its_password(tmp_path):
+    slack = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    for cmd in ("migrate", "serve", "worker"):
+        line = _one_line_refusal(run_cli(cmd, env={**slack, "DATABASE_URL": "mysql://nexo:hunter2@db/nexo"},
+                                         cwd=str(tmp_path)))
+        assert "DATABASE_URL must be postgresql://" in line and "sqlite:///" in line and "a mysql:// URL" in line
+        assert "hunter2" not in line
+    line = _one_line_refusal(run_cli("migrate", env={"DATABASE_URL": "sqlite://nexo.db"}, cwd=str(tmp_path)))
+    assert "three slashes" in line and "sqlite:///nexo.db" in line
+    line = _one_line_refusal(run_cli("migrate", env={"DATABASE_URL": "nexo.db"}, cwd=str(tmp_path)))
+    assert "got something that is not a URL" in line
+
+
+def test_an_unwritable_sqlite_path_is_refused_in_one_line_that_names_the_fix(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-dir.db").mkdir()
+    slack = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    cases = {f"sqlite:///{tmp_path}/missing/nexo.db": f"the directory {tmp_path}/missing does not exist",
+             f"sqlite:///{tmp_path}/a-file/nexo.db": f"the directory {tmp_path}/a-file does not exist",
+             f"sqlite:///{tmp_path}/a-dir.db": f"{tmp_path}/a-dir.db is not a writable file"}
+    for url, reason in cases.items():
+        for cmd in ("migrate", "serve", "worker"):
+            line = _one_line_refusal(run_cli(cmd, env={**slack, "DATABASE_URL": url}, cwd=str(tmp_path)))
+            assert reason in line, line
+            assert "set DATABASE_URL to a file in a writable directory" in line
+    assert not (tmp_path / "missing").exists()
+
+
+def test_postgresql_without_the_postgres_extra_names_the_extra(tmp_path):
+    # The process as an install without psycopg runs it: the import machinery finds no psycopg.
+    code = "import sys; sys.modules['psycopg'] = None; from bot.__main__ import main; sys.exit(main(sys.argv[1:]))"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    for cmd in ("migrate", "worker"):
+        r = subprocess.run([sys.executable, "-c", code, cmd], capture_output=True, text=True, timeout=60,
+                           cwd=str(tmp_path), env={**base, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                                                   "DATABASE_URL": "postgres://nexo:hunter2@127.0.0.1:9/nexo"})
+        line = _one_line_refusal(r)
+        assert 'psycopg is not installed: install Nexo with its postgres extra (pip install "nexo[postgres]"' in line
+        assert "hunter2" not in line

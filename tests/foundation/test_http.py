@@ -33,6 +33,51 @@ def test_healthz_is_503_when_database_unreachable(fake_slack, clock, tmp_path):
         running.stop()
 
 
+def test_livez_and_readyz_when_all_is_well(bot):
+    r = httpx.get(f"{bot.url}/livez")
+    assert (r.status_code, r.json()) == (200, {"status": "alive"})
+    r = httpx.get(f"{bot.url}/readyz")
+    assert (r.status_code, r.json()) == (200, {"status": "ready"})
+    assert httpx.head(f"{bot.url}/readyz").status_code == 200
+
+
+def test_without_its_database_a_process_is_alive_but_not_ready(fake_slack, clock):
+    from bot.db import Database
+    from tests.support.bot import start_bot
+
+    running = start_bot(fake_slack, Database("postgresql+psycopg://nobody@127.0.0.1:1/none"), clock, signing_secret="s")
+    try:
+        live = httpx.get(f"{running.url}/livez", timeout=15)
+        assert (live.status_code, live.json()) == (200, {"status": "alive"})  # restarting it would not help
+        ready = httpx.get(f"{running.url}/readyz", timeout=15)
+        assert (ready.status_code, ready.json()) == (503, {"status": "not_ready", "database": "unreachable"})
+    finally:
+        running.stop()
+
+
+def test_readyz_is_503_until_the_database_is_migrated(fake_slack, clock, tmp_path):
+    from bot.db import Database
+    from bot.migrate import upgrade
+    from bot.models import Base
+    from tests.support.bot import start_bot
+
+    db = Database(f"sqlite:///{tmp_path}/unmigrated.db")
+    Base.metadata.create_all(db.engine)  # tables, but not stamped by a migration
+    running = start_bot(fake_slack, db, clock, signing_secret="s")
+    try:
+        r = httpx.get(f"{running.url}/readyz", timeout=15)
+        assert (r.status_code, r.json()) == (503, {
+            "status": "not_ready", "database": "ok",
+            "schema": "the database has no Nexo schema yet: run `python -m bot migrate`"})
+        assert httpx.get(f"{running.url}/livez", timeout=15).status_code == 200
+        Base.metadata.drop_all(db.engine)
+        upgrade(db.url)  # what the one-shot migrate service does, while the web process waits
+        r = httpx.get(f"{running.url}/readyz", timeout=15)
+        assert (r.status_code, r.json()) == (200, {"status": "ready"})
+    finally:
+        running.stop()
+
+
 def test_help_in_english_lists_commands(slack):
     r = slack.command("help", user_id=LEAD)
     assert r.status_code == 200

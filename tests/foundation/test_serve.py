@@ -36,6 +36,11 @@ def test_serve_answers_health_and_signed_help(served):
     logs = proc.stop()
     assert "xoxb-serve-test" not in logs and "serve-secret" not in logs  # secrets never logged
     assert '"msg": "request"' in logs  # one structured line per request
+    lines = [json.loads(line) for line in logs.splitlines()]  # every line is JSON, gunicorn's own included
+    gunicorn = [line["msg"] for line in lines if line["logger"] == "gunicorn.error"]
+    assert any(m.startswith("Booting worker with pid") for m in gunicorn), gunicorn
+    assert any(m.startswith("Handling signal") for m in gunicorn), gunicorn  # the SIGTERM of proc.stop()
+    assert not [line for line in lines if line["logger"] == "gunicorn.access"]  # the app's "request" line instead
 
 
 def started_workers(proc) -> list[int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -112,6 +113,21 @@ def test_report_command_answers_in_the_ack_and_uploads_the_chart(slack, fake_sla
     assert fake_slack.rejections() == []
 
 
+def test_without_the_charts_extra_the_report_gives_the_chart_as_a_table(slack, fake_slack, world, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the charts extra finds
+    seed(world)
+    body = slack.command("report Globex", user_id=LEAD).json()
+    table = next(b["text"]["text"] for b in body["blocks"] if "```" in b.get("text", {}).get("text", ""))
+    rows = [line.split("  ") for line in table.split("```")[1].strip().splitlines()]
+    assert [[cell.strip() for cell in row if cell.strip()] for row in rows] == [
+        ["Client", "Answers", "Fastest", "Median", "90th pct", "Slowest", "Window"],
+        ["Globex", "5", "1 h", "3 h", "8 h", "8 h", "4 h"]]
+    assert 'add it with `pip install "nexo[charts]"`' in table
+    assert "I'm sending you the chart" not in str(body["blocks"])
+    world.settle()
+    assert fake_slack.uploaded_files() == [] and fake_slack.rejections() == []
+
+
 def test_report_for_every_visible_client_and_who_may_see_it(slack, world):
     seed(world)
     add_client(slack, "Acme")
@@ -130,7 +146,8 @@ def test_csv_export_is_the_raw_request_log(slack, fake_slack, world):
     assert body["text"].startswith("Exporting 12 requests of Globex (last 60 days)")
     upload = fake_slack.wait_for(lambda: fake_slack.uploaded_files())[0]
     assert upload["name"].startswith("nexo-requests-globex-") and upload["name"].endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(upload["content"].decode())))
+    assert upload["content"].startswith(b"\xef\xbb\xbfreference,")  # the BOM: Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode("utf-8-sig"))))
     assert len(rows) == 12
     late = next(r for r in rows if r["opened_at"] == "2026-12-10T15:00:00Z")
     assert (late["business_minutes"], late["within_window"], late["state"]) == ("480", "no", "answered")
@@ -139,6 +156,19 @@ def test_csv_export_is_the_raw_request_log(slack, fake_slack, world):
     revision = next(r for r in rows if r["kind"] == "revision")
     assert (revision["waiting_on"], revision["business_minutes"]) == ("agency", "210")
     assert sum(1 for r in rows if r["state"] == "open") == 3
+
+
+def test_no_cell_of_the_csv_runs_as_a_formula(slack, fake_slack, world):
+    world.globex()
+    client_id = world.the_client().id
+    risky = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=cmd|' /C calc'!A0", "\r=1+1", "café, “quoted”\nnext line"]
+    for day, summary in enumerate(risky, start=1):
+        add_request(world.db, client_id, madrid(12, day, 10), summary=summary)
+    world.clock.set(NOW)
+    slack.command("report Globex csv days:60", user_id=LEAD)
+    upload = fake_slack.wait_for(lambda: fake_slack.uploaded_files())[0]
+    rows = list(csv.DictReader(io.StringIO(upload["content"].decode("utf-8-sig"), newline="")))
+    assert [r["summary"] for r in rows] == ["'" + s for s in risky[:-1]] + [risky[-1]]
 
 
 def test_leads_see_the_figures_on_their_home_tab(slack, fake_slack, world):

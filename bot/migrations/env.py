@@ -1,9 +1,9 @@
-"""Alembic environment: the models' metadata, the URL from settings or the caller."""
+"""Alembic environment: the models' metadata, the URL from the caller (:func:`bot.migrate.alembic_config`)
+or else from ``DATABASE_URL``."""
 
 from __future__ import annotations
 
 import os
-from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
@@ -13,8 +13,6 @@ from bot.db import normalize_database_url
 from bot.models import Base
 
 config = context.config
-if config.config_file_name and config.attributes.get("configure_logger", True):
-    fileConfig(config.config_file_name)
 
 if not config.get_main_option("sqlalchemy.url"):
     from dotenv import load_dotenv
