@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.delivery.inbox import Inbox
 from bot.delivery.sender import Deliverer
+from bot.metrics import Metrics
 from bot.slack import AgencyMembership, UserDirectory
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class AppContext:
     users: UserDirectory
     agency: AgencyMembership
     inbox: Inbox
+    metrics: Metrics
 
     def actor(self, user_id: str, team_id: str | None, agency_team_id: str | None, *,
               session: Session | None = None) -> Actor:

@@ -1,4 +1,4 @@
-"""The WSGI application: Bolt's ``/slack/events`` plus ``/healthz``."""
+"""The WSGI application: Bolt's ``/slack/events`` plus ``/healthz`` and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import Nexo
 from bot.delivery.health import outbox_health
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,17 @@ def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Itera
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
+    def metrics(start_response: StartResponse) -> Iterable[bytes]:
+        body = nexo.ctx.metrics.render()  # gauges from the database, counters of every process (bot.metrics)
+        start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        return [body]
+
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return healthz(start_response)
+        if path == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return metrics(start_response)
         if path == "/slack/events":
             try:
                 return slack(environ, start_response)
