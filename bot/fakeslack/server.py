@@ -16,6 +16,7 @@ from typing import Any
 from .faults import RESPONSE_URL, UPLOAD, FaultOutcome, FaultRule, Faults
 from .httpd import Answer, FakeHTTPServer
 from .inspection import StateAccessors
+from .scopes import IM, METHOD_SCOPES, MPIM, PRIVATE, PUBLIC, provided, scope_needed
 from .state import ApiError, Call, ClockLike, SlackState, make_user
 from .webapi import WebApi
 
@@ -38,8 +39,12 @@ class FakeSlack(StateAccessors):
         clock: ClockLike | None = None,
         trigger_ttl: float = 3.0,
         response_url_ttl: float = 30 * 60.0,
+        scopes: Iterable[str] | None = None,
     ) -> None:
+        """``scopes``: what the bot token was granted (say, :func:`~bot.fakeslack.scopes.manifest_scopes`);
+        a method whose scope is missing answers ``missing_scope``. None grants every scope."""
         self.bot_token = bot_token
+        self.scopes = frozenset(scopes) if scopes is not None else None
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -292,6 +297,9 @@ class FakeSlack(StateAccessors):
                 body: dict[str, Any] = {"ok": False, "error": "not_authed"}
             elif token != self.bot_token:
                 body = {"ok": False, "error": "invalid_auth"}
+            elif (needed := self._missing_scope(method, params)) is not None:
+                body = {"ok": False, "error": "missing_scope", "needed": needed,
+                        "provided": provided(self.scopes or ())}
             else:
                 try:
                     body = self._api.handle(method, params)
@@ -303,6 +311,31 @@ class FakeSlack(StateAccessors):
         if outcome is not None:
             time.sleep(outcome.latency)
         return 200, body, {}
+
+    def _missing_scope(self, method: str, params: dict[str, Any]) -> str | None:
+        """The scope ``method`` needs that the token lacks (None: it may call it). A method the fake
+        knows no scope for is refused too, so a new call cannot slip past the check."""
+        if self.scopes is None:
+            return None
+        if method not in METHOD_SCOPES:
+            return "unknown (no scope listed for this method in bot/fakeslack/scopes.py)"
+        needed = scope_needed(method, self._conversation_type(method, params))
+        return needed if needed and needed not in self.scopes else None
+
+    def _conversation_type(self, method: str, params: dict[str, Any]) -> str:
+        raw = params.get("users")
+        if method == "conversations.open" and raw and not params.get("channel"):
+            users = raw if isinstance(raw, list) else [u for u in str(raw).split(",") if u.strip()]
+            return IM if len(users) == 1 else MPIM
+        channel_id = str(params.get("channel") or "")
+        channel = self._state.channels.get(channel_id)
+        if channel is None:
+            return IM if channel_id[:1] in ("D", "U", "W") else PRIVATE if channel_id[:1] == "G" else PUBLIC
+        if channel["is_im"]:
+            return IM
+        if str(channel.get("name") or "").startswith("mpdm-"):
+            return MPIM
+        return PRIVATE if channel["is_private"] else PUBLIC
 
     def response_request(self, token: str, body: Any) -> Answer:
         with self._lock:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot.delivery.inbox import InboxRequest
 from bot.delivery.models import NoticeStatus, OutboxNotice
 from bot.fakeslack import FakeSlack, SlackRequests
+from bot.fakeslack.scopes import manifest_scopes
 from bot.metrics import REMINDER_STEPS, REQUEST_KINDS
 from tests.conftest import START
 from tests.support import people
@@ -145,7 +146,7 @@ def test_metrics_say_the_database_is_down_instead_of_failing(fake_slack, clock):
 def test_serve_adds_up_every_worker_and_its_scheduler(tmp_path):
     """Two gunicorn workers and the scheduler process, one directory of samples (the operator's own
     ``PROMETHEUS_MULTIPROC_DIR`` here): each scrape, whichever worker answers, counts every request."""
-    fake = FakeSlack(bot_token="xoxb-serve-test").start()
+    fake = FakeSlack(bot_token="xoxb-serve-test", scopes=manifest_scopes()).start()
     fake.add_user(people.LEAD, "luis", team_id=people.AGENCY_TEAM, locale="en-US")
     shared = tmp_path / "prom"
     shared.mkdir()
