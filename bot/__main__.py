@@ -130,28 +130,9 @@ def _worker(settings: Settings) -> int:
 
 
 def _socket_mode(settings: Settings) -> int:
-    if not settings.slack_app_token:
-        print("nexo: missing SLACK_APP_TOKEN for Socket Mode; see README.md", file=sys.stderr)
-        return 2
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_sdk.errors import SlackApiError
+    from bot.socket_mode import run
 
-    from bot.app import build_app
-    from bot.scheduler import make_scheduler
-
-    nexo = build_app(settings)
-    scheduler = make_scheduler(nexo.ctx)
-    scheduler.start()
-    try:
-        SocketModeHandler(nexo.bolt, settings.slack_app_token).start()
-    except SlackApiError as e:
-        print(f"nexo: Slack refused the Socket Mode connection ({e.response.get('error')}); check SLACK_APP_TOKEN "
-              "(an app-level xapp- token with connections:write); see README.md", file=sys.stderr)
-        return 2
-    finally:
-        scheduler.shutdown(wait=False)
-        nexo.close()
-    return 0
+    return run(settings)
 
 
 if __name__ == "__main__":

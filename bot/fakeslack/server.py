@@ -17,6 +17,7 @@ from .faults import RESPONSE_URL, UPLOAD, FaultOutcome, FaultRule, Faults
 from .httpd import Answer, FakeHTTPServer
 from .inspection import StateAccessors
 from .scopes import IM, METHOD_SCOPES, MPIM, PRIVATE, PUBLIC, provided, scope_needed
+from .socketmode import FakeSocketMode
 from .state import ApiError, Call, ClockLike, SlackState, make_user
 from .webapi import WebApi
 
@@ -40,10 +41,15 @@ class FakeSlack(StateAccessors):
         trigger_ttl: float = 3.0,
         response_url_ttl: float = 30 * 60.0,
         scopes: Iterable[str] | None = None,
+        app_token: str | None = None,
     ) -> None:
         """``scopes``: what the bot token was granted (say, :func:`~bot.fakeslack.scopes.manifest_scopes`);
-        a method whose scope is missing answers ``missing_scope``. None grants every scope."""
+        a method whose scope is missing answers ``missing_scope``. None grants every scope.
+        ``app_token``: an app-level token ``apps.connections.open`` accepts, pointing it at the fake's
+        Socket Mode server (:attr:`socket_mode`)."""
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode: FakeSocketMode | None = None
         self.scopes = frozenset(scopes) if scopes is not None else None
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -83,6 +89,8 @@ class FakeSlack(StateAccessors):
     # ----- lifecycle --------------------------------------------------------
 
     def start(self) -> FakeSlack:
+        if self.app_token and self.socket_mode is None:
+            self.socket_mode = FakeSocketMode(self.app_id)
         if self._server is None:
             self._server = FakeHTTPServer(self)
             self._state.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -93,6 +101,9 @@ class FakeSlack(StateAccessors):
         return self
 
     def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
+            self.socket_mode = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -295,6 +306,8 @@ class FakeSlack(StateAccessors):
         with self._lock:
             if not token:
                 body: dict[str, Any] = {"ok": False, "error": "not_authed"}
+            elif method == "apps.connections.open" and self.socket_mode and token == self.app_token:
+                body = {"ok": True, "url": self.socket_mode.url}
             elif token != self.bot_token:
                 body = {"ok": False, "error": "invalid_auth"}
             elif (needed := self._missing_scope(method, params)) is not None:
