@@ -112,6 +112,17 @@ def _worker(settings: Settings) -> int:
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     nexo = build_app(settings)
+    health = None
+    if settings.worker_port:  # its own counters: a worker apart from `serve` shares no metrics directory
+        from bot.socket_mode import HealthServer
+
+        try:
+            health = HealthServer(nexo, port=settings.worker_port).start()
+        except OSError as e:
+            print(f"nexo: cannot answer on NEXO_WORKER_PORT={settings.worker_port} ({e.strerror}); "
+                  "choose a free port", file=sys.stderr)
+            nexo.close()
+            return 2
     scheduler = make_scheduler(nexo.ctx, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     # On PostgreSQL the web processes leave their notices and deferred requests to this process
@@ -125,6 +136,8 @@ def _worker(settings: Settings) -> int:
     finally:
         if listener:
             listener.stop()
+        if health is not None:
+            health.stop()
         nexo.close()
     return 0
 

@@ -37,6 +37,8 @@ class Settings:
     # Who sends the notices a web request causes: "worker" (handed over with PostgreSQL NOTIFY, see
     # bot.delivery.handoff), "inline" (the web process itself) or "auto" (worker on PostgreSQL).
     delivery: str = "auto"
+    # `worker` answers /livez, /readyz and /metrics on this port when set (its ticks and reminder lags).
+    worker_port: int | None = None
 
     def web_hands_off(self) -> bool:
         """Whether ``serve``'s web processes leave sending notices to the worker."""
@@ -104,6 +106,7 @@ def load_settings(
         web_concurrency=int(_number(env, "WEB_CONCURRENCY", 2, minimum=1)),
         web_threads=int(_number(env, "NEXO_WEB_THREADS", 8, minimum=1)),
         delivery=_delivery(env, database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+        worker_port=int(_number(env, "NEXO_WORKER_PORT", 0, minimum=1)) or None,
     )
 
 

@@ -21,7 +21,7 @@ from bot.metrics import REMINDER_STEPS, REQUEST_KINDS
 from tests.conftest import START
 from tests.support import people
 from tests.support import world as cast
-from tests.support.processes import bot_env, start_bot_process
+from tests.support.processes import bot_env, free_port, start_bot_process
 
 H = timedelta(hours=1)
 QUESTION = "Can we post the video on Friday?"
@@ -169,4 +169,22 @@ def test_serve_adds_up_every_worker_and_its_scheduler(tmp_path):
         assert not (shared / "counter_1.db").exists()
     finally:
         proc.stop()
+        fake.stop()
+
+
+def test_a_worker_apart_from_serve_answers_its_own_metrics(tmp_path):
+    """The Procfile's (or compose's) separate worker ticks and delivers: NEXO_WORKER_PORT shows its figures."""
+    fake = FakeSlack(bot_token="xoxb-worker-test", scopes=manifest_scopes()).start()
+    port = free_port()
+    env = bot_env(token="xoxb-worker-test", signing_secret="worker-secret", api_url=fake.api_url,
+                  database_url=f"sqlite:///{tmp_path}/worker.db", NEXO_SWEEP_SECONDS="0.2", NEXO_WORKER_PORT=str(port))
+    proc = start_bot_process("worker", env, tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/livez", timeout=5).status_code == 200
+        fake.wait_for(lambda: value(scrape(url)[1], "nexo_tick_duration_seconds_count") > 0, timeout=30,
+                      message=proc.log()[-2000:])
+        assert value(scrape(url)[1], "nexo_outbox_owed") == 0
+    finally:
+        assert proc.stop().count('"msg": "worker running"') == 1
         fake.stop()
