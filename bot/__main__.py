@@ -128,6 +128,17 @@ def _worker(settings: Settings) -> int:
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     nexo = build_app(settings)
+    health = None
+    if settings.worker_port:  # its own counters: a worker apart from `serve` shares no metrics directory
+        from bot.socket_mode import HealthServer
+
+        try:
+            health = HealthServer(nexo, port=settings.worker_port).start()
+        except OSError as e:
+            print(f"nexo: cannot answer on NEXO_WORKER_PORT={settings.worker_port} ({e.strerror}); "
+                  "choose a free port", file=sys.stderr)
+            nexo.close()
+            return 2
     scheduler = make_scheduler(nexo.ctx, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     # On PostgreSQL the web processes leave their notices and deferred requests to this process
@@ -141,33 +152,16 @@ def _worker(settings: Settings) -> int:
     finally:
         if listener:
             listener.stop()
+        if health is not None:
+            health.stop()
         nexo.close()
     return 0
 
 
 def _socket_mode(settings: Settings) -> int:
-    if not settings.slack_app_token:
-        print("nexo: missing SLACK_APP_TOKEN for Socket Mode; see README.md", file=sys.stderr)
-        return 2
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_sdk.errors import SlackApiError
+    from bot.socket_mode import run
 
-    from bot.app import build_app
-    from bot.scheduler import make_scheduler
-
-    nexo = build_app(settings)
-    scheduler = make_scheduler(nexo.ctx)
-    scheduler.start()
-    try:
-        SocketModeHandler(nexo.bolt, settings.slack_app_token).start()
-    except SlackApiError as e:
-        print(f"nexo: Slack refused the Socket Mode connection ({e.response.get('error')}); check SLACK_APP_TOKEN "
-              "(an app-level xapp- token with connections:write); see README.md", file=sys.stderr)
-        return 2
-    finally:
-        scheduler.shutdown(wait=False)
-        nexo.close()
-    return 0
+    return run(settings)
 
 
 if __name__ == "__main__":

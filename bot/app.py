@@ -25,6 +25,7 @@ from bot.delivery.inbox import Inbox
 from bot.delivery.sender import Deliverer
 from bot.handlers import LISTENERS
 from bot.handlers.payload_shape import refuse_malformed
+from bot.metrics import Metrics
 from bot.slack import AgencyMembership, UserDirectory, make_web_client
 from bot.slack.failures import REQUEST, describe
 from bot.slack.listeners import COMMAND, Action, Commands, mount
@@ -78,7 +79,8 @@ def build_app(
     db = db or Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     clock = clock or SystemClock()
     client = client or make_web_client(settings)
-    deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart})
+    metrics = Metrics(db, clock)
+    deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart}, metrics=metrics)
     if hand_off:
         if not db.is_postgres:
             raise ConfigError("handing notices to the worker needs PostgreSQL (LISTEN/NOTIFY)")
@@ -89,7 +91,8 @@ def build_app(
     # 3 s, so it gets a short timeout and no retry; the user then reads English, nothing breaks.
     lookup_client = WebClient(token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[])
     ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(lookup_client, db, clock),
-                     AgencyMembership(client, settings.agency_members), Inbox(db, clock, hands_off=hand_off))
+                     AgencyMembership(client, settings.agency_members), Inbox(db, clock, hands_off=hand_off),
+                     metrics)
     bolt = NexoBolt(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -105,6 +108,7 @@ def build_app(
         # listeners busy after their ack (database work, forms) held every later click's ack in the queue.
         listener_executor=RequestContextExecutor(max_workers=LISTENER_THREADS),
     )
+    bolt.metrics = metrics
     bolt.use(_mark_for_request_log)
     bolt.use(dedupe_middleware(db, clock.now))
     bolt.error(_log_unhandled)
@@ -123,11 +127,12 @@ class NexoBolt(App):
     """
 
     deferrable_actions: frozenset[str] = frozenset()
+    metrics: Metrics | None = None
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         if req.mode == "http" and not (req.headers.get("x-slack-request-timestamp") or ["0"])[0].isdigit():
             # slack_sdk's verifier does int() on it: a garbled timestamp would be a 500, not the 401 it is.
-            return BoltResponse(status=401, body={"error": "invalid request"})
+            return self._counted(req, BoltResponse(status=401, body={"error": "invalid request"}))
         started = time.perf_counter()
         token = REQUEST.set(_describe(req))
         inline = ON_REQUEST_THREAD.set(self._answered_on_request_thread(req.body))
@@ -138,6 +143,11 @@ class NexoBolt(App):
             REQUEST.reset(token)
         if req.context.get(_LOGGED):
             _log_request(req, response, started)
+        return self._counted(req, response)
+
+    def _counted(self, req: BoltRequest, response: BoltResponse) -> BoltResponse:
+        if self.metrics is not None:
+            self.metrics.count_request(req.body or {}, response.status if response else None)
         return response
 
 

@@ -41,6 +41,8 @@ class Settings:
     delivery: str = "auto"
     db_pool_size: int = DEFAULT_DB_POOL_SIZE  # NEXO_DB_POOL_SIZE
     db_max_overflow: int = DEFAULT_DB_MAX_OVERFLOW  # NEXO_DB_MAX_OVERFLOW
+    # `worker` answers /livez, /readyz and /metrics on this port when set (its ticks and reminder lags).
+    worker_port: int | None = None
 
     def web_hands_off(self) -> bool:
         """Whether ``serve``'s web processes leave sending notices to the worker."""
@@ -141,6 +143,7 @@ def load_settings(
         delivery=_delivery(env, database_url=database_url),
         db_pool_size=_count(env, "NEXO_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE, minimum=1),
         db_max_overflow=_count(env, "NEXO_DB_MAX_OVERFLOW", DEFAULT_DB_MAX_OVERFLOW, minimum=0),
+        worker_port=int(_number(env, "NEXO_WORKER_PORT", 0, minimum=1)) or None,
     )
 
 

@@ -12,6 +12,7 @@ from bot.db import Database
 from bot.delivery.inbox import Inbox
 from bot.delivery.sender import Deliverer
 from bot.i18n import DEFAULT_LANGUAGE
+from bot.metrics import Metrics
 from bot.people import language_for
 from bot.slack import AgencyMembership, UserDirectory
 
@@ -30,6 +31,7 @@ class AppContext:
     users: UserDirectory
     agency: AgencyMembership
     inbox: Inbox
+    metrics: Metrics
 
     def actor(self, user_id: str, team_id: str | None, agency_team_id: str | None, *,
               session: Session | None = None) -> Actor:

@@ -48,5 +48,7 @@ def run_tick(ctx: AppContext) -> dict[str, int]:
             log.exception("sweep failed; the next tick retries it", extra={"sweep": name})
             done[name] = -1
     done["delivered"] = ctx.deliverer.sweep()
-    log.info("tick", extra={**done, "ms": round((time.perf_counter() - started) * 1000, 1)})
+    elapsed = time.perf_counter() - started
+    ctx.metrics.tick_seconds.observe(elapsed)
+    log.info("tick", extra={**done, "ms": round(elapsed * 1000, 1)})
     return done

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -105,4 +111,37 @@ class NexoServer(BaseApplication):  # type: ignore[misc]
 
 
 def serve(settings: Settings, *, with_scheduler: bool) -> None:
-    NexoServer(settings, with_scheduler=with_scheduler).run()
+    with metrics_directory():
+        NexoServer(settings, with_scheduler=with_scheduler).run()
+
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name (bot.metrics)
+
+
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """Where every process of this ``serve`` (gunicorn workers, the scheduler) writes its counters and
+    histograms, so that ``/metrics`` adds them up whichever worker answers.
+
+    prometheus_client reads ``PROMETHEUS_MULTIPROC_DIR`` when it is first imported, so it is set
+    here, in the master, before gunicorn forks a worker and before anything imports the library.
+    Unset: a fresh temporary directory, removed when ``serve`` exits. Set by the operator (say, to a
+    tmpfs): used as it is, emptied of the previous run's files first, as the library requires.
+    """
+    given = os.environ.get(MULTIPROCESS_DIR)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="nexo-metrics-"))
+        os.environ[MULTIPROCESS_DIR] = str(path)
+    owner = os.getpid()
+    try:
+        yield path
+    finally:
+        # A gunicorn worker leaves through this frame too (SystemExit after the fork): only the master
+        # that made the directory removes it.
+        if not given and os.getpid() == owner:
+            shutil.rmtree(path, ignore_errors=True)

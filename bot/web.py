@@ -1,7 +1,7 @@
-"""The WSGI application: Bolt's ``/slack/events`` plus the probes.
+"""The WSGI application: Bolt's ``/slack/events`` plus the probes and ``/metrics``.
 
-``/livez`` (the process answers), ``/readyz`` (the database is reachable and migrated: send it traffic) and
-``/healthz`` (the same as ``/readyz``, with the outbox figures).
+``/livez`` (the process answers), ``/readyz`` (the database is reachable and migrated: send it traffic),
+``/healthz`` (the same as ``/readyz``, with the outbox figures) and ``/metrics`` (Prometheus, bot.metrics).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import Nexo
 from bot.delivery.health import outbox_health
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,17 @@ def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Itera
 
     probes = {"/healthz": healthz, "/readyz": readyz, "/livez": livez}
 
+    def metrics(start_response: StartResponse) -> Iterable[bytes]:
+        body = nexo.ctx.metrics.render()  # gauges from the database, counters of every process (bot.metrics)
+        start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        return [body]
+
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path in probes and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return probes[path](start_response)
+        if path == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return metrics(start_response)
         if path == "/slack/events":
             try:
                 return slack(environ, start_response)

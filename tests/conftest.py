@@ -96,14 +96,16 @@ def fake_slack(request):
     """The fake Slack. Every test also checks that Slack rejected nothing the bot sent:
     each message, modal and Home view is validated against Block Kit's limits by the fake."""
     from bot.fakeslack import FakeSlack
+    from bot.fakeslack.scopes import manifest_scopes
 
-    fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
+    fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY", scopes=manifest_scopes())
     fake.start()
     add_people(fake)
     yield fake
     fake.stop()
     if request.node.get_closest_marker("slack_rejections_expected") is None:
         assert fake.rejections() == [], "Slack rejected what the bot sent"
+    assert fake.scope_refusals() == [], "a call needs a scope manifest.json does not ask for"
 
 
 @pytest.fixture

@@ -26,3 +26,15 @@ def outbox_health(db: Database, *, now: datetime) -> dict[str, int]:
             "inbox": session.scalar(waiting) or 0,
             "inbox_late": session.scalar(waiting.where(InboxRequest.received_at < now - LATE_AFTER)) or 0,
         }
+
+
+def oldest_owed_age(db: Database, *, now: datetime) -> float:
+    """Seconds since the oldest owed notice that is due now was written (0 when none is due).
+
+    Counted from ``created_at``, not from the next try, so a notice that keeps failing grows old
+    instead of looking fresh after every retry. A notice deferred to business hours is left out
+    until its hour comes, and then counts from when it was written until it is sent."""
+    with db.sessionmaker() as session:
+        oldest = session.scalar(select(func.min(OutboxNotice.created_at)).where(
+            OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)), OutboxNotice.next_attempt_at <= now))
+    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0

@@ -41,13 +41,18 @@ def enqueue_post(
     thread_of: OutboxNotice | None = None,
     not_before: datetime | None = None,
     metadata: dict[str, Any] | None = None,
+    due: tuple[str, datetime] | None = None,
 ) -> OutboxNotice:
     """Owe a message to ``to`` (a channel id, or a user id for a DM).
 
     ``thread_of`` posts it as a reply in the thread of an earlier notice, once
     that one is delivered. ``not_before`` defers it (e.g. to business hours).
+    ``due``: ``(step, instant)`` of the timed step this message is (a reminder), so its delivery
+    records how late it reached Slack (``nexo_reminder_lag_seconds``).
     """
     payload: dict[str, Any] = {"text": text}
+    if due is not None:
+        payload["due"] = {"step": due[0], "at": due[1].isoformat()}
     if blocks:
         payload["blocks"] = blocks
     if metadata:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -27,6 +27,9 @@ from bot.db import Database
 from bot.delivery import outbox
 from bot.delivery.models import NoticeKind, NoticeStatus, OutboxNotice
 from bot.delivery.wakes import WakeQueue
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,9 @@ class Deliverer:
     """Delivers outbox notices; safe to run in many threads and processes at once."""
 
     def __init__(self, db: Database, client: WebClient, clock: Clock, *, threads: int = 4,
-                 renderers: Mapping[str, Renderer] | None = None) -> None:
+                 renderers: Mapping[str, Renderer] | None = None, metrics: Metrics | None = None) -> None:
         self.db = db
+        self.metrics = metrics
         self.client = client
         self.clock = clock
         self.renderers = dict(renderers or {})
@@ -154,6 +158,7 @@ class Deliverer:
             notice.channel = result.channel or notice.channel
             notice.ts = result.ts or notice.ts
             notice.last_error = None
+            self._observe_lag(notice, now)
             log.info("notice delivered", extra={"notice_id": notice.id, "kind": str(notice.kind),
                                                 "attempts": notice.attempts})
             return
@@ -167,6 +172,18 @@ class Deliverer:
         notice.next_attempt_at = now + timedelta(seconds=delay)
         log.warning("notice not delivered, will retry", extra={"notice_id": notice.id, "error": result.error,
                                                                 "retry_in_s": delay})
+
+    def _observe_lag(self, notice: OutboxNotice, accepted_at: datetime) -> None:
+        """A chase step's notice carries its due instant (``outbox.enqueue_post(due=...)``): how late
+        Slack took it is the reminder lag of ``/metrics``."""
+        due = notice.payload.get("due")
+        if self.metrics is None or not isinstance(due, dict):
+            return
+        try:
+            due_at = datetime.fromisoformat(str(due["at"]))
+        except (KeyError, ValueError):
+            return
+        self.metrics.observe_reminder_lag(str(due.get("step")), due_at, accepted_at)
 
     # -- Slack calls ------------------------------------------------------------------------------
     def _send(self, job: _Job) -> SendResult:

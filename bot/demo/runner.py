@@ -22,6 +22,9 @@ def run_demo(language: str = "en") -> int:
         stage.language = language
         for act in ACTS:
             act(stage)
+        if refused := stage.fake.scope_refusals():  # the demo also shows manifest.json is enough
+            print("demo: calls refused for a scope manifest.json lacks: " + ", ".join(refused), file=sys.stderr)
+            return 1
         stage.out.write("\nDemo finished: every message above went through Nexo's real HTTP endpoint, "
                         "database and outbox, against a fake Slack on this machine.\n")
         return 0

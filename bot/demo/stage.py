@@ -20,6 +20,7 @@ from bot.db import Database, create_schema
 from bot.delivery.models import NoticeStatus, OutboxNotice
 from bot.devtools.local_server import LocalServer
 from bot.fakeslack import FakeSlack, SlackRequests, render_blocks_as_text
+from bot.fakeslack.scopes import manifest_scopes
 from bot.jobs import run_tick
 from bot.models import Base
 from bot.web import make_wsgi_app
@@ -35,7 +36,7 @@ class Stage:
         self.names = names
         self.clock = FrozenClock(start)
         self._tmp = tempfile.TemporaryDirectory(prefix="nexo-demo-")
-        self.fake = FakeSlack(bot_token="xoxb-demo", team_id="T_AGENCY").start()
+        self.fake = FakeSlack(bot_token="xoxb-demo", team_id="T_AGENCY", scopes=manifest_scopes()).start()
         db = Database(f"sqlite:///{Path(self._tmp.name) / 'demo.db'}")
         create_schema(db.engine, Base.metadata)
         settings = Settings(slack_bot_token="xoxb-demo", slack_signing_secret=SIGNING_SECRET,

@@ -16,6 +16,8 @@ from typing import Any
 from .faults import RESPONSE_URL, UPLOAD, FaultOutcome, FaultRule, Faults
 from .httpd import Answer, FakeHTTPServer
 from .inspection import StateAccessors
+from .scopes import IM, METHOD_SCOPES, MPIM, PRIVATE, PUBLIC, provided, scope_needed
+from .socketmode import FakeSocketMode
 from .state import ApiError, Call, ClockLike, SlackState, make_user
 from .webapi import WebApi
 
@@ -38,8 +40,17 @@ class FakeSlack(StateAccessors):
         clock: ClockLike | None = None,
         trigger_ttl: float = 3.0,
         response_url_ttl: float = 30 * 60.0,
+        scopes: Iterable[str] | None = None,
+        app_token: str | None = None,
     ) -> None:
+        """``scopes``: what the bot token was granted (say, :func:`~bot.fakeslack.scopes.manifest_scopes`);
+        a method whose scope is missing answers ``missing_scope``. None grants every scope.
+        ``app_token``: an app-level token ``apps.connections.open`` accepts, pointing it at the fake's
+        Socket Mode server (:attr:`socket_mode`)."""
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode: FakeSocketMode | None = None
+        self.scopes = frozenset(scopes) if scopes is not None else None
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -78,6 +89,8 @@ class FakeSlack(StateAccessors):
     # ----- lifecycle --------------------------------------------------------
 
     def start(self) -> FakeSlack:
+        if self.app_token and self.socket_mode is None:
+            self.socket_mode = FakeSocketMode(self.app_id)
         if self._server is None:
             self._server = FakeHTTPServer(self)
             self._state.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -88,6 +101,9 @@ class FakeSlack(StateAccessors):
         return self
 
     def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
+            self.socket_mode = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -290,8 +306,13 @@ class FakeSlack(StateAccessors):
         with self._lock:
             if not token:
                 body: dict[str, Any] = {"ok": False, "error": "not_authed"}
+            elif method == "apps.connections.open" and self.socket_mode and token == self.app_token:
+                body = {"ok": True, "url": self.socket_mode.url}
             elif token != self.bot_token:
                 body = {"ok": False, "error": "invalid_auth"}
+            elif (needed := self._missing_scope(method, params)) is not None:
+                body = {"ok": False, "error": "missing_scope", "needed": needed,
+                        "provided": provided(self.scopes or ())}
             else:
                 try:
                     body = self._api.handle(method, params)
@@ -303,6 +324,31 @@ class FakeSlack(StateAccessors):
         if outcome is not None:
             time.sleep(outcome.latency)
         return 200, body, {}
+
+    def _missing_scope(self, method: str, params: dict[str, Any]) -> str | None:
+        """The scope ``method`` needs that the token lacks (None: it may call it). A method the fake
+        knows no scope for is refused too, so a new call cannot slip past the check."""
+        if self.scopes is None:
+            return None
+        if method not in METHOD_SCOPES:
+            return "unknown (no scope listed for this method in bot/fakeslack/scopes.py)"
+        needed = scope_needed(method, self._conversation_type(method, params))
+        return needed if needed and needed not in self.scopes else None
+
+    def _conversation_type(self, method: str, params: dict[str, Any]) -> str:
+        raw = params.get("users")
+        if method == "conversations.open" and raw and not params.get("channel"):
+            users = raw if isinstance(raw, list) else [u for u in str(raw).split(",") if u.strip()]
+            return IM if len(users) == 1 else MPIM
+        channel_id = str(params.get("channel") or "")
+        channel = self._state.channels.get(channel_id)
+        if channel is None:
+            return IM if channel_id[:1] in ("D", "U", "W") else PRIVATE if channel_id[:1] == "G" else PUBLIC
+        if channel["is_im"]:
+            return IM
+        if str(channel.get("name") or "").startswith("mpdm-"):
+            return MPIM
+        return PRIVATE if channel["is_private"] else PUBLIC
 
     def response_request(self, token: str, body: Any) -> Answer:
         with self._lock:

@@ -19,7 +19,7 @@ The steps, all in the client's business time (``W`` is the plan's response windo
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,6 +141,7 @@ class Progress:
     steps: list[Step]
     after: ChaseState
     handover: bool = False  # this run sent the last overdue reminder: from now on it is the lead's
+    due: list[datetime] = field(default_factory=list)  # when each of ``steps`` was due, in order
 
 
 def run_due_steps(request: ChaseState, chase: ChasePlan, people: People, now: datetime) -> Progress:
@@ -169,5 +170,6 @@ def run_due_steps(request: ChaseState, chase: ChasePlan, people: People, now: da
         elif step == Step.LEAD:
             progress.after = state.but(escalated_lead_at=now)
         progress.steps.append(step)
+        progress.due.append(at)
     progress.after = progress.after.but(next_action_at=next_action_at(progress.after, chase, people))
     return progress

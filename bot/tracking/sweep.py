@@ -132,18 +132,19 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
         language = current.language if shared else language_for(session, user, current)
         return Where(current.timezone, language)
 
-    def to_assignee(text: str, content: list[dict[str, Any]]) -> None:
+    def to_assignee(text: str, content: list[dict[str, Any]], due: tuple[str, datetime]) -> None:
         enqueue_post(session, now=now, to=request.assignee, text=text, blocks=content,
-                     thread_of=notice if in_thread else None, not_before=client_time)
+                     thread_of=notice if in_thread else None, not_before=client_time, due=due)
 
-    for step in progress.steps:
+    for step, at in zip(progress.steps, progress.due, strict=True):
+        due = (str(step), at)  # how late each reaches Slack: nexo_reminder_lag_seconds
         if step == Step.REMIND:
             w = where(request.assignee, shared=in_channel)
-            to_assignee(*blocks.reminder(request, translator(w.language), w))
+            to_assignee(*blocks.reminder(request, translator(w.language), w), due)
         elif step in (Step.OVERDUE, Step.REPEAT):
             w = where(request.assignee, shared=in_channel)
             to_assignee(*blocks.overdue(request, translator(w.language), w,
-                                        number=progress.after.overdue_notices_sent, total=total, lead=people.lead))
+                                        number=progress.after.overdue_notices_sent, total=total, lead=people.lead), due)
             if progress.handover and people.lead:
                 t = translator(language_for(session, people.lead, current))
                 enqueue_post(session, now=now, to=people.lead,
@@ -154,11 +155,12 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
             for backup in people.backups:
                 w = where(backup)
                 text, content = blocks.to_backups(request, client_name, translator(w.language), w)
-                enqueue_post(session, now=now, to=backup, text=text, blocks=content, not_before=client_time)
+                enqueue_post(session, now=now, to=backup, text=text, blocks=content, not_before=client_time,
+                             due=due)
         elif step == Step.LEAD and people.lead:
             w = where(people.lead)
             text, content = blocks.to_lead(request, client_name, translator(w.language), w, channel=channel)
-            enqueue_post(session, now=now, to=people.lead, text=text, blocks=content)  # agency: at once
+            enqueue_post(session, now=now, to=people.lead, text=text, blocks=content, due=due)  # agency: at once
     log.debug("request chased", extra={"request_id": request.id, "steps": [str(s) for s in progress.steps]})
 
 

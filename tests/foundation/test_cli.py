@@ -43,8 +43,9 @@ def test_migrate_creates_the_embedded_database(tmp_path):
 
 def test_app_token_selects_socket_mode_and_a_refusal_is_one_line(tmp_path):
     from bot.fakeslack import FakeSlack
+    from bot.fakeslack.scopes import manifest_scopes
 
-    with FakeSlack(bot_token="xoxb-1") as fake:
+    with FakeSlack(bot_token="xoxb-1", scopes=manifest_scopes()) as fake:
         r = run_cli(env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-bad",
                          "SLACK_API_URL": fake.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/s.db"},
                     cwd=str(tmp_path))

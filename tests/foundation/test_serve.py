@@ -10,12 +10,13 @@ import httpx
 import pytest
 
 from bot.fakeslack import FakeSlack, SlackRequests
+from bot.fakeslack.scopes import manifest_scopes
 from tests.support.processes import bot_env, start_bot_process
 
 
 @pytest.fixture
 def served(tmp_path):
-    fake = FakeSlack(bot_token="xoxb-serve-test").start()
+    fake = FakeSlack(bot_token="xoxb-serve-test", scopes=manifest_scopes()).start()
     fake.add_user("U0LEAD", "luis", team_id="T_AGENCY", locale="en-US")
     env = bot_env(token="xoxb-serve-test", signing_secret="serve-secret", api_url=fake.api_url,
                   database_url=f"sqlite:///{tmp_path}/serve.db")
@@ -51,7 +52,7 @@ def started_workers(proc) -> list[int]:
 
 def test_serve_restarts_its_worker_when_it_dies(tmp_path):
     """On PostgreSQL the web processes leave their work to the worker: `serve` must not run without one."""
-    fake = FakeSlack(bot_token="xoxb-serve-test").start()
+    fake = FakeSlack(bot_token="xoxb-serve-test", scopes=manifest_scopes()).start()
     env = bot_env(token="xoxb-serve-test", signing_secret="serve-secret", api_url=fake.api_url,
                   database_url=f"sqlite:///{tmp_path}/serve.db")
     proc = start_bot_process("serve+worker", env, tmp_path)

@@ -62,10 +62,11 @@ def bot_for_module(pg_url: str | None, folder: Path, *, signing_secret: str, sta
     """An empty database, the fake Slack with the usual people, and the bot on them, for a module-scoped
     fixture; torn down after, and Slack must have rejected nothing the bot sent."""
     from bot.fakeslack import FakeSlack
+    from bot.fakeslack.scopes import manifest_scopes
     from tests.support.people import add_people
 
     db = fresh_database(pg_url, folder)
-    fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY")
+    fake = FakeSlack(bot_token="xoxb-test-token", team_id="T_AGENCY", scopes=manifest_scopes())
     fake.start()
     add_people(fake)
     bot = start_bot(fake, db, FrozenClock(start), signing_secret=signing_secret)
@@ -76,6 +77,7 @@ def bot_for_module(pg_url: str | None, folder: Path, *, signing_secret: str, sta
         fake.stop()
         db.dispose()
     assert fake.rejections() == [], "Slack rejected what the bot sent"
+    assert fake.scope_refusals() == [], "a call needs a scope manifest.json does not ask for"
 
 
 def fresh_database(pg_url: str | None, folder: Path) -> Database:
