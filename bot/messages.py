@@ -14,7 +14,7 @@ HELP_FOOTER = N_("Names of clients can be shortened to any unique prefix. Durati
 def help_message(usage: list[tuple[str, str]], t: Translator) -> tuple[str, list[dict[str, Any]]]:
     """The ``/nexo help`` answer: one line per command, in ``t``'s language."""
     lines = [f"• `{t(u)}`: {t(summary)}" for u, summary in usage]
-    lines.append("• `/nexo help`: " + t(N_("this list")))
+    lines.append("• `" + t(N_("/nexo help")) + "`: " + t(N_("this list")))
     body = "\n".join(lines)
     text = t(HELP_TITLE) + "\n" + body
     blocks: list[dict[str, Any]] = [

@@ -16,7 +16,7 @@ from bot.approvals import ids
 from bot.approvals.models import DraftVersion, Stage
 from bot.approvals.spec import NETWORK_LABELS
 from bot.approvals.text import escape, first_words, fit, word_diff
-from bot.blockkit import actions, button, context, fields, local_stamp, mentions, section, titled
+from bot.blockkit import actions, button, context, date_token, fields, mentions, section, titled
 from bot.i18n import N_, Translator
 
 SECTION_MAX = 2900  # under the 3000 limit, with room for a label line
@@ -53,7 +53,7 @@ class CardView:
     assignee: str | None = None
     handed_by: str | None = None
     decided_by: str | None = None
-    decided_at: str | None = None  # already in the client's local time
+    decided_at: datetime | None = None
     comment: str | None = None
     superseded_by: int | None = None
     decided_for: str | None = None  # the absent reviewer a stand-in decided for
@@ -114,11 +114,12 @@ def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, An
 
 
 def _when(at: datetime | None, tz: str, t: Translator) -> str:
-    return f"{local_stamp(at, tz)} ({tz})" if at else t(N_("not set"))
+    return date_token(at, tz, t.language) if at else t(N_("not set"))
 
 
 def _status(card: CardView, t: Translator) -> dict[str, Any]:
-    state, who, when, absent = card.state, card.decided_by, card.decided_at, card.decided_for
+    state, who, absent = card.state, card.decided_by, card.decided_for
+    when = date_token(card.decided_at, card.timezone, t.language) if card.decided_at else "—"
     if state == CardState.APPROVED and absent:
         return section("✅ " + t(N_("Approved by <@{who}>, standing in for <@{absent}>, at {time} (version "
                                     "{version})."), who=who, absent=absent, time=when, version=card.version.number))
@@ -154,7 +155,7 @@ def _status(card: CardView, t: Translator) -> dict[str, Any]:
     if card.handed_by and card.assignee:
         lines.append(t(N_("<@{by}> handed this to <@{to}>."), by=card.handed_by, to=card.assignee))
     if card.stands_in_for:
-        since = f"{local_stamp(card.opened_at, card.timezone)} ({card.timezone})" if card.opened_at else "—"
+        since = date_token(card.opened_at, card.timezone, t.language) if card.opened_at else "—"
         stand_in = "⏰ " + t(N_("It has been waiting on <@{absent}> since {since}. You can stand in for them: your "
                                "decision counts as theirs."), absent=card.stands_in_for, since=since)
         return section(stand_in + "\n" + " ".join(lines))
@@ -189,13 +190,13 @@ def created_message(reference: str, *, stage: Stage | None, sent_to: list[str], 
                                         "client step."))
     if stage == Stage.INTERNAL:
         step = t(N_("Sent to {people} for internal review; answer due {due}."), people=mentions(sent_to),
-                 due=f"{local_stamp(due_at, timezone)} ({timezone})")
+                 due=_when(due_at, timezone, t))
     else:
         step = t(N_("Sent to {people} for approval; answer due {due}."), people=mentions(sent_to),
-                 due=f"{local_stamp(due_at, timezone)} ({timezone})")
+                 due=_when(due_at, timezone, t))
     if deliver_at is not None and deliver_at > now:
         step += " " + t(N_("The client is outside business hours: the card reaches them at {time}."),
-                        time=f"{local_stamp(deliver_at, timezone)} ({timezone})")
+                        time=_when(deliver_at, timezone, t))
     return "📝 " + lead + " " + step
 
 

@@ -29,7 +29,7 @@ from bot.approvals.models import (
     stage_of,
 )
 from bot.approvals.spec import DraftFields
-from bot.blockkit import local_stamp, mentions
+from bot.blockkit import mentions
 from bot.db import row_id
 from bot.delivery.outbox import enqueue_post, enqueue_update
 from bot.errors import UserError
@@ -180,7 +180,7 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
         approved_so_far=[r for r, d in latest.items() if d.decision == Decision.APPROVED],
     )
     if last is not None:
-        view.decided_by, view.decided_at, view.comment = last.reviewer, _local(last.at, plan), last.comment
+        view.decided_by, view.decided_at, view.comment = last.reviewer, last.at, last.comment
         view.decided_for = last.on_behalf_of
     if draft.current_version > version.number:
         view.state, view.superseded_by = CardState.SUPERSEDED, draft.current_version
@@ -194,7 +194,7 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
         view.state = CardState.CHANGES_REQUESTED
         asked = [d for d in decisions if d.decision == Decision.CHANGES_REQUESTED]
         if asked:
-            view.decided_by, view.decided_at, view.comment = asked[-1].reviewer, _local(asked[-1].at, plan), \
+            view.decided_by, view.decided_at, view.comment = asked[-1].reviewer, asked[-1].at, \
                 asked[-1].comment
             view.decided_for = asked[-1].on_behalf_of
     if view.state == CardState.OPEN:
@@ -212,10 +212,6 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
 def _handed_by(session: Session, draft: Draft, version: int) -> str | None:
     event = audit.last_event(session, draft, version, Event.REASSIGNED)
     return event.actor if event else None
-
-
-def _local(at: datetime, plan: Plan) -> str:
-    return local_stamp(at, plan.timezone)
 
 
 def refresh_cards(session: Session, draft: Draft, version_number: int, stage: Stage, client: Client, plan: Plan,

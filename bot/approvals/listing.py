@@ -19,7 +19,7 @@ from bot.access import Actor
 from bot.approvals import service
 from bot.approvals.models import OPEN_STATUSES, Decision, Draft, DraftStatus, DraftVersion, Stage
 from bot.approvals.text import escape, first_words
-from bot.blockkit import context, divider, local_stamp, mentions, section
+from bot.blockkit import context, date_token, divider, mentions, section
 from bot.crises.holds import held_draft_ids
 from bot.i18n import N_, Translator
 from bot.plans.durations import format_duration
@@ -93,7 +93,7 @@ def _line(item: Waiting, now: datetime, t: Translator) -> str:
     elif item.draft.status == DraftStatus.INTERNAL_REVIEW:
         side = t(N_("internal review by {who}"), who=who)
     age = format_duration(max(now - item.request.opened_at, timedelta(0)))
-    due = local_stamp(item.request.due_at, item.plan.timezone)
+    due = date_token(item.request.due_at, item.plan.timezone, t.language)
     when = (t(N_("overdue since {time}"), time=due) if item.request.due_at <= now
             else t(N_("due {time}"), time=due))
     start = escape(first_words(item.version.text, 50))

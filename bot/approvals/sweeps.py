@@ -12,7 +12,7 @@ from bot.approvals import audit, blocks, service
 from bot.approvals import standins as _standins  # noqa: F401  registers the approvals' stand-in escalation
 from bot.approvals.audit import BOT_ACTOR, Event
 from bot.approvals.models import OPEN_STATUSES, Draft
-from bot.blockkit import local_stamp, mentions
+from bot.blockkit import date_token, mentions
 from bot.clock import Clock
 from bot.db import Database
 from bot.delivery.outbox import enqueue_post
@@ -62,10 +62,10 @@ def flag_missed(session: Session, draft_id: int, *, now: datetime) -> int:
     client, plan = service.client_and_plan(session, draft)
     version = service.version_of(session, draft)
     waiting = sorted({r.assignee for r in service.open_requests(session, version)})
-    publish_at = local_stamp(draft.publish_at, plan.timezone) + f" ({plan.timezone})"
     for user in sorted({draft.created_by, *([plan.account_lead] if plan.account_lead else [])}):
-        text, notice = blocks.missed_notice(draft.reference, publish_at, mentions(waiting),
-                                            translator(language_for(session, user, plan)))
+        t = translator(language_for(session, user, plan))
+        publish_at = date_token(draft.publish_at, plan.timezone, t.language) if draft.publish_at else "—"
+        text, notice = blocks.missed_notice(draft.reference, publish_at, mentions(waiting), t)
         enqueue_post(session, now=now, to=user, text=text, blocks=notice)
     audit.record(session, client_id=client.id, draft=draft, actor=BOT_ACTOR, event=Event.MISSED_PUBLISH_TIME, at=now,
                  publish_at=draft.publish_at.isoformat() if draft.publish_at else None, waiting_on=waiting)

@@ -119,7 +119,7 @@ def checklist(crisis: Crisis, steps: list[CrisisStep], client_name: str, t: Tran
             block["accessory"] = button(t(N_("Done")), ids.STEP_DONE, str(step.id))
         blocks.append(block)
     done = sum(1 for s in steps if s.done_at is not None)
-    summary = t(N_("{done} of {total} steps done"), done=done, total=len(steps))
+    summary = t.ngettext("{done} of {n} step done", "{done} of {n} steps done", len(steps), done=done)
     blocks.append(context(summary))
     return f"{title}: {summary}", blocks
 
@@ -252,9 +252,10 @@ def report_message(report: CrisisReport, t: Translator) -> tuple[str, list[dict[
         section(f"> {safe(c.description)[:500]}"),
         fields([titled(t(k), v) for k, v in facts]),
     ]
-    paged = [t(N_("• {who} (level {level}): {times} ({count} pages)"), who=mention(p.user), level=p.level,
-               times=", ".join(local_hhmm(x, tz) for x in p.times[:8]) + (" …" if len(p.times) > 8 else ""),
-               count=len(p.times)) for p in report.paged]
+    paged = [t.ngettext("• {who} (level {level}): {times} ({n} page)", "• {who} (level {level}): {times} ({n} pages)",
+                        len(p.times), who=mention(p.user), level=p.level,
+                        times=", ".join(local_hhmm(x, tz) for x in p.times[:8]) + (" …" if len(p.times) > 8 else ""))
+             for p in report.paged]
     blocks.append(section(titled(t(N_("Who was paged when")), "\n".join(paged) or "—")))
     steps = [
         t(N_("✅ {n}. {step}: {who} at {time}"), n=s.position, step=safe(s.text), who=mention(s.done_by),

@@ -80,8 +80,9 @@ def crisis_update(req: Request, name: str, rest: str) -> Reply:
     client = plans.resolve_client(req.session, req.actor, name)
     crisis = service.post_update(req.session, actor=req.actor, client=client, text=rest, now=req.now)
     count = len(paging.everyone_paged(req.session, crisis))
-    return Reply(text=req.t(N_("📣 Update sent to the {count} people paged for *{client}*."), count=count,
-                            client=client.name))
+    return Reply(text=req.t.ngettext("📣 Update sent to the person paged for *{client}*.",
+                                     "📣 Update sent to the {n} people paged for *{client}*.", count,
+                                     client=client.name))
 
 
 def crisis_ack(req: Request, name: str, rest: str) -> Reply:
@@ -128,7 +129,8 @@ def crisis_oncall(req: Request, name: str, rest: str) -> Reply:
                            "or `oncall off`."))
     if words[0].lower() not in ("off", "none", "apagar"):
         options = dict(w.split(":", 1) for w in words[1:] if ":" in w)
-        target = oncall.parse_target(words[0], key=options.get("key"), kind=options.get("type"))
+        target = oncall.parse_target(words[0], key=options.get("key") or options.get("clave"),
+                                     kind=options.get("type") or options.get("tipo"))
     client = plans.resolve_client(req.session, req.actor, name)
     oncall.configure(req.session, actor=req.actor, client=client, target=target, now=req.now)
     if target is None:

@@ -83,9 +83,11 @@ def audit_report(req: Request, args: ReportArgs) -> Reply:
     name = client.name
     rows = content.count("\n") - 1
     upload_file_later(req, filename=filename, content=content, title=req.t(N_("Audit trail of {client}"), client=name),
-                      comment=req.t(N_("Audit trail of {client}: {count} events."), client=name, count=rows))
-    return Reply(text=req.t(N_("Preparing the audit trail of {client} ({count} events); I'll send you the CSV in a "
-                               "direct message."), client=name, count=rows))
+                      comment=req.t.ngettext("Audit trail of {client}: {n} event.",
+                                             "Audit trail of {client}: {n} events.", rows, client=name))
+    return Reply(text=req.t.ngettext("Preparing the audit trail of {client} ({n} event); I'll send you the CSV in a "
+                                     "direct message.", "Preparing the audit trail of {client} ({n} events); I'll send "
+                                     "you the CSV in a direct message.", rows, client=name))
 
 
 # -- response times (bot.tracking) ------------------------------------------------------------------
@@ -116,7 +118,8 @@ def upload_chart_later(req: Request, figures: list[tracking.ClientFigures], *, d
     """Owe the chart in the user's DM: what to draw is stored with the command's work; the outbox draws
     it (matplotlib takes a second) and uploads it off the request, retried until Slack takes it."""
     t, now = req.t, req.now
-    labels = Labels(t(N_("Response times, last {days} days"), days=days), t(N_("business hours")),
+    labels = Labels(t.ngettext("Response times, last day", "Response times, last {n} days", days),
+                    t(N_("business hours")),
                     t(N_("response window")), t(N_("no answers in this period")))
     series = [Series(f.client_name, list(f.response_hours), f.window.total_seconds() / 3600) for f in figures]
     enqueue_upload(req.session, now=now, to=req.actor.user_id, filename=f"response-times-{now:%Y%m%d-%H%M%S}.png",
@@ -132,10 +135,13 @@ def requests_csv_report(req: Request, args: ReportArgs) -> Reply:
     name, filename = client.name, f"nexo-requests-{client.ref_prefix.lower()}-{now.strftime('%Y%m%d-%H%M')}.csv"
     upload_file_later(req, filename=filename, content=content,
                       title=req.t(N_("Requests of {client}"), client=name),
-                      comment=req.t(N_("Requests of {client}, last {days} days: {count}."), client=name, days=days,
-                                    count=count))
-    return Reply(text=req.t(N_("Exporting {count} requests of {client} (last {days} days); I'll send you the CSV "
-                               "in a direct message."), count=count, client=name, days=days))
+                      comment=req.t.ngettext("Requests of {client}, last day: {count}.",
+                                             "Requests of {client}, last {n} days: {count}.", days, client=name,
+                                             count=count))
+    period = req.t.ngettext("last day", "last {n} days", days)
+    return Reply(text=req.t.ngettext("Exporting {n} request of {client} ({period}); I'll send you the CSV in a direct "
+                                     "message.", "Exporting {n} requests of {client} ({period}); I'll send you the CSV "
+                                     "in a direct message.", count, client=name, period=period))
 
 
 def crises_report(req: Request, args: ReportArgs) -> Reply:

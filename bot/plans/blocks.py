@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.blockkit import (
     context,
+    date_token,
     fields,
     input_block,
-    local_stamp,
     mention,
     mentions,
     modal,
@@ -123,7 +123,7 @@ def plan_card(client: Client, plan: Plan, t: Translator, *, versions: list[Plan]
 
 
 def _history_line(plan: Plan, t: Translator) -> str:
-    when = local_stamp(plan.created_at, plan.timezone)
+    when = date_token(plan.created_at, plan.timezone, t.language)
     if not plan.changes:
         return t(N_("v{version}: created by {who} on {when}"), version=plan.version, who=mention(plan.created_by),
                  when=when)

@@ -97,7 +97,7 @@ def answers_table(figures: list[ClientFigures], t: Translator, *, how_to_get_cha
 def report_message(figures: list[ClientFigures], t: Translator, *, days: int, more: int = 0
                    ) -> tuple[str, list[dict[str, Any]]]:
     """The ``/nexo report`` answer (``more``: clients left out, beyond :data:`MAX_CLIENTS`)."""
-    title = t("Response times, last {days} days", days=days)
+    title = t.ngettext("Response times, last day", "Response times, last {n} days", days)
     if not figures:
         text = t("No clients to report on.")
         return text, [section(text)]
@@ -107,7 +107,8 @@ def report_message(figures: list[ClientFigures], t: Translator, *, days: int, mo
         blocks.extend(client_section(item, t))
     left_out = more + max(0, len(figures) - MAX_CLIENTS)
     if left_out:
-        blocks.append(context(t("…and {count} more clients: name one to see its figures.", count=left_out)))
+        blocks.append(context(t.ngettext("…and {n} more client: name it to see its figures.",
+                                         "…and {n} more clients: name one to see its figures.", left_out)))
     lines = [t("{client}: {count} answered, median {median}, {share} within the window, {overdue} overdue",
                client=f.client_name, count=f.client.answered, median=hours(f.client.median, t),
                share=share(f.client.within_window, t), overdue=len(f.overdue)) for f in figures[:MAX_CLIENTS]]
@@ -120,8 +121,9 @@ def home_blocks(figures: list[ClientFigures], t: Translator) -> list[dict[str, A
         return []
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",
-                                    "text": t("Your clients' response times, last {days} days",
-                                              days=figures[0].days)[:150]}}]
+                                    "text": t.ngettext("Your clients' response times, last day",
+                                                       "Your clients' response times, last {n} days",
+                                                       figures[0].days)[:150]}}]
     for item in figures[:MAX_CLIENTS]:
         blocks.extend(client_section(item, t))
     return blocks

@@ -19,7 +19,7 @@ def test_draft_is_sent_approved_and_the_cm_told(bot, fake_slack, world):
     card = world.card(REF, "ACME-1")
     shown = text_of(card)
     assert "Black Friday: 20% off everything this weekend!" in shown
-    assert "Instagram, X" in shown and "2026-11-27 10:00" in shown
+    assert "Instagram, X" in shown and "Fri 27 Nov, 10:00" in shown
     assert buttons(card)[:3] == [ids.APPROVE, ids.REQUEST_CHANGES, ids.REJECT]
     with bot.db.sessionmaker() as s:
         request = s.scalars(select(TrackedRequest)).one()

@@ -106,7 +106,7 @@ def test_a_draft_written_in_the_form(slack, fake_slack, world):
     assert ok.status_code == 200 and not ok.content, ok.text
     card = world.card(REF, "ACME-1")
     shown = text_of(card)
-    assert "Instagram, TikTok" in shown and "2026-11-25 18:30" in shown and "b.mp4" in shown
+    assert "Instagram, TikTok" in shown and "Wed 25 Nov, 18:30" in shown and "b.mp4" in shown
     assert "Client loves TikTok" not in shown
     fake_slack.wait_for(lambda: any("ACME-1 created" in t for t in world.seen_by(CM_EN).dms))
     refused = slack.command("draft Acme Hello", user_id=REF).json()["text"]

@@ -72,7 +72,7 @@ def _view(state: CardState, length: int, stage: Stage = Stage.CLIENT) -> CardVie
     return CardView(reference="ACMEFOODS-12345", client_name="A" * 60, stage=stage, version=v, previous=previous,
                     author="U0CM", timezone="Europe/Madrid", value="1:2", state=state, due_at=NOW,
                     reviewers=["U1", "U2", "U3"], require_all=True, approved_so_far=["U1"], can_reassign=True,
-                    decided_by="U1", decided_at="09:00", comment="c" * 3000, superseded_by=3,
+                    decided_by="U1", decided_at=NOW, comment="c" * 3000, superseded_by=3,
                     assignee="U2", handed_by="U1")
 
 

@@ -90,7 +90,7 @@ def test_help_in_english_lists_commands(slack):
 def test_help_follows_the_users_language(slack):
     body = slack.command("help", user_id=CM).json()  # Carla's Slack is in Spanish
     assert "Nexo: lo que puedo hacer" in body["text"]
-    assert "/nexo client add NOMBRE" in body["text"]
+    assert "/nexo cliente alta NOMBRE" in body["text"]
 
 
 def test_empty_command_shows_help(slack):
