@@ -288,6 +288,12 @@ def report_message(report: CrisisReport, t: Translator) -> tuple[str, list[dict[
     blocks.append(section(titled(t(N_("Held posts")), "\n".join(held) or t(N_("no posts were held")))))
     blocks.append(context(t(N_("{updates} status updates and {messages} messages in the crisis thread."),
                             updates=report.updates, messages=report.thread_messages)))
+    if report.events:
+        from bot.crises.timeline_blocks import timeline_sections  # it builds on this module
+
+        label = t(N_("Timeline"))
+        blocks.append(section(f"*{label}*"))
+        blocks += timeline_sections(c, report.events, t, max_sections=50 - len(blocks) - 2)
     text = t(N_("Post-crisis report for {client}: acknowledged in {tta}, resolved in {ttr}."),
              client=report.client_name, tta=duration(report.time_to_acknowledge),
              ttr=duration(report.time_to_resolve))

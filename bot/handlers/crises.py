@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.approvals import webhook
 from bot.blockkit import mentions, section
-from bot.crises import blocks, detection, holds, ids, oncall, paging, report, service, timeline
+from bot.crises import blocks, detection, holds, ids, oncall, paging, report, service, timeline, timeline_blocks
 from bot.crises.models import Crisis, CrisisSource
 from bot.db import row_id
 from bot.delivery.outbox import enqueue_post
@@ -159,6 +159,18 @@ def crisis_oncall(req: Request, name: str, rest: str) -> Reply:
                                "`{secret}`"), client=client.name, url=url, secret=key))
 
 
+def crisis_timeline(req: Request, name: str, rest: str) -> Reply:
+    """``/nexo crisis timeline CLIENT``: the open (else the latest) crisis, event by event. Agency only."""
+    if not req.actor.is_agency:
+        raise NotAllowed(N_("Only agency members can read a crisis timeline."))
+    client = plans.resolve_client(req.session, req.actor, name)
+    crisis = timeline.shown_crisis(req.session, client.id)
+    if crisis is None:
+        raise NotFound(N_("*{client}* has had no crises. 🎉"), client=client.name)
+    text, shown = timeline_blocks.timeline_message(crisis, client.name, timeline.events(req.session, crisis.id), req.t)
+    return Reply(text=text, blocks=shown)
+
+
 def crisis_history(req: Request, name: str, rest: str) -> Reply:
     return crises_report(req, name)
 
@@ -178,6 +190,7 @@ ACTIONS = {"update": crisis_update, "actualizar": crisis_update, "novedad": cris
            "resolve": crisis_resolve, "resolved": crisis_resolve, "resolver": crisis_resolve,
            "release": crisis_release, "liberar": crisis_release,
            "watch": crisis_watch, "vigilar": crisis_watch, "oncall": crisis_oncall, "guardia": crisis_oncall,
+           "timeline": crisis_timeline, "cronologia": crisis_timeline, "cronología": crisis_timeline,
            "report": crisis_history, "history": crisis_history, "informe": crisis_history}
 DECLARE = {"declare", "declarar"}
 
@@ -335,6 +348,8 @@ LISTENERS = [
          N_("declare a reputation crisis: page the client's people until someone acknowledges")),
         (N_("/nexo crisis update CLIENT TEXT | ack CLIENT | resolve CLIENT | release CLIENT"),
          N_("post news on the open crisis, take it, close it, release the posts it held")),
+        (N_("/nexo crisis timeline CLIENT"),
+         N_("the open or latest crisis event by event: pages, acknowledgement, steps, updates, holds (agency only)")),
         (N_("/nexo crisis watch CLIENT #channel keywords:\"a,b\" threshold:5/10m | watch CLIENT off"),
          N_("suggest a crisis when a client's keywords spike in a channel")),
         (N_("/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook] | oncall CLIENT off"),
