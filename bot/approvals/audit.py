@@ -31,7 +31,8 @@ class Event(enum.StrEnum):
     PRE_APPROVED = "pre_approved"
     REASSIGNED = "reassigned"
     HANDED_OFF = "published_handoff"  # the publishing tool accepted the webhook
-    HANDOFF_FAILED = "handoff_failed"
+    HANDOFF_FAILED = "handoff_failed"  # a hand-off, or news of the post (detail: webhook_event), never accepted
+    TOOL_TOLD = "publishing_tool_told"  # the tool accepted news of a post it has: held, released, withdrawn...
     MISSED_PUBLISH_TIME = "missed_publish_time"
 
 

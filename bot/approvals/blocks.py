@@ -255,12 +255,30 @@ def missed_notice(reference: str, publish_at: str, waiting_on: str, t: Translato
     return text, [section(text)]
 
 
-def handoff_failed_notice(reference: str, attempts: int, error: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
-    """To the author and the lead: the publishing tool never accepted the post."""
-    text = "⚠️ " + t(N_("The publishing tool did not accept {ref} after {attempts} attempts (last error: {error}). "
-                        "Publish it by hand or check the client's webhook."),
-                     ref=reference, attempts=attempts, error=error[:200])
+def handoff_failed_notice(reference: str, attempts: int, error: str, t: Translator, *,
+                          event: str = "post.approved") -> tuple[str, list[dict[str, Any]]]:
+    """To the author and the lead: the publishing tool never accepted the post (or the news about it)."""
+    if event == "post.approved":
+        text = t(N_("The publishing tool did not accept {ref} after {attempts} attempts (last error: {error}). "
+                    "Publish it by hand or check the client's webhook."),
+                 ref=reference, attempts=attempts, error=error[:200])
+    else:
+        what = t(TOOL_NEWS.get(event, TOOL_NEWS["post.held"]), ref=reference)
+        text = t.ngettext("I could not tell the publishing tool that {what}: it refused {n} attempt (last error: "
+                          "{error}). Do it by hand in the tool, or check the client's webhook.",
+                          "I could not tell the publishing tool that {what}: it refused {n} attempts (last error: "
+                          "{error}). Do it by hand in the tool, or check the client's webhook.",
+                          attempts, what=what, error=error[:200])
+    text = "⚠️ " + text
     return text, [section(text)]
+
+
+TOOL_NEWS = {
+    "post.held": N_("{ref} must be paused"),
+    "post.released": N_("{ref} may be published again"),
+    "post.withdrawn": N_("{ref} was withdrawn"),
+    "post.rescheduled": N_("{ref} has a new publish time"),
+}
 
 
 def handed_over_notice(reference: str, by: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:

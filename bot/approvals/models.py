@@ -226,10 +226,23 @@ class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # gave up after the last retry
+    CANCELLED = "cancelled"  # withdrawn before it went out: never sent
+
+
+class WebhookEvent(enum.StrEnum):
+    """What a request to the publishing tool says happened to a post (the body's ``event``)."""
+
+    APPROVED = "post.approved"  # the hand-off: the approved version, to publish at publish_at
+    HELD = "post.held"  # a crisis: do not publish it until post.released
+    RELEASED = "post.released"  # the crisis is over: publish as planned
+    WITHDRAWN = "post.withdrawn"  # do not publish it at all
+    RESCHEDULED = "post.rescheduled"  # publish at the new publish_at
 
 
 class WebhookDelivery(Base):
-    """One approved version owed to the client's publishing tool; retried until a 2xx."""
+    """One event owed to the client's publishing tool (the hand-off, or news of a post it has); retried
+    until a 2xx. ``dedup_key`` makes each event owed once (one hand-off per version, one hold per crisis
+    and post); a draft's events go out in the order they were owed."""
 
     __tablename__ = "webhook_deliveries"
 
@@ -237,6 +250,10 @@ class WebhookDelivery(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))
     version: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(24), default=WebhookEvent.APPROVED, server_default="post.approved")
+    dedup_key: Mapped[str] = mapped_column(String(120))
+    # The crisis a post.held / post.released is about (no foreign key: the crises domain owns it).
+    crisis_id: Mapped[int | None] = mapped_column(Integer)
     url: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)  # the exact JSON signed and sent on every attempt
     status: Mapped[DeliveryStatus] = mapped_column(Enum(DeliveryStatus, native_enum=False, length=16),
@@ -250,6 +267,7 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        UniqueConstraint("draft_id", "version", name="uq_webhook_deliveries_draft_version"),
+        UniqueConstraint("dedup_key", name="uq_webhook_deliveries_dedup_key"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_draft", "draft_id", "status"),
     )

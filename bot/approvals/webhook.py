@@ -1,14 +1,18 @@
 """Handing approved posts to the client's publishing tool: a signed webhook, retried until accepted.
 
-Approving writes a :class:`WebhookDelivery` row in the same transaction (at most one
-per draft version); the handler tries it right after the commit (:func:`first_attempt`,
+Approving writes a :class:`WebhookDelivery` row (``post.approved``) in the same transaction (at most
+one per draft version). What happens later to a post the tool already has is news it must hear too,
+each its own signed, retried delivery: ``post.held`` when a crisis is declared (the post is with the
+tool and not yet published), ``post.released`` when a person releases it, ``post.withdrawn`` and
+``post.rescheduled`` (:func:`enqueue_event`). A draft's events go out in the order they were owed. The
+handler tries it right after the commit (:func:`first_attempt`,
 in the background) and the scheduler's sweep (:func:`deliver_due_webhooks`) retries what
 is due. Each attempt is claimed with a conditional UPDATE (plus ``SKIP LOCKED`` on
 PostgreSQL), so a click and the sweep, or two workers, never send the same attempt twice.
 
 Requests: ``POST`` of the JSON body, ``X-Nexo-Signature: sha256=<hex>`` (HMAC-SHA256
 of the raw body with the client's secret), ``X-Nexo-Timestamp`` (unix seconds of
-the attempt) and ``X-Nexo-Delivery`` (stable across retries: the receiver's
+the attempt), ``X-Nexo-Event`` (the body's ``event``) and ``X-Nexo-Delivery`` (stable across retries: the receiver's
 idempotency key, since a timed-out attempt may have arrived). Any 2xx accepts it;
 anything else is retried with backoff until :data:`MAX_ATTEMPTS`.
 """
@@ -23,18 +27,26 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from bot.access import Actor
 from bot.approvals import audit, blocks
 from bot.approvals.audit import BOT_ACTOR, Event
-from bot.approvals.models import ClientWebhook, DeliveryStatus, Draft, DraftVersion, WebhookDelivery
+from bot.approvals.models import (
+    ClientWebhook,
+    DeliveryStatus,
+    Draft,
+    DraftVersion,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from bot.clock import Clock
-from bot.crises.holds import not_held
+from bot.crises import holds as crisis_holds
 from bot.db import Database
 from bot.delivery.outbox import enqueue_post
 from bot.errors import UserError
@@ -48,6 +60,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Nexo-Signature"
 TIMESTAMP_HEADER = "X-Nexo-Timestamp"
 DELIVERY_HEADER = "X-Nexo-Delivery"
+EVENT_HEADER = "X-Nexo-Event"
 TIMEOUT_SECONDS = 10.0
 CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF = tuple(timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800, 3600))  # then hourly
@@ -128,34 +141,151 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-# -- owing a hand-off ------------------------------------------------------------------------------------
+# -- owing a hand-off and the news after it -----------------------------------------------------------
+def _owe(session: Session, hook: ClientWebhook, draft: Draft, *, event: WebhookEvent, version: int, dedup_key: str,
+         now: datetime, payload: dict[str, Any], crisis_id: int | None = None) -> int:
+    """One event owed to the publishing tool (once per ``dedup_key``); returns its delivery id."""
+    existing = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.dedup_key == dedup_key))
+    if existing is not None:
+        return int(existing)
+    delivery = WebhookDelivery(client_id=draft.client_id, draft_id=draft.id, version=version, event=str(event),
+                               dedup_key=dedup_key, crisis_id=crisis_id, url=hook.url, body="",
+                               status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
+    session.add(delivery)
+    session.flush()
+    client = session.get(Client, draft.client_id)
+    delivery.body = json.dumps({
+        "event": str(event),
+        "delivery_id": delivery.id,
+        "occurred_at": now.isoformat(),
+        "client": {"id": draft.client_id, "name": client.name if client else None},
+        "draft": {"id": draft.id, "reference": draft.reference},
+        "version": version,
+        **payload,
+    }, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return delivery.id
+
+
 def enqueue_handoff(session: Session, draft: Draft, version: DraftVersion, client: Client, *,
                     approved_by: list[str], now: datetime) -> int | None:
-    """Owe the approved version to the client's publishing tool (if it has one); returns the delivery id."""
+    """Owe the approved version to the client's publishing tool (if it has one): ``post.approved``.
+    Returns the delivery id."""
     hook = get_webhook(session, client.id)
     if hook is None:
         return None
-    existing = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.draft_id == draft.id,
-                                                               WebhookDelivery.version == version.number))
-    if existing is not None:
-        return int(existing)
-    delivery = WebhookDelivery(client_id=client.id, draft_id=draft.id, version=version.number, url=hook.url,
-                               body="", status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
-                               created_at=now)
-    session.add(delivery)
-    session.flush()
-    delivery.body = json.dumps({
-        "event": "post.approved",
-        "delivery_id": delivery.id,
-        "client": {"id": client.id, "name": client.name},
-        "draft": {"id": draft.id, "reference": draft.reference},
-        "version": version.number,
-        "post": {"text": version.text, "networks": version.networks,
-                 "publish_at": version.publish_at.isoformat() if version.publish_at else None,
-                 "category": version.category, "media_links": version.media_links},
-        "approval": {"approved_by": approved_by, "approved_at": now.isoformat(), "pre_approved": draft.pre_approved},
-    }, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return delivery.id
+    return _owe(session, hook, draft, event=WebhookEvent.APPROVED, version=version.number, now=now,
+                dedup_key=f"{WebhookEvent.APPROVED}:{draft.id}:{version.number}", payload={
+                    "post": {"text": version.text, "networks": version.networks,
+                             "publish_at": _iso(version.publish_at), "category": version.category,
+                             "media_links": version.media_links},
+                    "approval": {"approved_by": approved_by, "approved_at": now.isoformat(),
+                                 "pre_approved": draft.pre_approved}})
+
+
+def with_the_tool(session: Session, draft_id: int) -> bool:
+    """Whether the publishing tool accepted a hand-off of this draft (so it may publish it on its own)."""
+    return session.scalar(select(WebhookDelivery.id).where(
+        WebhookDelivery.draft_id == draft_id, WebhookDelivery.event == WebhookEvent.APPROVED,
+        WebhookDelivery.status == DeliveryStatus.DELIVERED).limit(1)) is not None
+
+
+def _last_handoff(session: Session, draft_id: int) -> WebhookDelivery | None:
+    """The newest hand-off of the draft that went out or still may (not given up, not cancelled)."""
+    return session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.draft_id == draft_id, WebhookDelivery.event == WebhookEvent.APPROVED,
+        WebhookDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DELIVERED)))
+        .order_by(WebhookDelivery.id.desc()).limit(1)).first()
+
+
+def enqueue_held(session: Session, draft: Draft, *, crisis_id: int, severity: int, now: datetime) -> int | None:
+    """``post.held``: a crisis asks the tool to pause a post it already has (once per crisis and post).
+    None when the tool never accepted the post (Nexo holds it itself) or the client has no webhook."""
+    hook = get_webhook(session, draft.client_id)
+    if hook is None or not with_the_tool(session, draft.id):
+        return None
+    return _owe(session, hook, draft, event=WebhookEvent.HELD, version=draft.current_version, now=now,
+                crisis_id=crisis_id, dedup_key=f"{WebhookEvent.HELD}:{crisis_id}:{draft.id}",
+                payload={"post": {"publish_at": _iso(draft.publish_at)},
+                         "crisis": {"id": crisis_id, "severity": severity}})
+
+
+def paused_draft_ids(crisis_id: int) -> Select[tuple[int]]:
+    """SQL: the drafts whose publishing tool this crisis asked to pause (a ``post.held`` was owed)."""
+    return select(WebhookDelivery.draft_id).where(WebhookDelivery.crisis_id == crisis_id,
+                                                  WebhookDelivery.event == WebhookEvent.HELD)
+
+
+def owed_for_crisis(session: Session, crisis_id: int) -> list[int]:
+    """Deliveries about this crisis's holds still owed (to try right after the commit that owed them)."""
+    return list(session.scalars(select(WebhookDelivery.id).where(
+        WebhookDelivery.crisis_id == crisis_id, WebhookDelivery.status == DeliveryStatus.PENDING)
+        .order_by(WebhookDelivery.id)))
+
+
+def enqueue_released(session: Session, draft: Draft, *, crisis_id: int, released_by: str, now: datetime
+                     ) -> int | None:
+    """``post.released``: the crisis that asked the tool to pause this post is over (only if it was asked)."""
+    hook = get_webhook(session, draft.client_id)
+    asked = session.scalar(select(WebhookDelivery.id).where(
+        WebhookDelivery.dedup_key == f"{WebhookEvent.HELD}:{crisis_id}:{draft.id}"))
+    if hook is None or asked is None:
+        return None
+    return _owe(session, hook, draft, event=WebhookEvent.RELEASED, version=draft.current_version, now=now,
+                crisis_id=crisis_id, dedup_key=f"{WebhookEvent.RELEASED}:{crisis_id}:{draft.id}",
+                payload={"post": {"publish_at": _iso(draft.publish_at)}, "crisis": {"id": crisis_id},
+                         "released_by": released_by})
+
+
+def enqueue_withdrawn(session: Session, draft: Draft, *, withdrawn_by: str, now: datetime,
+                      reason: str | None = None) -> int | None:
+    """``post.withdrawn``: the post must not be published. It supersedes whatever is still owed about the
+    post (cancelled, never sent); if the hand-off itself never left, the tool never heard of the post
+    and nothing is sent (None)."""
+    hook = get_webhook(session, draft.client_id)
+    handoff = _last_handoff(session, draft.id)
+    if hook is None or handoff is None:
+        return None
+    reached = handoff.status == DeliveryStatus.DELIVERED or handoff.attempts > 0  # a timed-out try may have
+    session.execute(update(WebhookDelivery).where(WebhookDelivery.draft_id == draft.id,
+                                                  WebhookDelivery.status == DeliveryStatus.PENDING)
+                    .values(status=DeliveryStatus.CANCELLED).execution_options(synchronize_session=False))
+    if not reached:
+        return None
+    return _owe(session, hook, draft, event=WebhookEvent.WITHDRAWN, version=draft.current_version, now=now,
+                dedup_key=f"{WebhookEvent.WITHDRAWN}:{draft.id}",
+                payload={"withdrawn_by": withdrawn_by, "reason": reason})
+
+
+def enqueue_rescheduled(session: Session, draft: Draft, *, previous_publish_at: datetime | None,
+                        rescheduled_by: str, now: datetime) -> int | None:
+    """``post.rescheduled``: publish at ``draft.publish_at`` instead (sent after the hand-off it corrects).
+    None when the tool has not been handed the post (its hand-off carries the time)."""
+    hook = get_webhook(session, draft.client_id)
+    if hook is None or _last_handoff(session, draft.id) is None:
+        return None
+    count = session.scalar(select(func.count()).select_from(WebhookDelivery).where(
+        WebhookDelivery.draft_id == draft.id, WebhookDelivery.event == WebhookEvent.RESCHEDULED)) or 0
+    return _owe(session, hook, draft, event=WebhookEvent.RESCHEDULED, version=draft.current_version, now=now,
+                dedup_key=f"{WebhookEvent.RESCHEDULED}:{draft.id}:{count + 1}",
+                payload={"post": {"publish_at": _iso(draft.publish_at)},
+                         "previous_publish_at": _iso(previous_publish_at), "rescheduled_by": rescheduled_by})
+
+
+EVENTS: dict[WebhookEvent, Callable[..., int | None]] = {
+    WebhookEvent.HELD: enqueue_held, WebhookEvent.RELEASED: enqueue_released,
+    WebhookEvent.WITHDRAWN: enqueue_withdrawn, WebhookEvent.RESCHEDULED: enqueue_rescheduled,
+}
+
+
+def enqueue_event(session: Session, draft: Draft, kind: WebhookEvent | str, **details: Any) -> int | None:
+    """Owe the publishing tool news of a post it was handed: ``kind`` is one of :data:`EVENTS` (the
+    keyword arguments are those of its ``enqueue_*`` function). The hand-off itself is
+    :func:`enqueue_handoff`."""
+    return EVENTS[WebhookEvent(kind)](session, draft, **details)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
 
 
 # -- delivering --------------------------------------------------------------------------------------------
@@ -186,10 +316,16 @@ def deliver_due_webhooks(db: Database, clock: Clock) -> int:
 
 
 def _due(now: datetime) -> list:
+    earlier = aliased(WebhookDelivery)
     return [WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now,
             or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
-            # A client crisis holds scheduled posts: not handed off until a person releases them.
-            not_held(WebhookDelivery.draft_id, WebhookDelivery.client_id)]
+            # A client crisis holds scheduled posts: not handed off until a person releases them. News of a
+            # post the tool already has (held, released...) is what a crisis must get through.
+            or_(WebhookDelivery.event != WebhookEvent.APPROVED,
+                crisis_holds.not_held(WebhookDelivery.draft_id, WebhookDelivery.client_id)),
+            # A post's events in the order they were owed: a release never overtakes its hold.
+            ~exists().where(earlier.draft_id == WebhookDelivery.draft_id, earlier.id < WebhookDelivery.id,
+                            earlier.status == DeliveryStatus.PENDING)]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -212,7 +348,8 @@ def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int) -> b
         if delivery is None:
             return False
         url, body, secret = delivery.url, delivery.body.encode(), hook.secret if hook else None
-    status, error = _post(url, body, secret, delivery_id, now) if secret else (None, "webhook_removed")
+        event = delivery.event
+    status, error = _post(url, body, secret, delivery_id, event, now) if secret else (None, "webhook_removed")
     with db.transaction() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         assert delivery is not None
@@ -220,10 +357,11 @@ def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int) -> b
     return error is None
 
 
-def _post(url: str, body: bytes, secret: str, delivery_id: int, now: datetime) -> tuple[int | None, str | None]:
+def _post(url: str, body: bytes, secret: str, delivery_id: int, event: str, now: datetime
+          ) -> tuple[int | None, str | None]:
     headers = {"Content-Type": "application/json", "User-Agent": "Nexo-webhook/1",
                SIGNATURE_HEADER: sign(secret, body), TIMESTAMP_HEADER: str(int(now.timestamp())),
-               DELIVERY_HEADER: str(delivery_id)}
+               DELIVERY_HEADER: str(delivery_id), EVENT_HEADER: event}
     try:
         response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
     except httpx.HTTPError as exc:
@@ -239,17 +377,20 @@ def _record(session: Session, delivery: WebhookDelivery, status: int | None, err
     delivery.last_status = status
     draft = session.get(Draft, delivery.draft_id)
     host = urlsplit(delivery.url).netloc
+    handoff = delivery.event == WebhookEvent.APPROVED
     if error is None:
         delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.DELIVERED, now, None
         audit.record(session, client_id=delivery.client_id, draft=draft, version=delivery.version, actor=BOT_ACTOR,
-                     event=Event.HANDED_OFF, at=now, host=host, attempts=delivery.attempts, status=status)
+                     event=Event.HANDED_OFF if handoff else Event.TOOL_TOLD, at=now, host=host,
+                     attempts=delivery.attempts, status=status, webhook_event=delivery.event)
         log.info("webhook accepted", extra={"delivery_id": delivery.id, "attempts": delivery.attempts})
         return
     delivery.last_error = error
     if give_up or delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
         audit.record(session, client_id=delivery.client_id, draft=draft, version=delivery.version, actor=BOT_ACTOR,
-                     event=Event.HANDOFF_FAILED, at=now, host=host, attempts=delivery.attempts, error=error)
+                     event=Event.HANDOFF_FAILED, at=now, host=host, attempts=delivery.attempts, error=error,
+                     webhook_event=delivery.event)
         _tell_agency(session, delivery, draft, error, now)
         log.error("webhook gave up", extra={"delivery_id": delivery.id, "error": error})
         return
@@ -267,5 +408,6 @@ def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | Non
         people.add(plan.account_lead)
     for user in sorted(people):
         text, notice = blocks.handoff_failed_notice(draft.reference if draft else "?", delivery.attempts, error,
-                                                    translator(language_for(session, user, plan)))
+                                                    translator(language_for(session, user, plan)),
+                                                    event=delivery.event)
         enqueue_post(session, now=now, to=user, text=text, blocks=notice)

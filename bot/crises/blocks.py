@@ -178,9 +178,25 @@ def suggestion_closed(crisis: Crisis, client_name: str, t: Translator) -> tuple[
     return text, [section(text)]
 
 
-def holds_notice(client_name: str, references: list[str], t: Translator) -> str:
-    return t(N_("⏸️ The crisis for *{client}* put its scheduled posts on hold: {drafts}. Nothing is published "
-                "until someone releases them."), client=client_name, drafts=", ".join(references[:50]))
+def where_held(in_nexo: list[str], paused: list[str], t: Translator) -> str:
+    """What was held and where: "2 posts held in Nexo (ACME-1, ACME-3), 1 already with the publishing tool
+    asked to pause (ACME-2)"."""
+    parts = []
+    if in_nexo:
+        parts.append(t.ngettext("{n} post held in Nexo ({drafts})", "{n} posts held in Nexo ({drafts})",
+                                len(in_nexo), drafts=", ".join(in_nexo[:50])))
+    if paused:
+        parts.append(t.ngettext("{n} already with the publishing tool asked to pause ({drafts})",
+                                "{n} already with the publishing tool asked to pause ({drafts})",
+                                len(paused), drafts=", ".join(paused[:50])))
+    if len(parts) == 2:
+        return t(N_("{in_nexo}, {with_tool}"), in_nexo=parts[0], with_tool=parts[1])
+    return parts[0] if parts else "—"
+
+
+def holds_notice(client_name: str, in_nexo: list[str], paused: list[str], t: Translator) -> str:
+    return t(N_("⏸️ The crisis for *{client}* put its scheduled posts on hold: {where}. They stay on hold until "
+                "someone releases them."), client=client_name, where=where_held(in_nexo, paused, t))
 
 
 def release_question(crisis: Crisis, client_name: str, references: list[str], t: Translator
@@ -273,6 +289,12 @@ def report_message(report: CrisisReport, t: Translator) -> tuple[str, list[dict[
     blocks.append(section(titled(t(N_("Held posts")), "\n".join(held) or t(N_("no posts were held")))))
     blocks.append(context(t(N_("{updates} status updates and {messages} messages in the crisis thread."),
                             updates=report.updates, messages=report.thread_messages)))
+    if report.events:
+        from bot.crises.timeline_blocks import timeline_sections  # it builds on this module
+
+        label = t(N_("Timeline"))
+        blocks.append(section(f"*{label}*"))
+        blocks += timeline_sections(c, report.events, t, max_sections=50 - len(blocks) - 2)
     text = t(N_("Post-crisis report for {client}: acknowledged in {tta}, resolved in {ttr}."),
              client=report.client_name, tta=duration(report.time_to_acknowledge),
              ttr=duration(report.time_to_resolve))

@@ -4,9 +4,12 @@ When a crisis is declared, every draft of the client with a planned publish
 time that is approved or still awaiting approval gets a row in
 ``crisis_holds``. The approvals domain asks :func:`held_draft_ids` /
 :func:`not_held` before listing or handing a post to the publishing tool, so
-this package never changes a draft. Nothing is released automatically: on
-resolve the account lead is asked to release the posts (one button) or keep
-them held (``/nexo crisis CLIENT release`` later).
+this package never changes a draft. A post the publishing tool already has
+(handed off, publish time still ahead) can't be held by Nexo alone: the tool is
+sent ``post.held`` for it, and ``post.released`` when it is released
+(:mod:`bot.approvals.webhook`). Nothing is released automatically: on resolve
+the account lead is asked to release the posts (one button) or keep them held
+(``/nexo crisis release CLIENT`` later).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
 
+from bot.approvals import webhook
 from bot.approvals.models import OPEN_STATUSES, Draft, DraftStatus
 from bot.blockkit import section
 from bot.crises import blocks
@@ -63,23 +67,51 @@ def not_held(draft_id: ColumnElement[int], client_id: ColumnElement[int]) -> Col
 def hold_scheduled_drafts(session: Session, crisis: Crisis, client: Client, *, now: datetime,
                           notify: bool = True) -> list[str]:
     """Hold every scheduled draft of the client not yet held by this crisis and (``notify``) tell the CMs
-    who wrote them and the account lead. Returns the references newly held."""
+    who wrote them and the account lead what was held where. A post the publishing tool already has is
+    held there (``post.held``), unless its time has passed: then it is out already. Returns the
+    references newly held."""
     already = set(session.scalars(select(CrisisHold.draft_id).where(CrisisHold.crisis_id == crisis.id)))
-    drafts = [d for d in scheduled_drafts(session, client.id) if d[0] not in already]
+    drafts, paused = [], []
+    for draft_id, ref, author in scheduled_drafts(session, client.id):
+        draft = session.get(Draft, draft_id)
+        if draft_id in already or draft is None:
+            continue
+        with_tool = webhook.with_the_tool(session, draft_id)
+        if with_tool and draft.publish_at is not None and draft.publish_at <= now:
+            continue  # published by the tool already: nothing left to hold
+        drafts.append((draft_id, ref, author))
+        if with_tool and webhook.enqueue_held(session, draft, crisis_id=crisis.id, severity=crisis.severity,
+                                              now=now) is not None:
+            paused.append(ref)
     if not drafts:
         return []
     session.add_all(CrisisHold(crisis_id=crisis.id, client_id=client.id, draft_id=draft_id, reference=ref,
                                held_at=now) for draft_id, ref, _ in drafts)
     session.flush()
     refs = [ref for _, ref, _ in drafts]
-    record(session, crisis.id, EventKind.HELD, at=now, drafts=refs)
+    record(session, crisis.id, EventKind.HELD, at=now, drafts=refs, paused=paused)
     if not notify:
         return refs
+    in_nexo = [ref for ref in refs if ref not in paused]
     for user in dict.fromkeys([*(author for _, _, author in drafts), crisis.lead]):
         if user:
-            text = blocks.holds_notice(client.name, refs, translator(crisis.language_of(user)))
+            text = blocks.holds_notice(client.name, in_nexo, paused, translator(crisis.language_of(user)))
             enqueue_post(session, now=now, to=user, text=text, blocks=[section(text)])
     return refs
+
+
+def where_held(session: Session, crisis_id: int) -> tuple[list[str], list[str]]:
+    """The crisis's holds not yet released: (held by Nexo alone, with the publishing tool asked to pause)."""
+    paused = set(session.scalars(
+        select(CrisisHold.reference).where(CrisisHold.crisis_id == crisis_id,
+                                           CrisisHold.draft_id.in_(webhook.paused_draft_ids(crisis_id)))))
+    refs = unreleased_references(session, crisis_id)
+    return [r for r in refs if r not in paused], [r for r in refs if r in paused]
+
+
+def pending_news(session: Session, crisis_id: int) -> list[int]:
+    """Deliveries owed to the publishing tool about this crisis's holds, to try right after the commit."""
+    return webhook.owed_for_crisis(session, crisis_id)
 
 
 def unreleased_references(session: Session, crisis_id: int) -> list[str]:
@@ -96,14 +128,24 @@ def holds_of(session: Session, crisis_id: int) -> list[CrisisHold]:
 
 
 def release(session: Session, crisis: Crisis, *, by: str, now: datetime) -> list[str]:
-    """Release the crisis's holds not yet released (a conditional UPDATE: a second click releases nothing)."""
+    """Release the crisis's holds not yet released (a conditional UPDATE: a second click releases nothing);
+    the publishing tool hears ``post.released`` for each post it was asked to pause."""
     refs = unreleased_references(session, crisis.id)
-    session.execute(
+    ids = list(session.scalars(select(CrisisHold.draft_id).where(CrisisHold.crisis_id == crisis.id,
+                                                                 CrisisHold.released_at.is_(None))))
+    released = session.execute(
         update(CrisisHold).where(CrisisHold.crisis_id == crisis.id, CrisisHold.released_at.is_(None))
         .values(released_at=now, released_by=by).execution_options(synchronize_session=False)
-    )
-    if refs:
-        record(session, crisis.id, EventKind.RELEASED, at=now, actor=by, drafts=refs)
+    ).rowcount  # type: ignore[attr-defined]
+    if not released:
+        return []
+    resumed = []
+    for draft_id in ids:
+        draft = session.get(Draft, draft_id)
+        if draft is not None and webhook.enqueue_released(session, draft, crisis_id=crisis.id, released_by=by,
+                                                          now=now) is not None:
+            resumed.append(draft.reference)
+    record(session, crisis.id, EventKind.RELEASED, at=now, actor=by, drafts=refs, resumed=resumed)
     return refs
 
 

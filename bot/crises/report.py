@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.crises import blocks, holds
+from bot.crises import blocks, holds, timeline
 from bot.crises.models import Crisis, CrisisEvent, CrisisHold, CrisisPage, CrisisStatus, CrisisStep
 from bot.crises.paging import client_name
 from bot.crises.timeline import EventKind
@@ -34,6 +34,7 @@ class CrisisReport:
     holds: list[CrisisHold]
     updates: int
     thread_messages: int
+    events: list[CrisisEvent] = field(default_factory=list)
 
     @property
     def steps_done(self) -> int:
@@ -58,11 +59,11 @@ def build_report(session: Session, crisis: Crisis) -> CrisisReport:
     ).all())
     return CrisisReport(crisis, client_name(session, crisis), tta, ttr, list(paged.values()), steps,
                         holds.holds_of(session, crisis.id), counts.get(EventKind.UPDATE, 0),
-                        counts.get(EventKind.MESSAGE, 0))
+                        counts.get(EventKind.MESSAGE, 0), timeline.events(session, crisis.id))
 
 
 def past_crises(session: Session, client_id: int, *, limit: int = 20) -> list[CrisisReport]:
-    """The client's declared crises, newest first, with their figures."""
+    """The client's declared crises, newest first, with their figures (and timelines)."""
     crises = session.scalars(
         select(Crisis).where(Crisis.client_id == client_id, Crisis.declared_at.is_not(None),
                              Crisis.status != CrisisStatus.SUGGESTED)

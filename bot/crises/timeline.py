@@ -74,3 +74,13 @@ def events(session: Session, crisis_id: int) -> list[CrisisEvent]:
     return list(session.scalars(
         select(CrisisEvent).where(CrisisEvent.crisis_id == crisis_id).order_by(CrisisEvent.at, CrisisEvent.id)
     ))
+
+
+def shown_crisis(session: Session, client_id: int) -> Crisis | None:
+    """The crisis whose timeline ``/nexo crisis timeline`` shows: the open one, else the latest declared."""
+    active = session.scalars(select(Crisis).where(Crisis.client_id == client_id, Crisis.status.in_(ACTIVE))
+                             .order_by(Crisis.id.desc()).limit(1)).first()
+    if active is not None:
+        return active
+    return session.scalars(select(Crisis).where(Crisis.client_id == client_id, Crisis.declared_at.is_not(None))
+                           .order_by(Crisis.declared_at.desc(), Crisis.id.desc()).limit(1)).first()

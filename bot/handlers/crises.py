@@ -9,9 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackClientError
+from sqlalchemy.orm import Session
 
+from bot.approvals import webhook
 from bot.blockkit import mentions, section
-from bot.crises import blocks, detection, ids, oncall, paging, report, service, timeline
+from bot.crises import blocks, detection, holds, ids, oncall, paging, report, service, timeline, timeline_blocks
 from bot.crises.models import Crisis, CrisisSource
 from bot.db import row_id
 from bot.delivery.outbox import enqueue_post
@@ -62,17 +64,31 @@ def crisis_declare(req: Request, name: str, rest: str) -> Reply | None:
     crisis = service.declare(req.session, actor=req.actor, client=client, severity=severity,
                              description=description, now=req.now, source=CrisisSource.COMMAND,
                              source_channel=req.channel_id or None)
-    text = declared_text(crisis, client.name, req.t)
+    tell_the_tool_after_commit(req, crisis.id)
+    text = declared_text(req.session, crisis, client.name, req.t)
     return Reply(text=text, blocks=[section(text)])
 
 
-def declared_text(crisis: Crisis, client_name: str, t: Translator) -> str:
+def tell_the_tool_after_commit(req: Request, crisis_id: int) -> None:
+    """What a crisis owes the publishing tool (holds, releases) is tried right after the commit, in the
+    background; the webhook sweep retries whatever that leaves."""
+    owed = holds.pending_news(req.session, crisis_id)
+    if owed:
+        db, clock = req.app.db, req.app.clock
+        req.after_commit(lambda: webhook.first_attempt(db, clock, owed), background=True)
+
+
+def declared_text(session: Session, crisis: Crisis, client_name: str, t: Translator) -> str:
+    """The declarer's answer: who is paged now and next, and what was held where."""
     text = t(N_("🚨 Crisis declared for *{client}* ({severity}). Paging now: {people}. Pages repeat every {repeat} "
                 "until someone acknowledges."), client=client_name, severity=blocks.severity(crisis.severity, t),
              people=mentions(crisis.recipients), repeat=format_duration(paging.repeat_interval(crisis)))
     if len(crisis.chain) > 1:
         text += " " + t(N_("After {window} without an acknowledgement I also page {people}."),
                         window=format_duration(paging.window(crisis)), people=mentions(crisis.chain[1]))
+    in_nexo, paused = holds.where_held(session, crisis.id)
+    if in_nexo or paused:
+        text += " " + t(N_("Scheduled posts: {where}."), where=blocks.where_held(in_nexo, paused, t))
     return text
 
 
@@ -105,6 +121,7 @@ def crisis_release(req: Request, name: str, rest: str) -> Reply:
     client = plans.resolve_client(req.session, req.actor, name)
     crisis = service.last_with_holds(req.session, client)
     refs = service.release_holds(req.session, actor=req.actor, crisis_id=crisis.id, now=req.now)
+    tell_the_tool_after_commit(req, crisis.id)
     return Reply(text=blocks.release_answer(client.name, refs, req.actor.user_id, True, req.t))
 
 
@@ -144,6 +161,18 @@ def crisis_oncall(req: Request, name: str, rest: str) -> Reply:
                                "`{secret}`"), client=client.name, url=url, secret=key))
 
 
+def crisis_timeline(req: Request, name: str, rest: str) -> Reply:
+    """``/nexo crisis timeline CLIENT``: the open (else the latest) crisis, event by event. Agency only."""
+    if not req.actor.is_agency:
+        raise NotAllowed(N_("Only agency members can read a crisis timeline."))
+    client = plans.resolve_client(req.session, req.actor, name)
+    crisis = timeline.shown_crisis(req.session, client.id)
+    if crisis is None:
+        raise NotFound(N_("*{client}* has had no crises. 🎉"), client=client.name)
+    text, shown = timeline_blocks.timeline_message(crisis, client.name, timeline.events(req.session, crisis.id), req.t)
+    return Reply(text=text, blocks=shown)
+
+
 def crisis_history(req: Request, name: str, rest: str) -> Reply:
     return crises_report(req, name)
 
@@ -163,6 +192,7 @@ ACTIONS = {"update": crisis_update, "actualizar": crisis_update, "novedad": cris
            "resolve": crisis_resolve, "resolved": crisis_resolve, "resolver": crisis_resolve,
            "release": crisis_release, "liberar": crisis_release,
            "watch": crisis_watch, "vigilar": crisis_watch, "oncall": crisis_oncall, "guardia": crisis_oncall,
+           "timeline": crisis_timeline, "cronologia": crisis_timeline, "cronología": crisis_timeline,
            "report": crisis_history, "history": crisis_history, "informe": crisis_history}
 DECLARE = {"declare", "declarar"}
 
@@ -242,7 +272,8 @@ def declare_submitted(req: Request) -> None:
     crisis = service.declare(req.session, actor=req.actor, client=client, severity=severity, description=description,
                              now=req.now, source=CrisisSource.SHORTCUT if source["ts"] else CrisisSource.COMMAND,
                              source_link=source["link"], source_channel=source["channel"], source_ts=source["ts"])
-    text = declared_text(crisis, client.name, req.t)
+    tell_the_tool_after_commit(req, crisis.id)
+    text = declared_text(req.session, crisis, client.name, req.t)
     enqueue_post(req.session, now=req.now, to=req.user_id, text=text, blocks=[section(text)])
 
 
@@ -279,7 +310,8 @@ def step_done(req: Request) -> None:
 
 
 def declare_suggested(req: Request) -> None:
-    service.confirm_suggestion(req.session, actor=req.actor, crisis_id=row_id(req.value), now=req.now)
+    crisis = service.confirm_suggestion(req.session, actor=req.actor, crisis_id=row_id(req.value), now=req.now)
+    tell_the_tool_after_commit(req, crisis.id)
 
 
 def dismiss_suggested(req: Request) -> None:
@@ -288,6 +320,7 @@ def dismiss_suggested(req: Request) -> None:
 
 def release_held(req: Request) -> None:
     service.release_holds(req.session, actor=req.actor, crisis_id=row_id(req.value), now=req.now)
+    tell_the_tool_after_commit(req, row_id(req.value) or 0)
 
 
 def keep_held(req: Request) -> None:
@@ -317,6 +350,8 @@ LISTENERS = [
          N_("declare a reputation crisis: page the client's people until someone acknowledges")),
         (N_("/nexo crisis update CLIENT TEXT | ack CLIENT | resolve CLIENT | release CLIENT"),
          N_("post news on the open crisis, take it, close it, release the posts it held")),
+        (N_("/nexo crisis timeline CLIENT"),
+         N_("the open or latest crisis event by event: pages, acknowledgement, steps, updates, holds (agency only)")),
         (N_("/nexo crisis watch CLIENT #channel keywords:\"a,b\" threshold:5/10m | watch CLIENT off"),
          N_("suggest a crisis when a client's keywords spike in a channel")),
         (N_("/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook] | oncall CLIENT off"),

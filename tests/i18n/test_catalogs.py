@@ -34,8 +34,13 @@ def fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def forms(value) -> list[str]:
+    """A message's id or string as a list: one form, or a plural's singular and plural forms."""
+    return list(value) if isinstance(value, (tuple, list)) else [value]
+
+
 def test_every_string_in_the_code_is_in_the_catalogs():
-    missing = code_messages() - {m.id for m in catalog("es") if m.id}
+    missing = code_messages() - {form for m in catalog("es") if m.id for form in forms(m.id)}
     assert not missing, f"run scripts/i18n and translate: {sorted(missing)[:10]}"
 
 
@@ -43,16 +48,23 @@ def test_every_spanish_translation_is_filled_and_keeps_placeholders():
     for message in catalog("es"):
         if not message.id:
             continue
-        assert message.string, f"untranslated: {message.id!r}"
+        assert all(forms(message.string)), f"untranslated: {message.id!r}"
         assert not message.fuzzy, f"fuzzy: {message.id!r}"
-        assert fields(message.id) == fields(message.string), message.id
+        # Every form keeps the placeholders ({n} may be left out of a singular: "una publicación").
+        expected = set().union(*(fields(f) for f in forms(message.id)))
+        for form in forms(message.string):
+            assert fields(form) | {"n"} >= expected and fields(form) <= expected, message.id
 
 
 def test_compiled_catalogs_match_the_sources():
     for lang in ("en", "es"):
         with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo").open("rb") as f:
-            compiled = {m.id: m.string for m in read_mo(f) if m.id}
-        source = {m.id: m.string for m in catalog(lang) if m.id and m.string}
+            compiled = {tuple(forms(m.id)): tuple(forms(m.string)) for m in read_mo(f) if m.id}
+        source = {tuple(forms(m.id)): tuple(forms(m.string)) for m in catalog(lang)
+                  if m.id and any(forms(m.string))}
+        # An untranslated plural is compiled with its English forms (a single string is left out).
+        source |= {tuple(forms(m.id)): tuple(forms(m.id)) for m in catalog(lang)
+                   if m.pluralizable and not any(forms(m.string))}
         assert compiled == source, f"{lang}: run scripts/i18n to recompile"
 
 
