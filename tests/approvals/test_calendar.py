@@ -88,6 +88,7 @@ def test_all_clients_with_links_to_channel_cards_and_who_may_see_them(world, fak
     world.draft("Globex launch", client="Globex", by=ECM, options="network:x at:2026-11-24T11:00")
     card = world.fake.wait_for(lambda: next((m for m in world.channel_messages(GLOBEX_CHANNEL)
                                              if "GLOBEX-1" in text_of(m)), None))
+    world.drain()  # the outbox records the card's ts once Slack has answered: wait for it
     body = ack(world, "calendar", LEAD)
     assert body["blocks"][0]["text"]["text"] == "Calendar: Mon, Nov 23 to Sun, Nov 29, 2026"
     tuesday = body["blocks"][1]["text"]["text"]
