@@ -27,8 +27,17 @@ class UserError(Exception):
 
     def render(self, gettext: Any) -> str:
         """Translate with ``gettext`` and fill in the parameters (nested errors translate too)."""
-        params = {k: v.render(gettext) if isinstance(v, UserError) else v for k, v in self.params.items()}
+        params = {k: _rendered(v, gettext) for k, v in self.params.items()}
         return gettext(self.message).format(**params)
+
+
+def _rendered(value: Any, gettext: Any) -> Any:
+    """A nested error translated; a list of them translated and joined with semicolons."""
+    if isinstance(value, UserError):
+        return value.render(gettext)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, UserError) for v in value):
+        return "; ".join(v.render(gettext) for v in value)
+    return value
 
 
 class NotAllowed(UserError):

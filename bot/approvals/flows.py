@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.access import Actor
-from bot.approvals import audit, blocks, service, webhook
+from bot.approvals import audit, blocks, networks, service, webhook
 from bot.approvals.audit import Event
 from bot.approvals.blocks import CardState, CardView
 from bot.approvals.models import (
@@ -57,6 +57,7 @@ class Outcome:
 def create_draft(session: Session, *, actor: Actor, client: Client, fields: DraftFields, now: datetime) -> Outcome:
     """A new draft (version 1), sent for internal review, to the client, or approved as pre-approved."""
     service.require_agency(actor)
+    fits_its_networks(fields)
     plan = current_plan(client)
     internal = plan.internal_review and actor.user_id != plan.account_lead
     if internal and not plan.account_lead:
@@ -81,6 +82,12 @@ def create_draft(session: Session, *, actor: Actor, client: Client, fields: Draf
         return _pre_approve(session, draft, version, client, actor.user_id, now)
     return send_for_review(session, draft, version, client, plan, Stage.INTERNAL if internal else Stage.CLIENT,
                            now=now)
+
+
+def fits_its_networks(fields: DraftFields) -> None:
+    """Every version, new or revised, fits each network it targets (:mod:`bot.approvals.networks`), or
+    nothing is saved."""
+    networks.check_fits(fields.text, fields.networks, media=len(fields.media_links))
 
 
 def _add_version(session: Session, draft: Draft, number: int, fields: DraftFields, by: str, now: datetime
@@ -254,6 +261,7 @@ def revise(session: Session, *, actor: Actor, draft_id: int, version: int, field
            now: datetime) -> Outcome:
     """A new version: supersedes the old cards and goes back to the reviewers of the same stage."""
     service.require_agency(actor)
+    fits_its_networks(fields)
     draft = service.lock_draft(session, draft_id)
     client, plan = service.client_and_plan(session, draft)
     service.require_current(draft, version)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from bot.approvals import networks
 from bot.errors import UserError
 from bot.i18n import N_
 
@@ -19,13 +20,9 @@ TEXT_MAX = 40_000  # as long as a Slack message
 CATEGORY_MAX = 60
 LINKS_MAX = 20
 NOTE_MAX = 2_000
-# Known networks, in the order forms show them (at most 10: a checkbox group's limit).
-NETWORKS = ("instagram", "facebook", "x", "linkedin", "tiktok", "youtube", "threads", "pinterest", "bluesky")
-NETWORK_LABELS = {"instagram": "Instagram", "facebook": "Facebook", "x": "X", "linkedin": "LinkedIn",
-                  "tiktok": "TikTok", "youtube": "YouTube", "threads": "Threads", "pinterest": "Pinterest",
-                  "bluesky": "Bluesky"}
-NETWORK_ALIASES = {"ig": "instagram", "insta": "instagram", "fb": "facebook", "twitter": "x", "li": "linkedin",
-                   "tt": "tiktok", "yt": "youtube", "bsky": "bluesky"}
+# Known networks, their names and aliases: the table in bot.approvals.networks (re-exported for the forms).
+NETWORKS = networks.NAMES
+NETWORK_LABELS = networks.LABELS
 OPTION_KEYS = {
     "network": "network", "networks": "network", "red": "network", "redes": "network",
     "at": "at", "when": "at", "publish": "at", "fecha": "at", "cuando": "at", "cuándo": "at",
@@ -62,15 +59,17 @@ def check_text(text: str) -> str:
 
 
 def parse_networks(raw: str) -> list[str]:
-    networks: list[str] = []
+    """``instagram,linkedin`` (commas, slashes or spaces; names or aliases such as ``twitter``) -> canonical
+    names; an unknown name is refused, naming it and listing the known ones."""
+    chosen: list[str] = []
     for part in (p.strip().lower() for p in re.split(r"[,|/\s]+", raw) if p.strip()):
-        name = NETWORK_ALIASES.get(part, part)
-        if name not in NETWORKS:
+        name = networks.canonical(part)
+        if name is None:
             raise UserError(N_("network: “{value}” is not a network I know. Use: {networks}."), field="networks",
                             value=part[:30], networks=", ".join(NETWORKS))
-        if name not in networks:
-            networks.append(name)
-    return networks
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
 
 
 def parse_publish_at(raw: str, tz: str) -> datetime:

@@ -1,10 +1,10 @@
-"""``/nexo draft``, the draft form (new and revised), the Revise button, ``/nexo pending``."""
+"""``/nexo draft``, the draft form (new and revised), the Revise button, ``/nexo pending``, ``/nexo calendar``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.approvals import flows, ids, listing, modals, service, spec, webhook
+from bot.approvals import content_calendar, flows, ids, listing, modals, service, spec, webhook
 from bot.approvals.flows import Outcome
 from bot.errors import UserError
 from bot.i18n import N_
@@ -67,6 +67,16 @@ def pending_command(req: Request) -> Reply:
     return Reply(text=text, blocks=blocks)
 
 
+# -- /nexo calendar -------------------------------------------------------------------------------------
+def calendar_command(req: Request) -> Reply:
+    """The scheduled posts per day (of one client, or of every client the person may see)."""
+    name, period_word = content_calendar.split_args(req.args)
+    client = plans.resolve_client(req.session, req.actor, name) if name else None
+    period, posts = content_calendar.week_for(req.session, req.actor, client, period_word, req.now)
+    text, blocks = content_calendar.calendar_message(posts, period, req.t, client=client)
+    return Reply(text=text, blocks=blocks)
+
+
 # -- the draft form -------------------------------------------------------------------------------------
 def draft_submitted(req: Request) -> dict[str, Any] | None:
     """Create or revise from the form. Every invalid field is pointed at in the form itself."""
@@ -99,6 +109,10 @@ LISTENERS = [
     ], deferrable=draft_is_typed_in_full),
     Subcommand("pending", pending_command, aliases=("pendientes", "pendiente"), help=[
         (N_("/nexo pending [CLIENT]"), N_("what waits on whom, most urgent first")),
+    ]),
+    Subcommand("calendar", calendar_command, aliases=("calendario", "cal"), help=[
+        (N_("/nexo calendar [CLIENT] [week|month|from:2026-12-07]"),
+         N_("the scheduled posts per day, with their state and a link to their card")),
     ]),
     View(ids.DRAFT_MODAL, draft_submitted, fields=modals.FIELD_BLOCKS),
     Action(ids.REVISE, revise_clicked),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.access import Actor
+from bot.approvals.content_calendar import home_blocks as calendar_home
 from bot.approvals.listing import home_blocks as approvals_home
 from bot.delivery.outbox import enqueue_home
 from bot.i18n import Translator
@@ -19,7 +20,7 @@ from bot.tracking.reports import lead_home_section as tracking_home
 
 HomeSection = Callable[[Session, Actor, datetime, Translator], list[dict[str, Any]]]
 # Each domain's "what waits on you" blocks, in order; add yours here.
-HOME_SECTIONS: list[HomeSection] = [approvals_home, tracking_home]
+HOME_SECTIONS: list[HomeSection] = [approvals_home, calendar_home, tracking_home]
 HOME_BLOCKS_MAX = 100
 
 

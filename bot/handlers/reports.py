@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.approvals import content_calendar
 from bot.approvals.audit import export_csv
 from bot.blockkit import context
 from bot.delivery.outbox import enqueue_upload
@@ -127,11 +128,13 @@ def upload_chart_later(req: Request, figures: list[tracking.ClientFigures], *, d
 
 
 def requests_csv_report(req: Request, args: ReportArgs) -> Reply:
-    """Every tracked request of one client (opened in the period) as CSV, in a DM."""
+    """Every tracked request of one client (opened in the period) as CSV, then its scheduled posts (publishing
+    from the period's start on) as a second table, in a DM."""
     days, now = report_days(args.options), req.now
     client = tracking.report_clients(req.session, req.actor, args.client_name)[0]
     count, content = tracking.request_log_csv(req.session, client, since=now - timedelta(days=days), now=now,
                                               waiting_on=None if req.actor.is_agency else WaitingOn.CLIENT)
+    content += content_calendar.csv_section(req.session, req.actor, client, since=now - timedelta(days=days))
     name, filename = client.name, f"nexo-requests-{client.ref_prefix.lower()}-{now.strftime('%Y%m%d-%H%M')}.csv"
     upload_file_later(req, filename=filename, content=content,
                       title=req.t(N_("Requests of {client}"), client=name),

@@ -26,7 +26,7 @@ FUZZ = settings(max_examples=max(1, int(60 * SCALE)), deadline=None,
 
 SUBCOMMANDS = {"client", "clients", "cliente", "clientes", "draft", "borrador", "post", "pending", "pendientes",
                "pendiente", "report", "reports", "informe", "informes", "ask", "question", "pregunta", "preguntar",
-               "crisis"}
+               "crisis", "calendar", "calendario", "cal"}
 # Who sends, and the initials of the clients they may act on (a name starting so could be legitimate).
 SENDERS = {STRANGER: "", REF: "a", OTHER_REF: "b", LEAD: "ab", CM: "ab"}
 # Beta's things an Acme person must never read back.
@@ -40,6 +40,7 @@ FRAGMENTS = [
     "watch", "oncall", "<#C123|general>", "<!subteam^S1>", "<!channel>", "@bob", '"', "“", "”", "'", "mon-fri",
     "09:00-18:00", "24/7", "4h", "0m", "-1", "9" * 25, "2026-12-01T10:00", "2026-13-45T99:99", "Europe/Madrid",
     "Mars/Olympus", "https://evil.example/hook", "http://127.0.0.1:1/", "javascript:alert(1)", ":", " ", "\n",
+    "week", "month", "semana", "from:2026-12-07", "desde:2026-13-45", "from:",
     "\t", "ñ", "💥", "\u200b", "\u202e", "\\", "--", "—", "*bold*", "`code`", "<", ">", "&amp;", "Acme", "Beta",
 ]
 MENTIONS = ["<@U0REF|ana>", "<@U0OTHER>", "<@U0STRANGE|sam>", "<@U0SOMEBOT>", "<@W0NOBODY|x>"]
@@ -107,7 +108,9 @@ TAMPERING = [
     (REF, "report Beta csv"), (REF, "report Beta crises"), (REF, "pending Beta"), (REF, '"Beta" draft'),
     (REF, 'crisis "Beta" sev:1 x'), (REF, "crisis “Beta” ack"), (REF, "crisis BETA resolve"), (REF, "crisis b ack"),
     (OTHER_REF, "crisis Acme sev:1 Hola"), (OTHER_REF, "client show Acme"), (OTHER_REF, "report Acme csv"),
-    (OTHER_REF, "pending acme"), (STRANGER, "crisis Beta ack"), (STRANGER, "crisis"), (STRANGER, "pending"),
+    (OTHER_REF, "pending acme"), (OTHER_REF, "calendar acme"), (REF, "calendar Beta month"),
+    (LEAD, "calendar Acme from:2026-13-45"), (LEAD, "calendar Acme desde:" + "9" * 40),
+    (STRANGER, "crisis Beta ack"), (STRANGER, "crisis"), (STRANGER, "pending"),
     (STRANGER, "client list"), (STRANGER, "report"), (STRANGER, "client add Evil ref:<@U0STRANGE|sam>"),
     (LEAD, "report Acme days:0"), (LEAD, "report Acme days:" + "9" * 40), (LEAD, "report Acme days:²"),
     (LEAD, "report Acme days:-1 csv"), (LEAD, "crisis Acme sev:9"), (LEAD, "crisis Acme oncall javascript:alert(1)"),
