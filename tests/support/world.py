@@ -317,6 +317,7 @@ class World:
         return cards(self.fake, user)
 
     def card(self, user: str, ref: str, version: int = 1) -> dict[str, Any]:
+        self.settle()  # what is owed by now is sent (a card queued behind one in flight waits for a sweep)
         return wait_card(self.fake, user, ref, version)
 
     def question_message(self, user: str = EREF) -> dict[str, Any]:
