@@ -221,7 +221,7 @@ def _log_request(req: BoltRequest, response: BoltResponse | None, started: float
         extra={
             **_describe(req),
             "status": response.status if response else None,
-            "retry_num": (req.headers.get("x-slack-retry-num") or [None])[0],
+            "retry_num": next(iter(req.headers.get("x-slack-retry-num") or []), None),
             "ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )

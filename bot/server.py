@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 RESTART_PAUSE_SECONDS = (1.0, 30.0)  # the first pause before restarting a dead worker, and the longest
 
 
-class QuietAccessLogger(Logger):  # type: ignore[misc]
+class QuietAccessLogger(Logger):
     """gunicorn's logger without its access log: a ``logconfig_dict`` would turn it on, and the app already
     logs one structured line per request (this also spares gunicorn formatting one per request)."""
 
@@ -33,7 +33,7 @@ class QuietAccessLogger(Logger):  # type: ignore[misc]
         return None
 
 
-class NexoServer(BaseApplication):  # type: ignore[misc]
+class NexoServer(BaseApplication):
     def __init__(self, settings: Settings, *, with_scheduler: bool) -> None:
         self.settings = settings
         self.with_scheduler = with_scheduler

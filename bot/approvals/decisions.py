@@ -14,6 +14,7 @@ one request for changes or one rejection is enough to stop it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -84,7 +85,7 @@ def check_can_decide(session: Session, *, actor: Actor, draft_id: int, version: 
     return draft
 
 
-def _stand_in_detail(for_user: str | None) -> dict[str, str]:
+def _stand_in_detail(for_user: str | None) -> dict[str, Any]:
     """The audit trail's note of a stand-in's decision: "decided by <actor> standing in for <for_user>"."""
     return {"standing_in_for": for_user} if for_user else {}
 

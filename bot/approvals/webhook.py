@@ -209,7 +209,7 @@ def enqueue_held(session: Session, draft: Draft, *, crisis_id: int, severity: in
                          "crisis": {"id": crisis_id, "severity": severity}})
 
 
-def paused_draft_ids(crisis_id: int) -> Select[tuple[int]]:
+def paused_draft_ids(crisis_id: int) -> Select[int]:
     """SQL: the drafts whose publishing tool this crisis asked to pause (a ``post.held`` was owed)."""
     return select(WebhookDelivery.draft_id).where(WebhookDelivery.crisis_id == crisis_id,
                                                   WebhookDelivery.event == WebhookEvent.HELD)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.approvals import webhook
 from bot.approvals.models import OPEN_STATUSES, Draft, DraftStatus
@@ -56,7 +56,10 @@ def held_draft_ids(session: Session, client_id: int) -> set[int]:
     return held
 
 
-def not_held(draft_id: ColumnElement[int], client_id: ColumnElement[int]) -> ColumnElement[bool]:
+SQLColumn = ColumnElement[int] | InstrumentedAttribute[int]
+
+
+def not_held(draft_id: SQLColumn, client_id: SQLColumn) -> ColumnElement[bool]:
     """The same rule as a SQL condition, for other domains' queries (e.g. hand-offs to a publishing tool)."""
     released_or_none = ~exists().where(CrisisHold.draft_id == draft_id, CrisisHold.released_at.is_(None))
     in_crisis = exists().where(Crisis.client_id == client_id, Crisis.status.in_(ACTIVE))

@@ -60,8 +60,8 @@ def build_chain(plan: Plan) -> list[list[str]]:
 
 def people_of(plan: Plan) -> list[str]:
     """Everyone a crisis of this plan may write to (their languages are frozen with the chain)."""
-    return _unique([u for level in build_chain(plan) for u in level]
-                   + [plan.account_lead, *plan.community_managers, plan.reference_user])
+    everyone: list[str | None] = [u for level in build_chain(plan) for u in level]
+    return _unique([*everyone, plan.account_lead, *plan.community_managers, plan.reference_user])
 
 
 def freeze(session: Session, crisis: Crisis, plan: Plan) -> None:

@@ -14,6 +14,7 @@ see the client (the agency, and the client's reference person and backups).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -171,7 +172,7 @@ def _lock_client(session: Session, client_id: int) -> None:
         session.execute(select(Client.id).where(Client.id == client_id).with_for_update())
 
 
-def transition(session: Session, crisis: Crisis, to: CrisisStatus, **values: object) -> bool:
+def transition(session: Session, crisis: Crisis, to: CrisisStatus, **values: Any) -> bool:
     """Move ``crisis`` to ``to`` (setting ``values`` too) if its status, read again in the UPDATE
     itself, is one :data:`TRANSITIONS` allows ``to`` from. True if this call made the change; either
     way ``crisis`` is refreshed, so a loser can say who was first."""

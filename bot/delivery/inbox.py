@@ -218,7 +218,8 @@ class Inbox:
     def finish(self, session: Session, run: DeferredRun) -> None:
         """End ``run``'s request inside the work's own transaction (called by the unit of work just
         before it commits). Raises :class:`AlreadyDone` when another runner ended it first."""
-        if session.execute(delete(InboxRequest).where(InboxRequest.id == run.row_id)).rowcount == 0:
+        deleted = session.execute(delete(InboxRequest).where(InboxRequest.id == run.row_id))
+        if deleted.rowcount == 0:  # type: ignore[attr-defined]  # a CursorResult
             raise AlreadyDone(run.row_id)
 
     # -- the worker's safety net ------------------------------------------------------------------------
@@ -275,11 +276,12 @@ def _claimable(now: datetime, dead: list[str]) -> Any:
 
 def _dead_local_claimers(session: Session) -> list[str]:
     """The claimers named in the inbox that were processes of this host and are no longer running."""
-    dead, mine = [], me()
+    dead: list[str] = []
+    mine = me()
     for claimer in session.scalars(select(InboxRequest.claimed_by).where(
             InboxRequest.claimed_by.like(f"{HOST}:%")).distinct()):
         host, _, pid = (claimer or "").rpartition(":")
-        if host == HOST and pid.isdigit() and claimer != mine and not _alive(int(pid)):
+        if claimer and host == HOST and pid.isdigit() and claimer != mine and not _alive(int(pid)):
             dead.append(claimer)
     return dead
 

@@ -198,7 +198,7 @@ class Deliverer:
                 r = self.client.chat_postMessage(**kwargs)
                 return SendResult(ok=True, channel=r.get("channel"), ts=r.get("ts"))
             if job.kind == NoticeKind.UPDATE:
-                r = self.client.chat_update(channel=job.target_channel, ts=job.target_ts, text=p["text"],
+                r = self.client.chat_update(channel=job.target_channel or "", ts=job.target_ts or "", text=p["text"],
                                             blocks=p.get("blocks") or [])
                 return SendResult(ok=True, channel=r.get("channel"), ts=r.get("ts"))
             if job.kind == NoticeKind.EPHEMERAL:
@@ -276,7 +276,8 @@ class Deliverer:
                 r = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
         except (SlackClientError, OSError):
             return None  # cannot tell; sending again is the lesser evil than losing it
-        for message in r.get("messages", []):
+        messages: list[dict[str, Any]] = r.get("messages") or []
+        for message in messages:
             if job.kind == NoticeKind.UPLOAD:
                 if any(f.get("name") == job.payload["filename"] and f.get("title") == job.payload["title"]
                        for f in message.get("files") or []):

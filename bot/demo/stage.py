@@ -145,7 +145,7 @@ class Stage:
                 self._show(f"Nexo updates its message in {self._where(p.get('channel', ''))}:", p.get("text", ""),
                            p.get("blocks"))
             elif call.method == "chat.postEphemeral":
-                self._show(f"Nexo → {self.names.get(p.get('user'), p.get('user'))} (only visible to them):",
+                self._show(f"Nexo → {self.names.get(str(p.get('user')), p.get('user'))} (only visible to them):",
                            p.get("text", ""), p.get("blocks"))
             elif call.method in ("views.open", "views.push"):
                 view = p.get("view") or {}

@@ -129,7 +129,7 @@ def _check_blocks(blocks: object, path: str, limit: int, *, surface: str) -> lis
 
 def _check_block(block: dict[str, Any], where: str, surface: str) -> list[str]:
     kind = block.get("type")
-    if kind not in _BLOCK_KEYS:
+    if not isinstance(kind, str) or kind not in _BLOCK_KEYS:
         return [f"{where}.type: unknown block type {kind!r}"]
     errors: list[str] = []
     if surface != "message" and kind in _MESSAGE_ONLY_BLOCKS:

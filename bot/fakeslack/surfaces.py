@@ -328,7 +328,7 @@ class SurfaceApi:
         if not isinstance(items, list) or not items:
             raise ApiError("invalid_arguments")
         for item in items:
-            upload = st.uploads.get(item.get("id")) if isinstance(item, dict) else None
+            upload = st.uploads.get(str(item.get("id"))) if isinstance(item, dict) else None
             if upload is None or upload["data"] is None:
                 raise ApiError("file_not_found")
         channels = [c for c in str(params.get("channels") or "").split(",") if c]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.approvals import decisions, ids, modals, service, standins
 from bot.blockkit import read
 from bot.handlers.drafts import hand_off_after_commit
-from bot.slack.listeners import Action, View
+from bot.slack.listeners import Action, Registration, View
 from bot.slack.request import Request
 
 # The comment form's "decision" (private_metadata): what submitting it does.
@@ -83,7 +83,7 @@ def reassign_submitted(req: Request) -> None:
                        to=str(read(req.view, ids.ASSIGNEE) or ""), now=req.now)
 
 
-LISTENERS = [
+LISTENERS: list[Registration] = [
     Action(ids.APPROVE, approve, deferrable=True),
     Action(ids.REQUEST_CHANGES, request_changes_clicked),
     Action(ids.REJECT, reject_clicked),

@@ -20,7 +20,7 @@ from bot.plans.spec import (
     parse_webhook_command,
     split_webhook_options,
 )
-from bot.slack.listeners import Subcommand, View
+from bot.slack.listeners import Registration, Subcommand, View
 from bot.slack.request import Reply, Request
 
 PEOPLE_FIELDS = ("reference_user", "account_lead")
@@ -178,7 +178,7 @@ def plan_submitted(req: Request) -> dict[str, Any] | None:
     return None
 
 
-LISTENERS = [
+LISTENERS: list[Registration] = [
     Subcommand(ids.COMMAND, client_command, aliases=("clients", "cliente", "clientes"),
                deferrable=client_deferrable, help=[
         (N_("/nexo client add NAME ref:@person [window:4h] [lang:es]"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from bot.i18n import N_, Translator
 from bot.plans import service as plans
 from bot.plans.durations import format_duration
 from bot.plans.spec import split_words
-from bot.slack.listeners import Action, Event, Shortcut, Subcommand, View
+from bot.slack.listeners import Action, Event, Registration, Shortcut, Subcommand, View
 from bot.slack.request import Reply, Request
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,9 @@ def crisis_command(req: Request) -> Reply | None:
         return subcommand(req, name, rest)
     name, rest = _split_client(req.args)
     action, _, tail = rest.partition(" ")
-    subcommand = ACTIONS.get(action.lower())
-    if subcommand is not None:
-        return subcommand(req, name, tail.strip())
+    verb_after = ACTIONS.get(action.lower())
+    if verb_after is not None:
+        return verb_after(req, name, tail.strip())
     return crisis_declare(req, name, rest)
 
 
@@ -187,7 +188,8 @@ def crises_report(req: Request, name: str) -> Reply:
     return Reply(text=text, blocks=list_blocks)
 
 
-ACTIONS = {"update": crisis_update, "actualizar": crisis_update, "novedad": crisis_update,
+CrisisVerb = Callable[[Request, str, str], Reply | None]  # (request, client name, the rest)
+ACTIONS: dict[str, CrisisVerb] = {"update": crisis_update, "actualizar": crisis_update, "novedad": crisis_update,
            "ack": crisis_ack, "acknowledge": crisis_ack, "atender": crisis_ack,
            "resolve": crisis_resolve, "resolved": crisis_resolve, "resolver": crisis_resolve,
            "release": crisis_release, "liberar": crisis_release,
@@ -343,7 +345,7 @@ def observe_for_crises(req: Request) -> None:
     detection.record_message(req.session, channel=channel, ts=ts, text=text, now=req.now)
 
 
-LISTENERS = [
+LISTENERS: list[Registration] = [
     # Most forms of /nexo crisis can open a form, and a crisis is rare and urgent: always done at once.
     Subcommand("crisis", crisis_command, deferrable=False, help=[
         (N_("/nexo crisis [declare] CLIENT [sev:1|2|3] WHAT IS HAPPENING"),

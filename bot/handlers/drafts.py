@@ -9,7 +9,7 @@ from bot.approvals.flows import Outcome
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.plans import service as plans
-from bot.slack.listeners import Action, Subcommand, View
+from bot.slack.listeners import Action, Registration, Subcommand, View
 from bot.slack.request import Reply, Request
 
 DRAFT_USAGE = N_("Write `/nexo draft CLIENT [network:instagram,x] [at:2026-12-01T10:00] [category:NAME] TEXT`, "
@@ -102,7 +102,7 @@ def revise_clicked(req: Request) -> None:
                                      reference=draft.reference))
 
 
-LISTENERS = [
+LISTENERS: list[Registration] = [
     Subcommand("draft", draft_command, aliases=("borrador", "post"), help=[
         (N_("/nexo draft CLIENT [network:x] [at:2026-12-01T10:00] [category:NAME] TEXT"),
          N_("send a post to the client for approval (only the client opens a form)")),

@@ -14,7 +14,7 @@ from bot.approvals.content_calendar import home_blocks as calendar_home
 from bot.approvals.listing import home_blocks as approvals_home
 from bot.delivery.outbox import enqueue_home
 from bot.i18n import Translator
-from bot.slack.listeners import Event
+from bot.slack.listeners import Event, Registration
 from bot.slack.request import Request
 from bot.tracking.reports import lead_home_section as tracking_home
 
@@ -34,6 +34,6 @@ def home_opened(req: Request) -> None:
     enqueue_home(req.session, now=req.now, user=req.actor.user_id, view=view)
 
 
-LISTENERS = [
+LISTENERS: list[Registration] = [
     Event("app_home_opened", home_opened),
 ]

@@ -30,7 +30,8 @@ def refuse_malformed(body: dict[str, Any], next: Callable[[], None]) -> BoltResp
     """Bolt middleware: a 400 for a malformed payload, otherwise on to the listeners (NUL-free)."""
     if _well_formed(body):
         _drop_nul_characters(body)
-        return next()
+        next()
+        return None
     kind = body.get("type") if isinstance(body, dict) else None
     log.warning("malformed payload refused", extra={"kind": kind if isinstance(kind, str) else None})
     return BoltResponse(status=400, body="")

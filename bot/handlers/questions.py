@@ -9,7 +9,7 @@ from bot.db import row_id
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.plans.service import current_plan, resolve_client
-from bot.slack.listeners import Action, Event, Subcommand, View
+from bot.slack.listeners import Action, Event, Registration, Subcommand, View
 from bot.slack.request import Reply, Request
 from bot.tracking import blocks, ids, promises, questions
 
@@ -105,7 +105,7 @@ def _picked(view: dict[str, Any], block_id: str, key: str) -> str | None:
     return state_element(view, block_id).get(key)
 
 
-LISTENERS = [
+LISTENERS: list[Registration] = [
     Subcommand("ask", ask_command, aliases=("question", "pregunta", "preguntar"), help=[
         (N_("/nexo ask CLIENT QUESTION"), N_("ask a client's reference person; I time the answer and relay it")),
     ]),

@@ -21,7 +21,7 @@ from bot.errors import NotAllowed, UserError
 from bot.i18n import N_
 from bot.plans import service as plans
 from bot.plans.spec import split_words
-from bot.slack.listeners import Subcommand
+from bot.slack.listeners import Registration, Subcommand
 from bot.slack.request import Reply, Request
 from bot.tracking import report_blocks
 from bot.tracking import reports as tracking
@@ -162,7 +162,7 @@ REPORT_KINDS: dict[str, ReportKind] = {
     "crises": crises_report, "crisis": crises_report,
 }
 
-LISTENERS = [
+LISTENERS: list[Registration] = [
     Subcommand("report", report_command, aliases=("reports", "informe", "informes"), help=[
         (N_("/nexo report CLIENT audit"), N_("every step of the client's drafts, as a CSV file (agency only)")),
         (N_("/nexo report [CLIENT] [days:30]"), N_("response times per client, with a chart")),

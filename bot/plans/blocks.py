@@ -244,7 +244,7 @@ def _rules_input(t: Translator, values: dict[str, Any]) -> dict[str, Any]:
     labels = {"internal_review": t(N_("Account lead reviews first")),
               "require_all_reviewers": t(N_("Every reviewer (reference and backups) must approve")),
               "lead_can_decide": t(N_("Account lead may decide when a request is escalated"))}
-    options = [{"text": plain(labels[f], 75), "value": f} for f in RULE_FIELDS]
+    options: list[dict[str, Any]] = [{"text": plain(labels[f], 75), "value": f} for f in RULE_FIELDS]
     element: dict[str, Any] = {"type": "checkboxes", "options": options}
     chosen = [o for o in options if values.get(o["value"])]
     if chosen:

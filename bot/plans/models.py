@@ -71,7 +71,7 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(32))
     # Human summary of what changed against the previous version (English field names).
-    changes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     # People
     reference_user: Mapped[str] = mapped_column(String(32))

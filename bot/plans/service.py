@@ -63,7 +63,7 @@ def visible_clients(session: Session, actor: Actor, *, include_archived: bool = 
     return list(session.scalars(_visible(actor, include_archived=include_archived)).unique())
 
 
-def _visible(actor: Actor, *, include_archived: bool = False) -> Select[tuple[Client]]:
+def _visible(actor: Actor, *, include_archived: bool = False) -> Select[Client]:
     stmt = select(Client).order_by(Client.name_key)
     if not include_archived:
         stmt = stmt.where(Client.status == ClientStatus.ACTIVE)

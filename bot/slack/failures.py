@@ -31,7 +31,7 @@ def describe(body: dict[str, Any], *, user: str | None = None, team: str | None 
     what = body.get("command") or (actions[0].get("action_id") if actions else None) \
         or (body.get("view") or {}).get("callback_id") or (body.get("event") or {}).get("type") \
         or body.get("callback_id")
-    who = body.get("user") if isinstance(body.get("user"), dict) else {}
+    who: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
     return {"kind": kind, "what": what, "user": user or who.get("id") or body.get("user_id"),
             "team": team or who.get("team_id") or body.get("team_id")}
 

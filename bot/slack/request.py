@@ -68,7 +68,7 @@ class Request:
         self.commands: Commands | None = None  # the /nexo table (for help lines), set by the frame
         self.now: datetime = app.clock.now()
         self._session: Session | None = None
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], object]] = []
 
     # -- who -------------------------------------------------------------------------------------
     @property
@@ -114,7 +114,7 @@ class Request:
             raise RuntimeError("the unit of work is not open (only listeners run inside it)")
         return self._session
 
-    def after_commit(self, fn: Callable[[], None], *, background: bool = False) -> None:
+    def after_commit(self, fn: Callable[[], object], *, background: bool = False) -> None:
         """Run ``fn`` once the listener's transaction has committed (never if it rolls back)."""
         if background:
             self._after_commit.append(lambda: threading.Thread(target=fn, name="nexo-after-commit",

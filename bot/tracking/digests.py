@@ -122,7 +122,7 @@ def _mark(session: Session, user: str, kind: str, period: str, now: datetime, it
     return inserted is not None  # nothing returned: the row was there already
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def _insert(session: Session):
     """INSERT ... ON CONFLICT DO NOTHING exists in both dialects we run on."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 

@@ -150,7 +150,7 @@ def answer(session: Session, *, question_id: object, by: str, text: str, now: da
         raise UserError(N_("Write your answer first."), field="answer")
     if not transition(session, question.id, QuestionStatus.ANSWERED, answer=text[:MAX_ANSWER], answered_by=by,
                       answered_at=now, answered_via=via):
-        check_can_answer(session, session.get(Question, question.id, populate_existing=True), by)  # who won
+        check_can_answer(session, session.get_one(Question, question.id, populate_existing=True), by)  # who won
         raise Conflict(N_("{reference} was already answered."), reference=question.reference)
     request = _open_request(session, question)
     if request is not None:
