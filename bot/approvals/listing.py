@@ -8,6 +8,7 @@ clients, and never a draft still in internal review.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,20 +17,25 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from bot.access import Actor
-from bot.approvals import service
+from bot.approvals import ids, service
 from bot.approvals.models import OPEN_STATUSES, Decision, Draft, DraftStatus, DraftVersion, Stage
 from bot.approvals.text import escape, first_words
-from bot.blockkit import context, date_token, divider, mentions, section
+from bot.blockkit import button, context, date_token, divider, mentions, section
 from bot.crises.holds import held_draft_ids
 from bot.i18n import N_, Translator
 from bot.plans.durations import format_duration
 from bot.plans.models import Client, ClientStatus, Plan
 from bot.plans.service import visible_clients
 from bot.tracking.models import RequestState, TrackedRequest, WaitingOn
+from bot.waiting import Entry, by_urgency, due_state, entry_blocks
 
 LIMIT = 100
 LINES_PER_SECTION = 10  # lines of ~250 characters: a section stays under 3000
+MESSAGE_BLOCKS = 50  # Slack's limit for a message
+MINE_BLOCKS = 30  # "waiting on you" in /nexo pending: up to 14 entries with their buttons, then "…and N more"
 CLIENT_VISIBLE = (DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES)
+TO_DECIDE = (DraftStatus.INTERNAL_REVIEW, DraftStatus.CLIENT_REVIEW)
+TO_REVISE = (DraftStatus.INTERNAL_CHANGES, DraftStatus.CLIENT_CHANGES)
 
 
 @dataclass
@@ -107,38 +113,78 @@ def _sections(lines: list[str], max_blocks: int) -> list[dict[str, Any]]:
             for i in range(0, len(lines), LINES_PER_SECTION)][:max_blocks]
 
 
-def pending_message(items: list[Waiting], now: datetime, t: Translator, *, client: Client | None = None
-                    ) -> tuple[str, list[dict[str, Any]]]:
-    """``/nexo pending``: every open draft with who it waits on, age and due time."""
-    if not items:
+def pending_message(items: list[Waiting], now: datetime, t: Translator, *, client: Client | None = None,
+                    mine: Sequence[Entry] = ()) -> tuple[str, list[dict[str, Any]]]:
+    """``/nexo pending``: first what waits on the reader, with the buttons to act (``mine``, see
+    :mod:`bot.waiting`), then every open draft with who it waits on, age and due time. At most 50 blocks."""
+    if not items and not mine:
         text = t(N_("Nothing is waiting: every draft is decided."))
         return text, [section(text)]
-    title = (t(N_("Waiting at {client} ({count})"), client=client.name, count=len(items)) if client
-             else t(N_("Waiting ({count})"), count=len(items)))
-    lines = [_line(item, now, t) for item in items]
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
-    blocks += _sections(lines, 45)
+    blocks: list[dict[str, Any]] = []
+    text_lines: list[str] = []
+    if mine:
+        head = t(N_("Waiting on you ({count})"), count=len(mine))
+        blocks += [header(head), *entry_blocks(list(mine), t, max_blocks=MINE_BLOCKS)]
+        text_lines += [head, *(e.line for e in by_urgency(list(mine))[:10])]
+    if items:
+        title = (t(N_("Waiting at {client} ({count})"), client=client.name, count=len(items)) if client
+                 else t(N_("Waiting ({count})"), count=len(items)))
+        lines = [_line(item, now, t) for item in items]
+        blocks += [header(title), *_sections(lines, MESSAGE_BLOCKS - 2 - len(blocks))]
+        text_lines += [title, *lines[:30]]
     blocks.append(context(t(N_("Most urgent first. Times are in each client's time zone."))))
-    return title + "\n" + "\n".join(lines[:30]), blocks
+    return "\n".join(text_lines), blocks
+
+
+def header(title: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}
+
+
+def decision_buttons(value: str, t: Translator) -> list[dict[str, Any]]:
+    """The approval card's Approve / Request changes / Reject (value: ``"<draft_id>:<version>"``)."""
+    return [button(t(N_("Approve")), ids.APPROVE, value, style="primary"),
+            button(t(N_("Request changes")), ids.REQUEST_CHANGES, value),
+            button(t(N_("Reject")), ids.REJECT, value, style="danger")]
+
+
+def my_entries(session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
+               ) -> list[Entry]:
+    """Drafts waiting on the actor: to decide (the card's buttons) or to revise (Revise), each with its due
+    or overdue state. A client's person sees only their own clients' (see :func:`waiting_items`)."""
+    entries = []
+    for item in waiting_items(session, actor, client=client):
+        if actor.user_id not in item.waiting_on:
+            continue
+        value = service.button_value(item.draft, item.version.number)
+        if item.draft.status in TO_DECIDE:
+            buttons, what = decision_buttons(value, t), t(N_("to decide"))
+        elif item.draft.status in TO_REVISE:
+            buttons, what = [button(t(N_("Revise")), ids.REVISE, value, style="primary")], t(N_("changes to make"))
+        else:
+            continue
+        state = due_state(item.request.due_at, item.request.promised_at, item.plan.timezone, now, t)
+        line = t(N_("📝 *{ref}* ({client}), {what}: “{start}” · {state}"), ref=item.draft.reference,
+                 client=escape(item.client.name), what=what, start=escape(first_words(item.version.text, 50)),
+                 state=state)
+        if item.held:
+            line += " · " + t(N_("⏸️ held: the client is in a crisis"))
+        entries.append(Entry(item.request.promised_at or item.request.due_at, line, buttons))
+    return entries
 
 
 def home_blocks(session: Session, actor: Actor, now: datetime, t: Translator) -> list[dict[str, Any]]:
-    """The approvals part of a user's App Home: what they must decide, their drafts in flight, overdue items."""
+    """The approvals part of a user's App Home below "Waiting on you": their drafts in flight, and
+    what is overdue at the clients they lead."""
     items = waiting_items(session, actor)
     mine = actor.user_id
-    to_decide = [i for i in items if mine in i.waiting_on and i.draft.status in (DraftStatus.INTERNAL_REVIEW,
-                                                                                   DraftStatus.CLIENT_REVIEW)]
     in_flight = [i for i in items if i.draft.created_by == mine]
     overdue = [i for i in items if i.plan.account_lead == mine and i.request.due_at <= now]
-    parts: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text",
-                                                               "text": t(N_("Waiting on you"))[:150]}}]
-    groups = ((N_("*Drafts for you to decide*"), to_decide), (N_("*Your drafts in flight*"), in_flight),
-              (N_("*Overdue at your clients*"), overdue))
+    parts: list[dict[str, Any]] = []
+    groups = ((N_("*Your drafts in flight*"), in_flight), (N_("*Overdue at your clients*"), overdue))
     for title, group in groups:
         if group:
             parts.append(section(t(title)))
             parts += _sections([_line(item, now, t) for item in group], 3)
-    if len(parts) == 1:
-        parts.append(section(t(N_("Nothing waits on you right now."))))
-    parts.append(divider())
+    if parts:
+        parts.append(divider())
     return parts

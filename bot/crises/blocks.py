@@ -6,13 +6,14 @@ client here. Every message carries a ``text`` fallback for notifications.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.blockkit import (
     actions,
     button,
     context,
+    date_token,
     fields,
     input_block,
     local_hhmm,
@@ -75,15 +76,44 @@ def crisis_card(crisis: Crisis, client_name: str, t: Translator, *, round: int |
     blocks.append(context(state))
     if thread_hint:
         blocks.append(context(t(N_("The crisis manual's checklist and the timeline are in this thread."))))
-    value = str(crisis.id)
-    if crisis.status == CrisisStatus.OPEN:
-        blocks.append(actions([button(t(N_("Acknowledge")), ids.ACKNOWLEDGE, value, style="primary"),
-                               button(t(N_("Resolve")), ids.RESOLVE, value)], block_id=ids.PAGE_ACTIONS))
-    elif crisis.status == CrisisStatus.ACKNOWLEDGED:
-        blocks.append(actions([button(t(N_("Resolve")), ids.RESOLVE, value)], block_id=ids.PAGE_ACTIONS))
+    if buttons := page_buttons(crisis, t):
+        blocks.append(actions(buttons, block_id=ids.PAGE_ACTIONS))
     text = t(N_("🚨 Crisis for {client} ({severity}): {description}"), client=client_name, severity=sev,
              description=safe(crisis.description)[:200]) + " · " + state
     return text, blocks
+
+
+def page_buttons(crisis: Crisis, t: Translator) -> list[dict[str, Any]]:
+    """The page's buttons for the crisis's status: Acknowledge and Resolve, then Resolve, then none."""
+    value = str(crisis.id)
+    if crisis.status == CrisisStatus.OPEN:
+        return [button(t(N_("Acknowledge")), ids.ACKNOWLEDGE, value, style="primary"),
+                button(t(N_("Resolve")), ids.RESOLVE, value)]
+    if crisis.status == CrisisStatus.ACKNOWLEDGED:
+        return [button(t(N_("Resolve")), ids.RESOLVE, value)]
+    return []
+
+
+def paged_again(crisis: Crisis, client_name: str, t: Translator, *, thread_hint: bool = False
+                ) -> tuple[str, list[dict[str, Any]]]:
+    """An earlier page once a newer one went out: one line, no buttons (the newest page is the live one)."""
+    text = t(N_("🚨 Crisis for *{client}*: paged again below."), client=client_name)
+    if thread_hint:
+        text += " " + t(N_("The checklist and the timeline stay in this thread."))
+    return text, [context(text)]
+
+
+def crisis_entry(crisis: Crisis, client_name: str, now: datetime, t: Translator) -> str:
+    """One line of "waiting on you" (Home tab, ``/nexo pending``): the crisis and what it waits for."""
+    sev, tz = severity(crisis.severity, t), crisis.timezone
+    if crisis.status == CrisisStatus.ACKNOWLEDGED:
+        state = t(N_("yours since {time}: resolve it when it is over"),
+                  time=date_token(crisis.acknowledged_at or now, tz, t.language))
+    else:
+        state = "⚠️ " + t(N_("nobody has acknowledged it since {time}"),
+                          time=date_token(crisis.declared_at or crisis.created_at, tz, t.language))
+    return t(N_("🚨 *Crisis for {client}* ({severity}): {description} · {state}"), client=client_name, severity=sev,
+             description=safe(" ".join(crisis.description.split()))[:200], state=state)
 
 
 def state_line(crisis: Crisis, t: Translator, *, round: int | None = None) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.blockkit import section
@@ -30,7 +30,8 @@ from bot.crises.timeline import EventKind, record
 from bot.db import Database
 from bot.delivery.models import OutboxNotice
 from bot.delivery.outbox import enqueue_post, enqueue_update
-from bot.i18n import Translator, translator
+from bot.errors import Conflict
+from bot.i18n import N_, Translator, translator
 from bot.people import languages_for
 from bot.plans.calendar import BusinessCalendar
 from bot.plans.models import Client, Plan
@@ -135,7 +136,13 @@ def thread_translator(crisis: Crisis) -> Translator:
 
 def send_pages(session: Session, crisis: Crisis, name: str, users: list[str], *, now: datetime,
                hint_for: str | None = None) -> dict[str, OutboxNotice]:
-    """One page (DM) to each of ``users`` for the current round; recorded for the report and for updates."""
+    """One page (DM) to each of ``users`` for the current round; recorded for the report and for updates.
+
+    A repeat page is a new message, so the phone rings again; the person's previous page of this crisis
+    is then edited down to one line without buttons ("paged again below"), so each person has one live
+    card per crisis (the newest), and a page round never leaves a pile of live buttons behind.
+    """
+    earlier = live_pages(session, crisis)
     sent: dict[str, OutboxNotice] = {}
     for user in users:
         t = translator(crisis.language_of(user))
@@ -145,9 +152,44 @@ def send_pages(session: Session, crisis: Crisis, name: str, users: list[str], *,
         level = next((i for i, lvl in enumerate(crisis.chain, 1) if user in lvl), crisis.level)
         session.add(CrisisPage(crisis_id=crisis.id, recipient=user, level=level, round=crisis.page_round,
                                paged_at=now, notice_id=notice.id))
+        if (previous := earlier.get(user)) is not None:
+            text, line = blocks.paged_again(crisis, name, t, thread_hint=bool(crisis.checklist_notice_id)
+                                            and previous.id == crisis.root_notice_id)
+            enqueue_update(session, now=now, of=previous, text=text, blocks=line)
         sent[user] = notice
     record(session, crisis.id, EventKind.PAGED, at=now, round=crisis.page_round, level=crisis.level, users=users)
     return sent
+
+
+def live_pages(session: Session, crisis: Crisis) -> dict[str, OutboxNotice]:
+    """Each person's live page of ``crisis``: their newest (the earlier ones say "paged again below")."""
+    newest = (select(func.max(CrisisPage.id)).where(CrisisPage.crisis_id == crisis.id)
+              .group_by(CrisisPage.recipient))
+    return dict(session.execute(
+        select(CrisisPage.recipient, OutboxNotice)
+        .join(OutboxNotice, OutboxNotice.id == CrisisPage.notice_id)
+        .where(CrisisPage.id.in_(newest)).order_by(CrisisPage.id)
+    ).all())
+
+
+def require_live_page(session: Session, channel: str | None, ts: str | None) -> None:
+    """Refuse a click on a page that a newer one replaced (a device that had not refreshed yet): it
+    changes nothing, and the person is pointed at the live page below. Clicks elsewhere (the crisis
+    message, the Home tab, an ephemeral) pass."""
+    if not channel or not ts:
+        return
+    page = session.execute(
+        select(CrisisPage.crisis_id, CrisisPage.recipient, CrisisPage.id)
+        .join(OutboxNotice, OutboxNotice.id == CrisisPage.notice_id)
+        .where(OutboxNotice.channel == channel, OutboxNotice.ts == ts).limit(1)
+    ).first()
+    if page is None:
+        return
+    newer = session.scalar(select(func.count()).select_from(CrisisPage).where(
+        CrisisPage.crisis_id == page.crisis_id, CrisisPage.recipient == page.recipient, CrisisPage.id > page.id))
+    if newer:
+        raise Conflict(N_("I've paged you again since, so this page is out of date: use the buttons on the newest "
+                          "one, below. Nothing was changed."))
 
 
 def _next_page_at(crisis: Crisis, now: datetime) -> datetime:
@@ -283,22 +325,20 @@ def broadcast(session: Session, crisis: Crisis, *, now: datetime, render: Render
 
 
 def refresh_messages(session: Session, crisis: Crisis, *, now: datetime) -> None:
-    """Edit every page and the crisis message in place to show the current status."""
+    """Edit each person's live page and the crisis message in place to show the current status (earlier
+    pages stay one line: "paged again below")."""
     name = client_name(session, crisis)
-    pages = list(session.execute(
-        select(CrisisPage.recipient, OutboxNotice)
-        .join(OutboxNotice, OutboxNotice.id == CrisisPage.notice_id)
-        .where(CrisisPage.crisis_id == crisis.id).order_by(CrisisPage.id)
-    ))
+    pages = live_pages(session, crisis)
+    paged_notices = set(session.scalars(select(CrisisPage.notice_id).where(CrisisPage.crisis_id == crisis.id)))
     edited: set[int] = set()
     has_checklist = bool(crisis.checklist_notice_id)
-    for user, notice in pages:
+    for user, notice in pages.items():
         text, card = blocks.crisis_card(crisis, name, translator(crisis.language_of(user)),
                                         thread_hint=has_checklist and notice.id == crisis.root_notice_id)
         enqueue_update(session, now=now, of=notice, text=text, blocks=card)
         edited.add(notice.id)
     root = root_notice(session, crisis)
-    if root is not None and root.id not in edited:
+    if root is not None and root.id not in edited and root.id not in paged_notices:  # a collapsed page stays so
         t = thread_translator(crisis)
         text, card = blocks.crisis_card(crisis, name, t, thread_hint=bool(crisis.checklist_notice_id))
         enqueue_update(session, now=now, of=root, text=text, blocks=card)

@@ -300,11 +300,15 @@ def _permalink(req: Request, channel: str, ts: str) -> str | None:
 
 # -- buttons (value: a crisis id, or a step id for Done) -------------------------------------------
 def acknowledge(req: Request) -> None:
-    service.acknowledge(req.session, actor=req.actor, crisis_id=row_id(req.value), now=req.now)
+    actor = req.actor  # before the first query: finding out who clicked may write to the people table
+    paging.require_live_page(req.session, *req.message)  # not a page that a newer one replaced
+    service.acknowledge(req.session, actor=actor, crisis_id=row_id(req.value), now=req.now)
 
 
 def resolve(req: Request) -> None:
-    service.resolve(req.session, actor=req.actor, crisis_id=row_id(req.value), now=req.now)
+    actor = req.actor
+    paging.require_live_page(req.session, *req.message)
+    service.resolve(req.session, actor=actor, crisis_id=row_id(req.value), now=req.now)
 
 
 def step_done(req: Request) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from bot.approvals import content_calendar, flows, ids, listing, modals, service, spec, webhook
 from bot.approvals.flows import Outcome
 from bot.errors import UserError
+from bot.handlers import home
 from bot.i18n import N_
 from bot.plans import service as plans
 from bot.slack.listeners import Action, Registration, Subcommand, View
@@ -59,11 +60,13 @@ def draft_is_typed_in_full(args: str) -> bool:
 
 # -- /nexo pending --------------------------------------------------------------------------------------
 def pending_command(req: Request) -> Reply:
-    """What waits on whom (at one client, when named), most urgent first."""
+    """What waits on the reader, with the buttons to act, then what waits on whom (at one client, when
+    named), most urgent first."""
     actor = req.actor
     client = plans.resolve_client(req.session, actor, req.args) if req.args else None
     items = listing.waiting_items(req.session, actor, client=client)
-    text, blocks = listing.pending_message(items, req.now, req.t, client=client)
+    text, blocks = listing.pending_message(items, req.now, req.t, client=client,
+                                           mine=home.waiting_on(req, client=client))
     return Reply(text=text, blocks=blocks)
 
 

@@ -42,14 +42,26 @@ def promise_button(request_id: int, t: Translator) -> dict[str, Any]:
     return button(t("Promise a time"), ids.PROMISE, str(request_id))
 
 
-def request_buttons(request: TrackedRequest, t: Translator, *, block_id: str = ids.REMINDER_ACTIONS
-                    ) -> dict[str, Any]:
-    """Answer (questions) and Promise a time, for reminders and escalations."""
+def request_button_elements(request: TrackedRequest, t: Translator) -> list[dict[str, Any]]:
+    """Answer (questions) and Promise a time: the question message's buttons."""
     elements = []
     if request.kind == RequestKind.QUESTION:
         elements.append(button(t("Answer"), ids.ANSWER, str(request.subject_id), style="primary"))
     elements.append(promise_button(request.id, t))
-    return actions(elements, block_id=block_id)
+    return elements
+
+
+def request_buttons(request: TrackedRequest, t: Translator, *, block_id: str = ids.REMINDER_ACTIONS
+                    ) -> dict[str, Any]:
+    """Answer (questions) and Promise a time, for reminders and escalations."""
+    return actions(request_button_elements(request, t), block_id=block_id)
+
+
+def question_entry(question: Question, client_name: str, state: str, t: Translator) -> str:
+    """One line of "waiting on you" (Home tab, ``/nexo pending``): the question, who asked, its due state."""
+    asked = safe(" ".join(question.text.split())[:150])
+    return t("❓ *{reference}* ({client}), from <@{asker}>: “{question}” · {state}", reference=question.reference,
+             client=safe(client_name), asker=question.asked_by, question=asked, state=state)
 
 
 # -- the question ---------------------------------------------------------------------------------

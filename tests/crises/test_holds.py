@@ -62,7 +62,7 @@ def test_scheduled_posts_are_held_while_open_and_released_on_request(bot, slack,
     world.drain()
     assert receiver.received == [] and delivered(bot) == []
 
-    world.click(world.pages(LEAD)[0], LEAD, ids.RESOLVE, until=world.crisis_has("resolved"))
+    world.click(world.pages(LEAD)[-1], LEAD, ids.RESOLVE, until=world.crisis_has("resolved"))
     question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD)
                                                 if ids.RELEASE_HELD in str(m["blocks"])))
     assert "These posts are still on hold: ACME-1" in question["text"]

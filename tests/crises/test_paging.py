@@ -16,7 +16,7 @@ from tests.conftest import SIGNING_SECRET
 from tests.support.bot import start_bot
 from tests.support.factories import add_client
 from tests.support.people import ADMIN, BACKUP, CM, LEAD, OTHER_REF, REF, STRANGER
-from tests.support.world import AGENCY, EXTRA
+from tests.support.world import AGENCY, EXTRA, stale_click
 
 
 def counts(world) -> dict[str, int]:
@@ -92,7 +92,7 @@ def test_acknowledge_stops_pages_and_tells_everyone_once(fake_slack, world):
         assert len(ack_notices(fake_slack, user)) == 1, user
         for page in world.pages(user):  # every page edited in place: no Acknowledge button left
             assert ids.ACKNOWLEDGE not in str(page["blocks"]) and page["edits"]
-    assert "Acknowledged by <@U0LEAD> at 09:05" in str(world.pages(LEAD)[0]["blocks"])
+    assert "Acknowledged by <@U0LEAD> at 09:05" in str(world.pages(LEAD)[-1]["blocks"])
     (root,) = world.channel_messages()
     assert ids.ACKNOWLEDGE not in str(root["blocks"]) and ids.RESOLVE in str(root["blocks"])
     assert any("acknowledged the crisis" in m["text"] for m in world.channel_messages(thread_of=root))
@@ -173,3 +173,37 @@ def test_plan_edits_do_not_change_an_open_crisis(bot, world):
                           values={"backups": [], "crisis_extra_pages": [CM]})
     world.advance(30)
     assert counts(world)[BACKUP] == 2 and counts(world)[EXTRA] == 1 and counts(world)[CM] == 0
+
+
+def test_repeat_pages_collapse_the_earlier_ones_so_each_person_has_one_live_card(slack, fake_slack, world):
+    world.client(options="lang:es")  # Acme's people read Spanish; Luis (the lead) and Elena read English
+    world.declare()
+    for _ in range(7):
+        world.advance(5)  # 35 minutes nobody acknowledged: 8 pages each, Elena (level 2) since minute 30
+    for user, count in ((REF, 8), (BACKUP, 8), (LEAD, 8), (EXTRA, 2)):
+        pages = world.pages(user)
+        live = [p for p in pages if ids.ACKNOWLEDGE in str(p["blocks"])]
+        assert len(pages) == count and live == [pages[-1]] == world.live_pages(user), user
+        for page in pages[:-1]:  # each earlier page: one line, no buttons
+            (line,) = page["blocks"]
+            assert line["type"] == "context" and page["edits"], user
+    assert world.pages(REF)[0]["text"] == "🚨 Crisis de *Acme*: te he vuelto a avisar más abajo."
+    assert world.pages(LEAD)[0]["text"] == "🚨 Crisis for *Acme*: paged again below."
+
+    # A click on an earlier page, from a device that still shows its buttons: a polite answer, nothing changes.
+    first = world.pages(REF)[0]
+    stale_click(slack, {**first, "blocks": first["edits"][0]["blocks"]}, REF, ids.ACKNOWLEDGE)
+    fake_slack.wait_for(lambda: any("vuelto a avisar después" in r for r in world.seen_by(REF).responses))
+    world.drain()
+    assert world.the_crisis().status == CrisisStatus.OPEN
+    assert "No he cambiado nada" in world.seen_by(REF).responses[-1]
+
+    world.click(world.pages(REF)[-1], REF, ids.ACKNOWLEDGE, until=world.crisis_has("acknowledged"))
+    assert world.the_crisis().acknowledged_by == REF
+    for user in (REF, BACKUP, LEAD, EXTRA):
+        *earlier, live = world.pages(user)
+        assert ids.ACKNOWLEDGE not in str(live["blocks"]) and ids.RESOLVE in str(live["blocks"]), user
+        assert all(len(p["blocks"]) == 1 for p in earlier), user  # still one line
+    before = {u: len(world.pages(u)) for u in (REF, LEAD)}
+    world.advance(10)
+    assert {u: len(world.pages(u)) for u in (REF, LEAD)} == before

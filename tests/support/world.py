@@ -23,7 +23,7 @@ from sqlalchemy import and_, func, or_, select
 
 from bot.access import Actor
 from bot.approvals.models import AuditEvent, Draft, DraftDecision, DraftVersion
-from bot.crises.models import Crisis, CrisisEvent
+from bot.crises.models import Crisis, CrisisEvent, CrisisPage
 from bot.delivery import outbox
 from bot.delivery.models import OutboxNotice
 from bot.fakeslack import render_message
@@ -334,8 +334,15 @@ class World:
         return [m for m in self.fake.dm_messages(user) if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
 
     def pages(self, user: str) -> list[dict[str, Any]]:
-        """Crisis pages in ``user``'s DM: messages whose header is the crisis card's (🚨), in any language."""
-        return [m for m in self.fake.dm_messages(user) if _is_crisis_card(m)]
+        """Crisis pages in ``user``'s DM, oldest first: the live card and the earlier ones, collapsed to one line."""
+        with self.db.sessionmaker() as s:
+            sent = set(s.scalars(select(OutboxNotice.ts).join(CrisisPage, CrisisPage.notice_id == OutboxNotice.id)
+                                 .where(CrisisPage.recipient == user)))
+        return [m for m in self.fake.dm_messages(user) if m["ts"] in sent]
+
+    def live_pages(self, user: str) -> list[dict[str, Any]]:
+        """The pages in ``user``'s DM that show the whole crisis card (its 🚨 header), in any language."""
+        return [m for m in self.pages(user) if _is_crisis_card(m)]
 
     def channel_messages(self, channel: str = ACME_CHANNEL, *, thread_of: dict[str, Any] | None = None
                          ) -> list[dict[str, Any]]:
