@@ -97,7 +97,7 @@ def test_a_crisis_pauses_what_the_tool_already_has_and_releasing_resumes_it(bot,
     world.drain()
     assert len(receiver.received) == 3
 
-    world.click(world.pages(LEAD)[0], LEAD, ids.RESOLVE, until=world.crisis_has("resolved"))
+    world.click(world.pages(LEAD)[-1], LEAD, ids.RESOLVE, until=world.crisis_has("resolved"))
     question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD)
                                                 if ids.RELEASE_HELD in str(m["blocks"])))
     world.click(question, LEAD, ids.RELEASE_HELD, until=world.crisis_has("released"))
