@@ -9,14 +9,14 @@ connections, then the health server and the database; the process exits 0.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.app import Nexo
 from bot.config import Settings
@@ -25,13 +25,14 @@ log = logging.getLogger(__name__)
 
 
 class HealthServer:
-    """``GET /livez`` (200 while the process runs), ``GET /readyz`` (200 when the database answers and
-    is at this code's schema, else 503) and ``GET /metrics`` (:mod:`bot.metrics`), on a thread."""
+    """The web app's probes and ``/metrics`` (:func:`bot.web.make_wsgi_app` without ``/slack/events``) on a
+    thread: ``/livez``, ``/readyz``, ``/healthz`` answer exactly as they do under ``serve``."""
 
     def __init__(self, nexo: Nexo, *, port: int, host: str = "0.0.0.0") -> None:
-        self.nexo = nexo
-        self._server = ThreadingHTTPServer((host, port), _handler(self._answer))
-        self._server.daemon_threads = True
+        from bot.web import make_wsgi_app
+
+        self._server = make_server(host, port, make_wsgi_app(nexo, slack_events=False),
+                                   server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="nexo-health", daemon=True)
 
@@ -48,46 +49,14 @@ class HealthServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def _answer(self, path: str) -> tuple[int, str, bytes]:
-        if path == "/livez":
-            return 200, "application/json", b'{"status": "ok"}'
-        if path == "/readyz":
-            problem = self._readiness_problem()
-            body = {"status": "ok"} if problem is None else {"status": "unavailable", "reason": problem}
-            return (200 if problem is None else 503), "application/json", json.dumps(body).encode()
-        if path == "/metrics":
-            from bot.metrics import CONTENT_TYPE
 
-            return 200, CONTENT_TYPE, self.nexo.ctx.metrics.render()
-        return 404, "application/json", b'{"error": "not_found"}'
-
-    def _readiness_problem(self) -> str | None:
-        db = self.nexo.ctx.db
-        try:
-            db.ping()
-            return db.schema_problem()
-        except Exception as exc:
-            log.warning("readiness: database unreachable", extra={"error": type(exc).__name__})
-            return "database unreachable"
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
 
 
-def _handler(answer: Callable[[str], tuple[int, str, bytes]]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, content_type, body = answer(self.path.split("?", 1)[0])
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_HEAD = do_GET
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # probes every few seconds: not worth a log line each
-
-    return Handler
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # probes every few seconds: not worth a log line each
 
 
 def run(settings: Settings, *, stop_signals: Iterable[int] = (signal.SIGTERM, signal.SIGINT)) -> int:

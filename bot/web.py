@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 
 
-def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def make_wsgi_app(nexo: Nexo, *, slack_events: bool = True) -> WSGIApp:
+    """The app ``serve`` runs; with ``slack_events=False``, only the probes and ``/metrics`` (Socket Mode and a
+    worker on ``NEXO_WORKER_PORT`` answer the same probes, the same way, on their own port)."""
     slack = SlackRequestHandler(nexo.bolt, path="/slack/events")
 
     schema_ok = [False]  # once at the schema, a process stays there: only the database can be lost
@@ -72,7 +77,7 @@ def make_wsgi_app(nexo: Nexo) -> Callable[[dict[str, Any], StartResponse], Itera
             return probes[path](start_response)
         if path == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return metrics(start_response)
-        if path == "/slack/events":
+        if path == "/slack/events" and slack_events:
             try:
                 return slack(environ, start_response)
             except Exception as exc:  # Bolt builds its request (parses, reads ids) before it checks anything

@@ -59,7 +59,7 @@ def test_socket_mode_answers_serves_health_and_stops_cleanly_on_sigterm(socket_b
                   message=f"no Socket Mode connection: {log_path.read_text(errors='replace')[-2000:]}")
     fake.wait_for(lambda: _get(f"{url}/livez") == 200, timeout=30, message="no /livez")
     ready = httpx.get(f"{url}/readyz", timeout=5)
-    assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
 
     envelope = fake.socket_mode.send("slash_commands", slash_command("help"))
     [ack] = fake.wait_for(lambda: fake.socket_mode.acks(), timeout=30, message="no ack over the socket")
@@ -100,7 +100,7 @@ def test_readyz_is_503_when_the_database_is_unreachable_while_livez_stays_200(fa
         base = f"http://127.0.0.1:{health.port}"
         assert httpx.get(f"{base}/livez", timeout=5).status_code == 200
         r = httpx.get(f"{base}/readyz", timeout=15)
-        assert (r.status_code, r.json()) == (503, {"status": "unavailable", "reason": "database unreachable"})
+        assert (r.status_code, r.json()) == (503, {"status": "not_ready", "database": "unreachable"})
         assert httpx.get(f"{base}/nope", timeout=5).status_code == 404
     finally:
         health.stop()
@@ -116,7 +116,7 @@ def test_readyz_is_503_on_a_database_without_the_schema(fake_slack, tmp_path):
     health = HealthServer(nexo, port=0, host="127.0.0.1").start()
     try:
         r = httpx.get(f"http://127.0.0.1:{health.port}/readyz", timeout=5)
-        assert r.status_code == 503 and "python -m bot migrate" in r.json()["reason"]
+        assert r.status_code == 503 and "python -m bot migrate" in r.json()["schema"]
     finally:
         health.stop()
         nexo.close()
