@@ -150,6 +150,8 @@ class AgencyMembership:
         self._lock = threading.Lock()
 
     def is_agency(self, user_id: str, team_id: str | None, agency_team_id: str | None) -> bool:
+        if team_id is not None and agency_team_id is not None and team_id != agency_team_id:
+            return False
         if not self.users and not self.groups:
             return team_id is not None and team_id == agency_team_id
         return user_id in self.users or user_id in self._group_members()
