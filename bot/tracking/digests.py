@@ -136,7 +136,7 @@ def _daily(session: Session, user: str, period: str, opened: datetime, plan: Pla
     standing_in = user != plan.reference_user
     if standing_in:  # a backup: what was escalated to them, and approvals every reviewer must give
         mine = or_(mine, (TrackedRequest.client_id == plan.client_id) & or_(
-            TrackedRequest.escalated_backups_at.is_not(None),
+            TrackedRequest.escalated_backups_at < opened,  # escalated today: they were just told
             (TrackedRequest.kind == RequestKind.APPROVAL) if plan.require_all_reviewers else False))
     waiting = list(session.scalars(
         select(TrackedRequest).where(mine, TrackedRequest.state == RequestState.OPEN,
