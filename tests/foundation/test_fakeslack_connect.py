@@ -66,3 +66,26 @@ def test_slack_sends_no_command_shortcut_or_home_of_another_org(fake):
         requests.global_shortcut("nexo_new", "U_EXT")
     with pytest.raises(NotSharedWithOtherOrgs):
         requests.event({"type": "app_home_opened", "user": "U_EXT", "tab": "home"})
+
+
+def test_clicks_and_forms_of_another_org_name_it_and_the_agency_installed_the_app(fake):
+    import json
+    from urllib.parse import parse_qs
+
+    import httpx
+
+    sent: list[dict] = []
+
+    def bot(request: httpx.Request) -> httpx.Response:  # stands for the bot: keeps what Slack sent it
+        sent.append(json.loads(parse_qs(request.content.decode())["payload"][0]))
+        return httpx.Response(200, stream=httpx.ByteStream(b""))
+
+    requests = SlackRequests("http://bot.test", "secret", fake, http=httpx.Client(transport=httpx.MockTransport(bot)))
+    message = {"channel": "D1", "ts": "1.000001", "blocks": [{"type": "actions", "block_id": "b", "elements": [
+        {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}, "value": "1"}]}]}
+    requests.click(message, "U_EXT", "go")
+    requests.submit_view({"id": "V1", "type": "modal", "blocks": []}, "U_EXT")
+    click, form = sent
+    assert click["user"]["team_id"] == "T_CLIENT"
+    assert form["user"]["team_id"] == "T_CLIENT" and form["team"]["id"] == "T_CLIENT"
+    assert form["view"]["app_installed_team_id"] == "T_AGENCY"
