@@ -26,6 +26,7 @@ from bot.delivery.sender import Deliverer
 from bot.handlers import LISTENERS
 from bot.handlers.payload_shape import refuse_malformed
 from bot.metrics import Metrics
+from bot.plans.detours import ClientChannelDetours
 from bot.slack import AgencyMembership, UserDirectory, make_web_client
 from bot.slack.failures import REQUEST, describe
 from bot.slack.listeners import COMMAND, Action, Commands, mount
@@ -80,7 +81,8 @@ def build_app(
     clock = clock or SystemClock()
     client = client or make_web_client(settings)
     metrics = Metrics(db, clock)
-    deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart}, metrics=metrics)
+    deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart}, metrics=metrics,
+                          detours=ClientChannelDetours())
     if hand_off:
         if not db.is_postgres:
             raise ConfigError("handing notices to the worker needs PostgreSQL (LISTEN/NOTIFY)")

@@ -4,6 +4,10 @@ Outcomes of one try:
 - Slack took it: DELIVERED with the message's ``channel``/``ts`` (later edits use them).
 - Slack answered with an error: PENDING again after a backoff (429 waits
   ``Retry-After``), or FAILED for errors that no retry can fix.
+- Slack refused a DM to a person for good (Slack Connect: they are in another organization and share
+  no channel with the bot): the ``detours`` (:mod:`bot.plans.detours`) say where else it goes, the
+  client's channel with a mention; the notice records the detour (``payload["detour"]``) and is sent
+  there, once. With nowhere else to go it is FAILED and the detours tell the account lead.
 - No answer (timeout, connection lost, process killed): the outcome is unknown,
   so the row stays SENDING. Before trying such a post again the sender looks
   for it in the conversation's recent history by the ``nexo_notice`` metadata
@@ -12,16 +16,18 @@ Outcomes of one try:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from bot.blockkit import section
 from bot.clock import Clock
 from bot.db import Database
 from bot.delivery import outbox
@@ -29,7 +35,10 @@ from bot.delivery.models import NoticeKind, NoticeStatus, OutboxNotice
 from bot.delivery.wakes import WakeQueue
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.metrics import Metrics
+    from bot.plans.detours import Detour
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +50,25 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long", "user_not_found", "cannot_dm_bot", "message_not_found", "cant_update_message",
         "edit_window_closed", "invalid_metadata_format", "used_url", "expired_url", "no_text",
         "invalid_blocks_format", "account_inactive", "user_disabled", "not_allowed",
-        "render_failed",
+        "render_failed", "invalid_user_combination",
     }
 )
+# How Slack refuses a DM to a person for good (their user id as the channel, or the DM itself).
+DM_REFUSED = frozenset(
+    {
+        "channel_not_found", "invalid_user_combination", "cannot_dm_bot", "user_not_found", "user_disabled",
+        "account_inactive", "is_archived", "not_in_channel",
+    }
+)
+MESSAGE_BLOCKS_MAX = 50
+
+
+class Detours(Protocol):
+    """Where a refused DM goes instead (:class:`bot.plans.detours.ClientChannelDetours`)."""
+
+    def channel_for(self, session: Session, user_id: str) -> Detour | None: ...
+
+    def undeliverable(self, session: Session, user_id: str, *, now: datetime) -> bool: ...
 # Draws the bytes of an upload from its stored arguments (see ``outbox.enqueue_upload``).
 Renderer = Callable[[dict[str, Any]], bytes]
 
@@ -66,8 +91,10 @@ class Deliverer:
     """Delivers outbox notices; safe to run in many threads and processes at once."""
 
     def __init__(self, db: Database, client: WebClient, clock: Clock, *, threads: int = 4,
-                 renderers: Mapping[str, Renderer] | None = None, metrics: Metrics | None = None) -> None:
+                 renderers: Mapping[str, Renderer] | None = None, metrics: Metrics | None = None,
+                 detours: Detours | None = None) -> None:
         self.db = db
+        self.detours = detours
         self.metrics = metrics
         self.client = client
         self.clock = clock
@@ -143,12 +170,41 @@ class Deliverer:
             result = self._find_posted(job)
         if result is None:
             result = self._send(job)
+        refused_dm = self._dm_refused(job, result)
+        if refused_dm:
+            job, result = self._detour(job, result)
 
         with self.db.transaction() as session:
             notice = session.get(OutboxNotice, job.id)
             assert notice is not None
+            if "detour" in job.payload and "detour" not in notice.payload:
+                notice.payload = dict(job.payload)  # recorded: a retry, and whoever reads the outbox, see it
+            if refused_dm and result.permanent and self.detours is not None:
+                self.detours.undeliverable(session, job.payload["to"], now=self.clock.now())
             self._finish(notice, result, self.clock.now())
         return result.ok
+
+    # -- a DM Slack refuses: the client's channel instead ------------------------------------------
+    def _dm_refused(self, job: _Job, result: SendResult) -> bool:
+        """A first refusal, for good, of a top-level post to a person (a DM)."""
+        return (job.kind == NoticeKind.POST and result.permanent and result.error in DM_REFUSED
+                and not job.target_ts and str(job.payload.get("to", ""))[:1] in ("U", "W")
+                and "detour" not in job.payload)
+
+    def _detour(self, job: _Job, refused: SendResult) -> tuple[_Job, SendResult]:
+        """Post what Slack would not DM in the client's channel, after a mention; with no such channel,
+        the refusal stands."""
+        if self.detours is None:
+            return job, refused
+        with self.db.sessionmaker() as session:
+            detour = self.detours.channel_for(session, job.payload["to"])
+        if detour is None:
+            return job, refused
+        log.warning("DM refused; posting in the client's channel", extra={
+            "notice_id": job.id, "error": refused.error, "channel": detour.channel})
+        payload = {**job.payload, "detour": {"channel": detour.channel, "line": detour.line, "error": refused.error}}
+        job = dataclasses.replace(job, payload=payload)
+        return job, self._send(job)
 
     def _finish(self, notice: OutboxNotice, result: SendResult, now: Any) -> None:
         notice.claimed_until = None
@@ -192,6 +248,8 @@ class Deliverer:
             if job.kind == NoticeKind.POST:
                 kwargs: dict[str, Any] = {"channel": p["to"], "text": p["text"], "blocks": p.get("blocks"),
                                           "unfurl_links": False, "unfurl_media": False}
+                if detour := p.get("detour"):
+                    kwargs.update(_detoured(detour, p))
                 if job.target_ts:
                     kwargs.update(channel=job.target_channel, thread_ts=job.target_ts)
                 kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": job.id}}
@@ -265,7 +323,7 @@ class Deliverer:
 
         Posts carry their outbox id in message metadata; uploads can't, so an upload is
         recognised by its file name and title, which the caller makes unique (a timestamp)."""
-        channel = job.target_channel or job.payload["to"]
+        channel = job.target_channel or (job.payload.get("detour") or {}).get("channel") or job.payload["to"]
         try:
             if channel.startswith(("U", "W")):
                 channel = self.client.conversations_open(users=channel)["channel"]["id"]
@@ -289,6 +347,15 @@ class Deliverer:
                 log.info("notice found already posted", extra={"notice_id": job.id})
                 return SendResult(ok=True, channel=channel, ts=message.get("ts"))
         return None
+
+
+def _detoured(detour: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    """A DM's post, moved to the client's channel: the mention line first (in the text too, for the
+    notification), then the message as it was."""
+    blocks = p.get("blocks") or []
+    if blocks and len(blocks) < MESSAGE_BLOCKS_MAX:
+        blocks = [section(detour["line"]), *blocks]
+    return {"channel": detour["channel"], "text": f"{detour['line']}\n{p['text']}", "blocks": blocks or None}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ bot), ``transcript`` (plain-text rendering), ``inspection`` (accessors), ``httpd
 """
 
 from .blockkit import message_warnings, validate_message, validate_view
-from .client import SlackRequests
+from .client import NotSharedWithOtherOrgs, SlackRequests
 from .faults import FaultRule
 from .interactions import build_state_values, find_button
 from .server import FakeSlack
@@ -25,6 +25,7 @@ __all__ = [
     "Call",
     "FakeSlack",
     "FaultRule",
+    "NotSharedWithOtherOrgs",
     "SlackRequests",
     "build_state_values",
     "find_button",

@@ -24,6 +24,11 @@ from .server import FakeSlack
 Payload = dict[str, Any]
 
 
+class NotSharedWithOtherOrgs(AssertionError):
+    """Slack would never send this request: with Slack Connect on, a person of another organization
+    cannot run ``/nexo``, a shortcut or open the Home tab of an app their organization did not install."""
+
+
 class SlackRequests:
     """Sends what Slack would send to the bot; every method returns the ``httpx.Response``.
 
@@ -131,6 +136,13 @@ class SlackRequests:
     def _team(self) -> Payload:
         return {"id": self.team_id, "domain": self.team_domain}
 
+    def _only_own_org(self, user_id: str, what: str, force: bool) -> None:
+        """Refuse to build ``what`` for a person of another organization (Slack Connect on), unless a
+        test ``force``s it to see how the bot answers a request Slack would not send."""
+        if self.fake.slack_connect and self.fake.is_external(user_id) and not force:
+            raise NotSharedWithOtherOrgs(
+                f"{user_id} is in another organization: Slack does not let them use {what} (force=True to send it)")
+
     def envelope(self, kind: str, user_id: str, team_id: str | None = None, **fields: Any) -> Payload:
         """The fields every interaction payload carries, then ``fields``."""
         return {
@@ -160,9 +172,12 @@ class SlackRequests:
         command: str = "/nexo",
         team_id: str | None = None,
         user_name: str | None = None,
+        force: bool = False,
         **sign: Any,
     ) -> httpx.Response:
-        """A slash command; its ack body is shown in the fake like Slack shows it (ephemeral or in_channel)."""
+        """A slash command; its ack body is shown in the fake like Slack shows it (ephemeral or in_channel).
+        ``force``: send it even for a person of another organization, which Slack would not do."""
+        self._only_own_org(user_id, command, force)
         user = self._user(user_id, team_id, user_name)
         self.last_response_url = self.fake.new_response_url(channel=channel_id, user=user_id)
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
@@ -287,9 +302,13 @@ class SlackRequests:
         current = self._current_view(view)
         current["state"] = {"values": build_state_values(current, values or {})}
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
+        # A form submitted by a person of another organization names their organization in ``team``,
+        # and the agency's in ``view.app_installed_team_id`` (Slack Connect).
+        current["app_installed_team_id"] = self.team_id
         payload = self.envelope(
             "view_submission", user_id, team_id, trigger_id=self.last_trigger_id, view=current, response_urls=[]
         )
+        payload["team"] = {"id": payload["user"]["team_id"], "domain": self.team_domain}
         response = self.send_interaction(payload, **sign)
         if response.status_code == 200 and not self._late(response):
             self.fake.apply_view_answer(
@@ -331,9 +350,11 @@ class SlackRequests:
         channel_id: str,
         user_id: str,
         team_id: str | None = None,
+        force: bool = False,
         **sign: Any,
     ) -> httpx.Response:
         """A message shortcut (``message_action``) on ``message``."""
+        self._only_own_org(user_id, "a message shortcut", force)
         ts = str(message.get("ts") or "")
         self.last_response_url = self.fake.new_response_url(channel=channel_id, user=user_id)
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
@@ -352,8 +373,9 @@ class SlackRequests:
         return self.send_interaction(payload, **sign)
 
     def global_shortcut(
-        self, callback_id: str, user_id: str, team_id: str | None = None, **sign: Any
+        self, callback_id: str, user_id: str, team_id: str | None = None, force: bool = False, **sign: Any
     ) -> httpx.Response:
+        self._only_own_org(user_id, "a shortcut", force)
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
         payload = self.envelope(
             "shortcut",
@@ -373,12 +395,16 @@ class SlackRequests:
         retry_num: int | None = None,
         retry_reason: str | None = None,
         event_id: str | None = None,
+        force: bool = False,
         **sign: Any,
     ) -> httpx.Response:
         """An ``event_callback`` envelope around ``event`` (``event_ts`` added when missing).
 
-        Reuse ``event_id`` with ``retry_num`` to simulate Slack's retries of the same event.
+        Reuse ``event_id`` with ``retry_num`` to simulate Slack's retries of the same event. An
+        ``app_home_opened`` of a person of another organization is refused unless ``force``d.
         """
+        if event.get("type") == "app_home_opened":
+            self._only_own_org(str(event.get("user") or ""), "the app's Home tab", force)
         body = event_envelope(
             event, self.team_id, self.api_app_id, self.fake.bot_user_id, event_id or f"Ev{next(self._ids):08d}"
         )

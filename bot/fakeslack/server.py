@@ -42,11 +42,19 @@ class FakeSlack(StateAccessors):
         response_url_ttl: float = 30 * 60.0,
         scopes: Iterable[str] | None = None,
         app_token: str | None = None,
+        slack_connect: bool = False,
     ) -> None:
         """``scopes``: what the bot token was granted (say, :func:`~bot.fakeslack.scopes.manifest_scopes`);
         a method whose scope is missing answers ``missing_scope``. None grants every scope.
         ``app_token``: an app-level token ``apps.connections.open`` accepts, pointing it at the fake's
-        Socket Mode server (:attr:`socket_mode`)."""
+        Socket Mode server (:attr:`socket_mode`).
+
+        ``slack_connect``: people whose ``team_id`` is not ``team_id`` are of another organization, and
+        Slack Connect's rules hold for them: the bot may DM them only while they share a channel with it
+        (``conversations.open`` answers ``invalid_user_combination``, a post to their user id or DM
+        ``channel_not_found``), ``users.info`` gives no ``locale``, and :class:`SlackRequests` refuses to
+        build a ``/nexo``, a shortcut or a Home tab opening for them. Off by default: most tests let the
+        client's people stand in the agency's workspace; set it (or :attr:`slack_connect`) to prove the rules."""
         self.bot_token = bot_token
         self.app_token = app_token
         self.socket_mode: FakeSocketMode | None = None
@@ -66,6 +74,7 @@ class FakeSlack(StateAccessors):
             trigger_ttl=trigger_ttl,
             response_url_ttl=response_url_ttl,
             clock=clock,
+            slack_connect=slack_connect,
         )
         self._api = WebApi(self._state)
         self._faults = Faults()
@@ -130,6 +139,26 @@ class FakeSlack(StateAccessors):
         return f"{self.base_url}/api/"
 
     # ----- the workspace ------------------------------------------------------
+
+    @property
+    def slack_connect(self) -> bool:
+        """Whether Slack Connect's rules hold for people of another organization (see ``__init__``)."""
+        return self._state.slack_connect
+
+    @slack_connect.setter
+    def slack_connect(self, on: bool) -> None:
+        with self._lock:
+            self._state.slack_connect = on
+
+    def is_external(self, user_id: str | None) -> bool:
+        """Whether ``user_id`` belongs to another organization than the one that installed the app."""
+        with self._lock:
+            return self._state.is_external(user_id)
+
+    def can_dm(self, user_id: str) -> bool:
+        """Whether the bot may open a DM with ``user_id`` now (Slack Connect's shared-channel rule)."""
+        with self._lock:
+            return not self._state.unreachable(user_id)
 
     def add_user(
         self,

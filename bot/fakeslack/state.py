@@ -56,6 +56,8 @@ class SlackState:
     response_url_ttl: float
     clock: ClockLike | None = None
     base_url: str = ""  # "http://127.0.0.1:PORT", set once the server listens
+    # Slack Connect's rules for people of another organization (see FakeSlack's ``slack_connect``).
+    slack_connect: bool = False
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -99,6 +101,24 @@ class SlackState:
         if user is None:
             raise ApiError("user_not_found")
         return user
+
+    def is_external(self, user_id: str | None) -> bool:
+        """A person of another organization: their ``team_id`` is not the installing team's."""
+        user = self.users.get(user_id or "")
+        return user is not None and not user["is_bot"] and user["team_id"] != self.team_id
+
+    def shares_channel_with_bot(self, user_id: str) -> bool:
+        """Whether ``user_id`` and the bot are both members of some channel (not a DM, not an
+        auto-created channel, whose members nobody listed)."""
+        return any(
+            not ch["is_im"] and ch["bot_member"] and ch["members"] and user_id in ch["members"]
+            for ch in self.channels.values()
+        )
+
+    def unreachable(self, user_id: str | None) -> bool:
+        """Slack Connect: the bot may not DM a person of another organization who shares no channel
+        with it (``conversations.open`` answers ``invalid_user_combination``)."""
+        return self.slack_connect and self.is_external(user_id) and not self.shares_channel_with_bot(user_id or "")
 
     def dm_channel(self, user_id: str) -> str:
         """The bot's DM channel with ``user_id``, created on first use (deterministic id)."""

@@ -101,7 +101,9 @@ class WebApi(SurfaceApi):
 
     def users_info(self, params: Params) -> dict[str, Any]:
         user = copy.deepcopy(self.state.user(str(params.get("user", ""))))
-        if not truthy(params.get("include_locale")):
+        # Slack Connect: no locale for people of another organization, even with include_locale.
+        withheld = self.state.slack_connect and self.state.is_external(user["id"])
+        if not truthy(params.get("include_locale")) or withheld:
             user.pop("locale", None)
         return {"user": user}
 
@@ -139,6 +141,8 @@ class WebApi(SurfaceApi):
                 raise ApiError("user_disabled")
             if user["is_bot"] and len(user_ids) == 1:
                 raise ApiError("cannot_dm_bot")
+            if st.unreachable(user_id):  # "those organizations must be in at least one channel together"
+                raise ApiError("invalid_user_combination")
         if len(user_ids) == 1:
             existed = user_ids[0] in st.dm_by_user
             channel_id = st.dm_channel(user_ids[0])
@@ -215,9 +219,15 @@ class WebApi(SurfaceApi):
 
     def chat_postMessage(self, params: Params) -> dict[str, Any]:
         st = self.state
-        channel_id = st.resolve_channel(params.get("channel"), allow_user=True)
-        if not st.channels[channel_id]["bot_member"]:
+        target = params.get("channel")
+        if isinstance(target, str) and st.unreachable(target):
+            raise ApiError("channel_not_found")  # a user id the bot may not open a DM with
+        channel_id = st.resolve_channel(target, allow_user=True)
+        channel = st.channels[channel_id]
+        if not channel["bot_member"]:
             raise ApiError("not_in_channel")
+        if channel["is_im"] and st.unreachable(channel["user"]):
+            raise ApiError("channel_not_found")  # the DM outlived the last channel they shared
         text, blocks = self.message_content(params, "chat.postMessage")
         msg = self.store_message(channel_id, text, blocks, params, source="chat.postMessage")
         return {"channel": channel_id, "ts": msg["ts"], "message": st.public_message(msg)}

@@ -20,6 +20,7 @@ from bot.plans.spec import (
     parse_webhook_command,
     split_webhook_options,
 )
+from bot.slack.directory import can_open_dm
 from bot.slack.listeners import Registration, Subcommand, View
 from bot.slack.request import Reply, Request
 
@@ -42,6 +43,41 @@ def check_people(req: Request, values: dict[str, Any]) -> None:
                             field="people", user=user_id)
         if user.is_bot:
             raise UserError(N_("<@{user}> is a bot; plans need people."), field="people", user=user_id)
+
+
+def unreachable_people(req: Request, values: dict[str, Any]) -> list[str]:
+    """The client's people (reference person, backups) Nexo cannot DM: of another organization and in no
+    channel with Nexo, so Slack refuses the DM (Slack Connect). Asked of Slack at set-up, so the agency
+    learns it at once rather than when the first card fails to go out."""
+    people = dict.fromkeys(p for p in [values.get("reference_user"), *(values.get("backups") or [])] if p)
+    unreachable = []
+    for user_id in people:
+        user = req.person(user_id)
+        external = user is not None and user.team_id is not None and user.team_id != req.agency_team
+        if external and can_open_dm(req.app.users.client, user_id) is False:  # the 2-second client: an ack waits
+            unreachable.append(user_id)
+    return unreachable
+
+
+def unreachable_warning(req: Request, people: list[str], client: Client) -> str | None:
+    """What to do about people Nexo cannot DM: invite Nexo to the Slack Connect channel and name it."""
+    if not people:
+        return None
+    mentions = ", ".join(f"<@{p}>" for p in people)
+    line = req.t.ngettext(
+        "⚠️ I can't send direct messages to {people}: they're in another organization and share no channel "
+        "with me. Invite me to the Slack Connect channel you share with {name} (`/invite @Nexo` there) and "
+        "name it with `channel:` (`/nexo client edit {name}`).",
+        "⚠️ I can't send direct messages to {people}: they're in another organization and share no channel "
+        "with me. Invite me to the Slack Connect channel you share with {name} (`/invite @Nexo` there) and "
+        "name it with `channel:` (`/nexo client edit {name}`).",
+        len(people), people=mentions, name=client.name)
+    channel = service.current_plan(client).channel
+    if channel:
+        line += " " + req.t(N_("Until then, what is for them goes to <#{channel}> with a mention."), channel=channel)
+    else:
+        line += " " + req.t(N_("Until then, what is for them cannot reach them; I'll tell the account lead."))
+    return line
 
 
 def plan_defaults(req: Request, reference: str | None) -> dict[str, Any]:
@@ -69,6 +105,7 @@ def client_add(req: Request, rest: str) -> Reply | None:
                                         channel_id=req.channel_id))
         return None
     check_people(req, values)  # Slack look-ups, before this unit of work touches the database
+    unreachable = unreachable_people(req, values)
     defaults = plan_defaults(req, values.get("reference_user"))
     client = service.create_client(req.session, actor=req.actor, name=name, values=values, now=req.now,
                                    defaults=defaults)
@@ -78,6 +115,8 @@ def client_add(req: Request, rest: str) -> Reply | None:
                  name=client.name, prefix=client.ref_prefix)
     if line:
         card.append(section(line))
+    if warning := unreachable_warning(req, unreachable, client):  # said at once, before the plan
+        return Reply(text=f"{done}\n{warning}", blocks=[section(done), section(warning), *card])
     return Reply(text=done, blocks=[section(done), *card])
 
 
@@ -164,6 +203,7 @@ def plan_submitted(req: Request) -> dict[str, Any] | None:
         return {"response_action": "errors", "errors": {k: e.render(req.t.gettext) for k, e in errors.items()}}
     client_id, version = blocks.form_target(req.metadata)
     check_people(req, values)  # Slack look-ups, before this unit of work touches the database
+    unreachable = unreachable_people(req, values)
     if client_id is None:
         client = service.create_client(req.session, actor=req.actor, name=name, values=values, now=req.now)
         summary = req.t(N_("Client *{name}* is set up."), name=client.name)
@@ -174,7 +214,10 @@ def plan_submitted(req: Request) -> dict[str, Any] | None:
         summary = req.t(N_("Plan for *{name}* updated:"), name=client.name) + "\n" + (
             blocks.change_summary(changes, req.t) or req.t(N_("nothing changed.")))
     _, card = blocks.plan_card(client, service.current_plan(client), req.t)
-    enqueue_post(req.session, now=req.now, to=req.user_id, text=summary, blocks=[section(summary), *card])
+    head = [section(summary)]
+    if warning := unreachable_warning(req, unreachable, client):
+        summary, head = f"{summary}\n{warning}", [*head, section(warning)]
+    enqueue_post(req.session, now=req.now, to=req.user_id, text=summary, blocks=[*head, *card])
     return None
 
 

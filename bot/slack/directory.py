@@ -110,12 +110,34 @@ class UserDirectory:
         return profile
 
 
+# conversations.open's answer when the bot may not DM a person of another organization: "those
+# organizations must be in at least one channel together" (Slack Connect, "Behavior to expect").
+NOT_SHARED = "invalid_user_combination"
+
+
+def can_open_dm(client: WebClient, user_id: str) -> bool | None:
+    """Whether the bot may DM ``user_id`` now: False when Slack refuses it (another organization with no
+    channel shared with the bot), None when Slack could not say (an outage: assume nothing)."""
+    try:
+        client.conversations_open(users=user_id)
+    except SlackClientError as e:
+        error = getattr(getattr(e, "response", None), "data", {}) or {}
+        if isinstance(error, dict) and error.get("error") == NOT_SHARED:
+            return False
+        log.warning("conversations.open failed", extra={"user": user_id})
+        return None
+    return True
+
+
 class AgencyMembership:
     """Who counts as agency staff.
 
     Without ``NEXO_AGENCY_MEMBERS``: every member of the workspace that installed
     the bot (its team id, from ``auth.test``). With it: only the listed user ids
     and members of the listed user groups (``S...`` ids, via usergroups.users.list).
+    Either way, a person of another organization (Slack Connect: their ``team_id`` is not the
+    installing team's) never counts as agency: what they may do is decided by user id against the
+    client's plan, never by the team a payload names.
     """
 
     TTL_SECONDS = 300
@@ -128,6 +150,8 @@ class AgencyMembership:
         self._lock = threading.Lock()
 
     def is_agency(self, user_id: str, team_id: str | None, agency_team_id: str | None) -> bool:
+        if team_id is not None and agency_team_id is not None and team_id != agency_team_id:
+            return False
         if not self.users and not self.groups:
             return team_id is not None and team_id == agency_team_id
         return user_id in self.users or user_id in self._group_members()

@@ -1,7 +1,10 @@
 """The daily digest (to each reference person) and the weekly summary (to each account lead).
 
-* Daily: at the first opening of the client's business day, what has been waiting on the
-  reference person since before that opening (what arrived during the day they already saw).
+* Daily: at the first opening of the client's business day, what has been waiting on each of the
+  client's people since before that opening (what arrived during the day they already saw): the
+  reference person's requests, and for each backup what was escalated to them (and, when every
+  reviewer must approve, the approvals). It is a DM, so it reaches people of another organization,
+  who have no Home tab or ``/nexo`` (Slack Connect); a DM Slack refuses goes to the client's channel.
 * Weekly: at the client's first opening of the ISO week (Monday, or the first open day),
   the figures of the seven days before it, per client the person leads; skipped for a
   week in which nothing was answered and nothing waits.
@@ -18,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,7 +36,7 @@ from bot.plans.models import Client, ClientStatus, Plan, Role
 from bot.plans.service import clients_of
 from bot.tracking import blocks, report_blocks
 from bot.tracking.blocks import Where
-from bot.tracking.models import DigestSent, RequestState, SweepTimer, TrackedRequest, WaitingOn
+from bot.tracking.models import DigestSent, RequestKind, RequestState, SweepTimer, TrackedRequest, WaitingOn
 from bot.tracking.reports import client_figures
 from bot.tracking.service import client_notice_time
 
@@ -67,7 +70,8 @@ def run_digests(db: Database, *, now: datetime) -> int:
             today = now.astimezone(tz).date()
             opens_today = _first_opening(calendar, today, tz, days=1)
             if opens_today is not None and opens_today <= now:
-                daily.setdefault(plan.reference_user, (today.isoformat(), opens_today, plan))
+                for person in plan.client_side():
+                    daily.setdefault(person, (today.isoformat(), opens_today, plan))
             week = today - timedelta(days=today.weekday())
             opens_week = _first_opening(calendar, week, tz, days=7)
             if plan.account_lead and opens_week is not None and opens_week <= now:
@@ -128,11 +132,19 @@ def _insert(session: Session):
 
 
 def _daily(session: Session, user: str, period: str, opened: datetime, plan: Plan, now: datetime) -> int:
+    mine = TrackedRequest.assignee == user
+    standing_in = user != plan.reference_user
+    if standing_in:  # a backup: what was escalated to them, and approvals every reviewer must give
+        mine = or_(mine, (TrackedRequest.client_id == plan.client_id) & or_(
+            TrackedRequest.escalated_backups_at < opened,  # escalated today: they were just told
+            (TrackedRequest.kind == RequestKind.APPROVAL) if plan.require_all_reviewers else false()))
     waiting = list(session.scalars(
-        select(TrackedRequest).where(TrackedRequest.assignee == user, TrackedRequest.state == RequestState.OPEN,
+        select(TrackedRequest).where(mine, TrackedRequest.state == RequestState.OPEN,
                                      TrackedRequest.waiting_on == WaitingOn.CLIENT, TrackedRequest.opened_at < opened)
         .order_by(TrackedRequest.original_due_at, TrackedRequest.id)
     ))
+    if standing_in and not waiting:
+        return 0  # no mark: a backup's quiet day leaves no row
     if not _mark(session, user, DAILY, period, now, len(waiting)) or not waiting:
         return 0
     language = language_for(session, user, plan)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.tracking.models import DigestSent
 from tests.conftest import START
 from tests.support.people import LEAD
-from tests.support.world import EREF, utc
+from tests.support.world import EBACKUP, EREF, utc
 
 H = timedelta(hours=1)
 
@@ -54,8 +54,13 @@ def test_daily_digest_lists_what_waits_and_goes_once_per_day(bot, slack, fake_sl
     world.at(utc(2026, 11, 25, 8))
     assert len(digests(world)) == 2
     assert "GLOBEX-Q1" not in str(digests(world)[-1]["blocks"])
-    assert [m for m in marks(bot.db) if m[1] == "daily"] == [
+    assert [m for m in marks(bot.db) if m[1] == "daily" and m[0] == EREF] == [
         (EREF, "daily", "2026-11-23", 0), (EREF, "daily", "2026-11-24", 2), (EREF, "daily", "2026-11-25", 1)]
+    # The backup, to whom both questions were escalated on Monday, hears of them too (a DM: no Home needed);
+    # a day with nothing escalated to them leaves no mark.
+    assert [m for m in marks(bot.db) if m[1] == "daily" and m[0] == EBACKUP] == [
+        (EBACKUP, "daily", "2026-11-24", 2), (EBACKUP, "daily", "2026-11-25", 1)]
+    assert "*GLOBEX-Q2* (Globex)" in str(digests(world, EBACKUP)[-1]["blocks"])
 
 
 def test_weekly_summary_reaches_the_lead_at_mondays_opening_once(bot, slack, fake_slack, world):
