@@ -21,6 +21,9 @@ ROLES = {CM: N_("carla (CM)"), LEAD: N_("luis (account lead)"), REF: N_("ana (cl
          BACKUP: N_("bruno (client backup)")}
 # Monday 23 November 2026, 09:00 in Madrid (UTC+1).
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+COMMUNITY_REPLIES = N_("community replies")  # the plan's pre-approved category
+MANUAL = (N_("Pause every scheduled post"), N_("Agree a holding statement with the client"),
+          N_("Answer the people who wrote, in order"))
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
 
@@ -63,13 +66,9 @@ def monday_plan(stage: Stage) -> None:
     stage.command(LEAD, f'client add Acme ref:<@{REF}|ana> backup:<@{BACKUP}|bruno> lead:<@{LEAD}|luis> '
                         f'cm:<@{CM}|carla> tz:Europe/Madrid hours:"mon-thu 09:00-14:00,16:00-19:00; fri 08:00-15:00" '
                         f'holidays:ES-MD window:4h crisis-window:30m lang:{stage.language} '
-                        f'preapproved:"{t(N_("community replies"))}"')
+                        f'preapproved:"{t(COMMUNITY_REPLIES)}"')
     stage.command(LEAD, "client edit Acme")
     stage.submit(LEAD, {plan.MANUAL: "\n".join(t(step) for step in MANUAL)})
-
-
-MANUAL = (N_("Pause every scheduled post"), N_("Agree a holding statement with the client"),
-          N_("Answer the people who wrote, in order"))
 
 
 def monday_drafts(stage: Stage) -> None:
@@ -87,7 +86,7 @@ def monday_drafts(stage: Stage) -> None:
     stage.click(REF, stage.latest_dm(REF), approval.APPROVE)
 
     stage.scene(t(N_("Monday: a community reply is pre-approved in the plan, so it needs no one's approval")))
-    stage.command(CM, f'draft acme network:instagram category:"{t(N_("community replies"))}" '
+    stage.command(CM, f'draft acme network:instagram category:"{t(COMMUNITY_REPLIES)}" '
                       "¡Gracias, Marta! Te esperamos en la tienda de Sol.")
 
 
@@ -101,7 +100,7 @@ def monday_question(stage: Stage) -> None:
     with stage.brief_to(LEAD):
         stage.wait(8 * H + 30 * M, t(N_("Ana is in meetings all day")), marks={
             _at(stage, 0, "09:05"): t(N_("Monday morning: the lead's weekly summary")),
-            _at(stage, 0, "12:00"): t(N_("75% of the 4-hour window: the reminder comes due")),
+            _at(stage, 0, "12:00"): t(N_("3 of the window's 4 hours have gone by: the reminder comes due")),
             _at(stage, 0, "13:00"): t(N_("the answer is due: Ana is told, and her backup Bruno is asked to help")),
             _at(stage, 0, "17:00"): t(N_("two business hours later (after the lunch break): the lead is told")),
         })
