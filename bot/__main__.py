@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
@@ -35,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database schema to the latest version")
     sub.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
     demo = sub.add_parser("demo", help="play a full scenario against the built-in fake Slack")
-    demo.add_argument("--lang", choices=["en", "es"], default="en")
+    demo.add_argument("--lang", choices=["en", "es"], default="en",
+                      help="the client's plan language and the agency's Slack language")
+    demo.add_argument("--out", metavar="DIR", type=Path,
+                      help="where to write the files Nexo uploads (the report's chart); default: a new temp dir")
     return p
 
 
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "demo":
         from bot.demo import run_demo
 
-        return run_demo(language=args.lang)
+        return run_demo(language=args.lang, out_dir=args.out)
     try:
         settings = load_settings(require_slack=args.cmd != "migrate")
     except ConfigError as e:
