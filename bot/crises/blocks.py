@@ -17,7 +17,6 @@ from bot.blockkit import (
     fields,
     input_block,
     local_hhmm,
-    local_stamp,
     mention,
     mentions,
     modal,
@@ -66,7 +65,8 @@ def crisis_card(crisis: Crisis, client_name: str, t: Translator, *, round: int |
     title = t(N_("🚨 Reputation crisis: {client}"), client=client_name)
     facts = [
         titled(t(N_("Severity")), sev),
-        titled(t(N_("Declared")), f"{mention(crisis.declared_by)}, {local_stamp(crisis.declared_at, crisis.timezone)}"),
+        titled(t(N_("Declared")),
+               f"{mention(crisis.declared_by)}, {date_token(crisis.declared_at, crisis.timezone, t.language)}"),
     ]
     if crisis.source_link:
         original = t(N_("original message"))
@@ -184,7 +184,7 @@ def update_reminder(crisis: Crisis, client_name: str, t: Translator) -> str:
     since = local_hhmm(crisis.declared_at, crisis.timezone)
     client_key = f'"{client_name}"' if " " in client_name else client_name
     return t(N_("⏰ The crisis for *{client}* is still open (since {since}). Post a status update for everyone "
-                "paged: `/nexo crisis {key} update WHAT'S NEW`"), client=client_name, since=since, key=client_key)
+                "paged: `/nexo crisis update {key} WHAT'S NEW`"), client=client_name, since=since, key=client_key)
 
 
 def suggestion(crisis: Crisis, client_name: str, count: int, channel: str, window_minutes: int, t: Translator
@@ -245,7 +245,7 @@ def release_answer(client_name: str, references: list[str], who: str, released: 
         return t(N_("▶️ {who} released the held posts of *{client}*: {drafts}."), who=mention(who),
                  client=client_name, drafts=", ".join(references[:50]) or "—")
     return t(N_("⏸️ {who} kept the posts of *{client}* on hold. Release them later with "
-                "`/nexo crisis {client} release`."), who=mention(who), client=client_name)
+                "`/nexo crisis release {client}`."), who=mention(who), client=client_name)
 
 
 # -- the declare modal -----------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def report_message(report: CrisisReport, t: Translator) -> tuple[str, list[dict[
     title = t(N_("Post-crisis report: {client}"), client=report.client_name)
     facts = [
         (N_("Severity"), severity(c.severity, t)),
-        (N_("Declared"), f"{mention(c.declared_by)}, {local_stamp(c.declared_at, tz)}"),
+        (N_("Declared"), f"{mention(c.declared_by)}, {date_token(c.declared_at, tz, t.language)}"),
         (N_("Time to acknowledge"), f"{duration(report.time_to_acknowledge)} ({mention(c.acknowledged_by)})"),
         (N_("Time to resolve"), f"{duration(report.time_to_resolve)} ({mention(c.resolved_by)})"),
     ]
@@ -312,7 +312,7 @@ def report_message(report: CrisisReport, t: Translator) -> tuple[str, list[dict[
     blocks.append(section(titled(t(N_("Crisis manual")), "\n".join(steps) or t(N_("no steps in the plan")))))
     held = [
         t(N_("• {draft}: released by {who} at {time}"), draft=h.reference, who=mention(h.released_by),
-          time=local_stamp(h.released_at, tz)) if h.released_at else
+          time=date_token(h.released_at, tz, t.language)) if h.released_at else
         t(N_("• {draft}: still held"), draft=h.reference)
         for h in report.holds
     ]
@@ -345,7 +345,7 @@ def crises_list(client_name: str, reports: list[CrisisReport], t: Translator) ->
         released = sum(1 for h in r.holds if h.released_at)
         line = t(N_("*{when}* · {severity} · {status} · acknowledged in {tta} · resolved in {ttr} · steps "
                     "{done}/{total} · held {held}, released {released}"),
-                 when=local_stamp(c.declared_at, c.timezone), severity=severity(c.severity, t),
+                 when=date_token(c.declared_at, c.timezone, t.language), severity=severity(c.severity, t),
                  status=status_name(c, t),
                  tta=duration(r.time_to_acknowledge), ttr=duration(r.time_to_resolve), done=r.steps_done,
                  total=len(r.steps), held=held, released=released)

@@ -75,7 +75,8 @@ def monday_drafts(stage: Stage) -> None:
     from bot.approvals import ids as approval
 
     t = stage.t
-    stage.scene(t(N_("Monday: Carla drafts a post; Ana asks for a change, then approves the revision")))
+    stage.scene(t(N_("Monday: Carla drafts a post; Ana asks for a change, then approves the revision. A community "
+                     "reply needs no one's approval: the plan pre-approves them")))
     stage.command(CM, "draft acme network:instagram at:2026-11-26T12:00 ¡Llega el invierno a Acme! "
                       "Abrigos al 20% solo esta semana. #AcmeInvierno")
     stage.click_and_submit(REF, stage.latest_dm(REF), approval.REQUEST_CHANGES,
@@ -85,7 +86,6 @@ def monday_drafts(stage: Stage) -> None:
                        "#AcmeInvierno"})
     stage.click(REF, stage.latest_dm(REF), approval.APPROVE)
 
-    stage.scene(t(N_("Monday: a community reply is pre-approved in the plan, so it needs no one's approval")))
     stage.command(CM, f'draft acme network:instagram category:"{t(COMMUNITY_REPLIES)}" '
                       "¡Gracias, Marta! Te esperamos en la tienda de Sol.")
 
