@@ -218,9 +218,9 @@ def test_a_revision_says_which_files_were_added_removed_or_replaced(world):
     world.submit(form, CM_EN, {ids.FILES_KEEP: [], ids.FILES: [new_beach, palm]})
     revised = world.card(REF, "ACME-1", 2)
     shown = text_of(revised)
-    assert "palm.jpg" in shown.split("Añadidos:")[1].split("\n")[0]
-    assert "sunset.jpg" in shown.split("Quitados:")[1].split("\n")[0]
-    assert "beach.png" in shown.split("Sustituidos:")[1].split("\n")[0]
+    assert "palm.jpg" in shown.split("Added:")[1].split("\n")[0]
+    assert "sunset.jpg" in shown.split("Removed:")[1].split("\n")[0]
+    assert "beach.png" in shown.split("Replaced:")[1].split("\n")[0]
     assert [b["title"]["text"] for b in image_blocks(revised)] == ["beach.png", "palm.jpg"]
     with world.db.sessionmaker() as s:
         v2 = [r.file_id for r in s.scalars(select(DraftMedia).where(DraftMedia.version == 2)
