@@ -35,9 +35,10 @@ TEXT_PARTS_MAX = -(-TEXT_MAX // INPUT_MAX)  # 14 inputs hold the longest text
 VIEW_BLOCKS_MAX = 100
 FIELD_BLOCKS = {"text": ids.TEXT, "networks": ids.NETWORKS, "publish_at": ids.PUBLISH_DATE,
                 "category": ids.CATEGORY, "media": ids.MEDIA, "note": ids.NOTE, "comment": ids.COMMENT,
-                "assignee": ids.ASSIGNEE, "files": ids.FILES, "client": ids.CLIENT}
-# The shortcut's form has no file input: a file's problem is shown on the list of the message's files.
-SHORTCUT_FIELD_BLOCKS = {**FIELD_BLOCKS, "files": ids.FILES_KEEP, "media": ids.FILES_KEEP}
+                "assignee": ids.ASSIGNEE, "files": ids.FILES}
+# The shortcut's form picks the client, and has no file input: a file's problem is shown on the list of
+# the message's files.
+SHORTCUT_FIELD_BLOCKS = {**FIELD_BLOCKS, "files": ids.FILES_KEEP, "media": ids.FILES_KEEP, "client": ids.CLIENT}
 
 
 def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], t: Translator, *,
@@ -110,10 +111,14 @@ def files_to_keep(files: list[tuple[str, str]], label: str, t: Translator) -> di
 
 def picked_files(view: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
     """(ids ticked in the list of files, (id, name) of the files uploaded in the file input), untrusted."""
-    kept = [str(o.get("value")) for o in state_element(view, ids.FILES_KEEP).get("selected_options") or []
-            if isinstance(o, dict) and o.get("value")]
-    uploaded = [(str(f.get("id")), str(f.get("name") or f.get("title") or f.get("id")))
-                for f in state_element(view, ids.FILES).get("files") or [] if isinstance(f, dict) and f.get("id")]
+    def listed(block_id: str, key: str) -> list[Any]:
+        found = state_element(view, block_id).get(key)
+        return found if isinstance(found, list) else []
+
+    kept = [str(o["value"]) for o in listed(ids.FILES_KEEP, "selected_options")
+            if isinstance(o, dict) and isinstance(o.get("value"), str) and o["value"]]
+    uploaded = [(f["id"], str(f.get("name") or f["id"])[:255]) for f in listed(ids.FILES, "files")
+                if isinstance(f, dict) and isinstance(f.get("id"), str) and f["id"]]
     return kept[:FILES_MAX], uploaded[:FILES_MAX]
 
 

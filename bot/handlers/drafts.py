@@ -97,9 +97,12 @@ def look_up_files(req: Request) -> None:
 
 
 def _option_names(view: dict[str, Any], block_id: str) -> dict[str, str]:
+    """The names the form showed for its file options (the view comes back from Slack: untrusted)."""
     for block in view.get("blocks") or []:
-        if block.get("block_id") == block_id:
-            return {o.get("value"): (o.get("text") or {}).get("text", "") for o in block["element"].get("options", [])}
+        if isinstance(block, dict) and block.get("block_id") == block_id:
+            options = (block.get("element") or {}).get("options") or []
+            return {str(o.get("value")): str((o.get("text") or {}).get("text", ""))[:255]
+                    for o in options if isinstance(o, dict) and isinstance(o.get("text"), dict)}
     return {}
 
 

@@ -36,9 +36,11 @@ def message_with_files(fake, text: str, *files: tuple[str, str, bytes], by: str 
 
 def send_for_approval(world, message, *, by: str = CM_EN, values: dict | None = None):
     """The shortcut on ``message``, then its form submitted for Acme (and ``values``); returns the ack."""
+    before = (world.slack.last_view(by) or {}).get("id")
     r = world.slack.shortcut(ids.SEND_FOR_APPROVAL, message, message["channel"], by)
     assert r.status_code == 200, r.text
-    form = world.fake.wait_for(lambda: world.slack.last_view(by), message="the shortcut's form")
+    form = world.fake.wait_for(lambda: (v := world.slack.last_view(by)) and v["id"] != before and v,
+                               message="the shortcut's form")  # the form opens after the ack
     assert form["callback_id"] == ids.SHORTCUT_MODAL
     return world.submit(form, by, {ids.CLIENT: str(world.client_id()), **(values or {})}), form
 
@@ -226,3 +228,13 @@ def test_a_revision_says_which_files_were_added_removed_or_replaced(world):
         v2 = [r.file_id for r in s.scalars(select(DraftMedia).where(DraftMedia.version == 2)
                                            .order_by(DraftMedia.position))]
     assert v2 == [new_beach, palm]
+
+
+def test_a_refusal_is_in_the_writers_language(world):
+    from tests.support.people import CM
+
+    world.client()
+    message, _ = message_with_files(world.fake, "Descarga la app", ("setup.zip", "application/zip", b"PK"), by=CM)
+    ack, _ = send_for_approval(world, message, by=CM)
+    assert "«setup.zip» (application/zip) no es una imagen ni un vídeo" in ack.json()["errors"][ids.FILES_KEEP]
+    assert world.events() == []
