@@ -161,8 +161,9 @@ class Deliverer:
     def _finish(self, notice: OutboxNotice, result: SendResult, now: Any) -> None:
         notice.claimed_until = None
         if result.ok:
-            if result.files and notice.payload.get("copies"):
-                shares.record_copies(object_session(notice), notice, list(result.files), now)
+            session = object_session(notice)
+            if result.files and notice.payload.get("copies") and session is not None:
+                shares.record_copies(session, notice, list(result.files), now)
             notice.status = NoticeStatus.DELIVERED
             notice.delivered_at = now
             notice.channel = result.channel or notice.channel

@@ -82,7 +82,7 @@ def needs_resolving(blocks: Any) -> bool:
 def resolve(session: Session, conversation: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``blocks`` as Slack must get them in ``conversation``: each reference to a copy replaced by the
     copy's id (or link); a copy that does not exist becomes a line that names the file."""
-    keys = {share_key(_source(b), conversation) for b in blocks if _source(b)}
+    keys = {share_key(source, conversation) for source in map(_source, blocks) if source}
     rows = {r.key: r for r in session.scalars(select(SharedFile).where(SharedFile.key.in_(keys)))} if keys else {}
     out = []
     for block in blocks:

@@ -312,7 +312,7 @@ class SlackRequests:
         for block_id, _block, element in stateful_elements(view):
             if element.get("type") != "file_input":
                 continue
-            for key in (block_id, element.get("action_id")):
+            for key in (block_id, str(element.get("action_id") or "")):
                 picked = given.get(key) if key else None
                 if isinstance(picked, (list, tuple)) and all(isinstance(p, str) for p in picked):
                     given[key] = {"type": "file_input", "files": self.fake.file_objects(picked, app_readable=True)}
