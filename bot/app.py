@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
-from bot.db import Database
+from bot.db import PUBLIC_URL, Database
 from bot.delivery import handoff
 from bot.delivery.events import dedupe_middleware
 from bot.delivery.inbox import Inbox
@@ -79,6 +79,8 @@ def build_app(
         raise ConfigError("missing SLACK_SIGNING_SECRET: requests from Slack could not be verified")
     db = db or Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     clock = clock or SystemClock()
+    if settings.public_url:
+        db.info[PUBLIC_URL] = settings.public_url
     client = client or make_web_client(settings)
     metrics = Metrics(db, clock)
     deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart}, metrics=metrics,

@@ -43,6 +43,9 @@ class Settings:
     db_max_overflow: int = DEFAULT_DB_MAX_OVERFLOW  # NEXO_DB_MAX_OVERFLOW
     # `worker` answers /livez, /readyz and /metrics on this port when set (its ticks and reminder lags).
     worker_port: int | None = None
+    # Where the publishing tool reaches this app (NEXO_PUBLIC_URL, e.g. https://nexo.example.com): the
+    # hand-off's media links (GET /media/...) start with it.
+    public_url: str | None = None
 
     def web_hands_off(self) -> bool:
         """Whether ``serve``'s web processes leave sending notices to the worker."""
@@ -144,7 +147,15 @@ def load_settings(
         db_pool_size=_count(env, "NEXO_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE, minimum=1),
         db_max_overflow=_count(env, "NEXO_DB_MAX_OVERFLOW", DEFAULT_DB_MAX_OVERFLOW, minimum=0),
         worker_port=int(_number(env, "NEXO_WORKER_PORT", 0, minimum=1)) or None,
+        public_url=_public_url(env),
     )
+
+
+def _public_url(env: dict[str, str]) -> str | None:
+    url = env.get("NEXO_PUBLIC_URL", "").strip().rstrip("/")
+    if url and not url.startswith(("https://", "http://")):
+        raise ConfigError(f"NEXO_PUBLIC_URL must start with https://, got {url[:40]!r}")
+    return url or None
 
 
 def _delivery(env: dict[str, str], *, database_url: str) -> str:

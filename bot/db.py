@@ -118,10 +118,10 @@ def unusable_database(url: str) -> str | None:
 SQLITE_BUSY_SECONDS = 30
 # The Alembic revision this code's models match (tests/foundation/test_schema_head.py keeps it equal to the
 # migrations' head), and every earlier one.
-SCHEMA_HEAD = "e5a7c9b1d3f2"
+SCHEMA_HEAD = "02874742118c"
 KNOWN_REVISIONS = frozenset({"ea61cdea535e", "3132addbb07e", "7fc06d42d758", "81cae9ed30ea", "a1e0e5f0c001",
                              "c3d1ec4fc185", "19dd640b54d6", "5e0b7a1c2d34", "b7c4e2f9a610", "4c8d1e2a9b7f",
-                             "9f3a6c1d2e8b", "d2b8f0c4a6e1"})
+                             "9f3a6c1d2e8b", "d2b8f0c4a6e1", "e5a7c9b1d3f2"})
 # FULL (SQLite's default) syncs the write-ahead log at every commit; NORMAL syncs it at checkpoints.
 # Both keep every commit through a killed process (the log is in the OS's hands at commit); NORMAL
 # may lose the last commits to a power cut or a kernel crash. Measured, not assumed: see docs/perf.md.
@@ -190,6 +190,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 _WRITER = "nexo_sqlite_writer"  # set on a connection while it holds its engine's writer lock
+PUBLIC_URL = "nexo_public_url"  # in Database.info: where the publishing tool reaches this app (Settings.public_url)
 
 AfterCommit = Callable[[list[int]], None]
 BeforeCommit = Callable[[Session, list[int]], None]
@@ -208,6 +209,8 @@ class Database:
         self._before_commit: list[BeforeCommit] = []
         self._before_every_commit: list[Callable[[Session], None]] = []
         self._lock = threading.Lock()
+        # Process-wide values every unit of work may read in ``session.info`` (say, PUBLIC_URL).
+        self.info: dict[str, Any] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -241,6 +244,7 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any exception."""
         session = self.sessionmaker()
+        session.info.update(self.info)
         session.info["new_outbox_ids"] = []
         try:
             yield session

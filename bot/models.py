@@ -8,6 +8,7 @@ from bot.approvals.models import (
     Draft,
     DraftCard,
     DraftDecision,
+    DraftMedia,
     DraftVersion,
     WebhookDelivery,
 )
@@ -24,7 +25,7 @@ from bot.crises.models import (
 from bot.db import Base
 from bot.delivery.events import SeenEvent
 from bot.delivery.inbox import InboxRequest
-from bot.delivery.models import OutboxNotice
+from bot.delivery.models import OutboxNotice, SharedFile
 from bot.people import Person
 from bot.plans.models import Client, Plan, PlanMember
 from bot.tracking.models import DigestSent, Question, SweepTimer, TrackedRequest
@@ -45,6 +46,7 @@ __all__ = [
     "Draft",
     "DraftCard",
     "DraftDecision",
+    "DraftMedia",
     "DraftVersion",
     "InboxRequest",
     "OncallDelivery",
@@ -54,6 +56,7 @@ __all__ = [
     "PlanMember",
     "Question",
     "SeenEvent",
+    "SharedFile",
     "SweepTimer",
     "TrackedRequest",
     "WebhookDelivery",

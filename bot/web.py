@@ -1,4 +1,8 @@
-"""The WSGI application: Bolt's ``/slack/events`` plus the probes and ``/metrics``.
+"""The WSGI application: Bolt's ``/slack/events`` plus the probes, ``/metrics`` and ``/media/<token>``.
+
+``GET /media/<token>``: a file of a post handed to a publishing tool, streamed from Slack with the bot
+token (the tool never holds one). The token is signed and expires (bot.approvals.webhook.media_token);
+a bad, tampered or expired one gets 403 with a body that says nothing more (docs/webhook.md).
 
 ``/livez`` (the process answers), ``/readyz`` (the database is reachable and migrated: send it traffic),
 ``/healthz`` (the same as ``/readyz``, with the outbox figures) and ``/metrics`` (Prometheus, bot.metrics).
@@ -6,16 +10,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import Nexo
+from bot.approvals import webhook
 from bot.delivery.health import outbox_health
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.slack import files
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +79,36 @@ def make_wsgi_app(nexo: Nexo, *, slack_events: bool = True) -> WSGIApp:
         start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]
 
+    def media(token: str, start_response: StartResponse) -> Iterable[bytes]:
+        with nexo.ctx.db.sessionmaker() as session:
+            item = webhook.media_for_token(session, token, now=nexo.ctx.clock.now())
+            found = (item.file_id, item.name, item.mimetype) if item is not None else None
+        if found is None:
+            return respond(start_response, "403 Forbidden", {"error": "forbidden"})
+        file_id, name, mimetype = found
+        stack = contextlib.ExitStack()
+        try:
+            _, response = stack.enter_context(files.open_stream(nexo.ctx.client, file_id))
+        except files.FileUnavailable as exc:
+            stack.close()
+            log.warning("media link: the file could not be read from Slack", extra={"error": exc.reason})
+            return respond(start_response, "502 Bad Gateway", {"error": "unavailable"})
+        headers = [("Content-Type", mimetype), ("Cache-Control", "private, no-store"),
+                   ("X-Content-Type-Options", "nosniff"),
+                   ("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}")]
+        if response.headers.get("Content-Length"):
+            headers.append(("Content-Length", response.headers["Content-Length"]))
+        start_response("200 OK", headers)
+
+        def body() -> Iterator[bytes]:
+            with stack:
+                yield from response.iter_bytes(files.CHUNK)
+        return body()
+
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path.startswith(webhook.MEDIA_PATH) and environ.get("REQUEST_METHOD") == "GET":
+            return media(path[len(webhook.MEDIA_PATH):], start_response)
         if path in probes and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return probes[path](start_response)
         if path == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):

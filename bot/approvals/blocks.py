@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.approvals import ids
-from bot.approvals.models import DraftVersion, Stage
+from bot.approvals import media as media_rules
+from bot.approvals.models import DraftMedia, DraftVersion, MediaKind, Stage
 from bot.approvals.spec import NETWORK_LABELS
 from bot.approvals.text import escape, first_words, fit, word_diff
 from bot.blockkit import actions, button, context, date_token, fields, mentions, section, titled
+from bot.delivery.shares import image_ref, link_ref
 from bot.i18n import N_, Translator
 
 SECTION_MAX = 2900  # under the 3000 limit, with room for a label line
@@ -59,6 +61,8 @@ class CardView:
     decided_for: str | None = None  # the absent reviewer a stand-in decided for
     stands_in_for: str | None = None  # a stand-in's card: whom its reader decides for
     opened_at: datetime | None = None  # when the open request started waiting
+    media: list[DraftMedia] = field(default_factory=list)  # the version's Slack files, in order
+    previous_media: list[DraftMedia] = field(default_factory=list)
 
 
 def networks_label(networks: list[str]) -> str:
@@ -96,12 +100,16 @@ def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, An
         titled(t(N_("Answer due")), due),
         titled(t(N_("Category")), escape(v.category or "—")),
     ]))
+    blocks += media_blocks(card.media, t)
     if v.media_links:
         blocks.append(section(titled(t(N_("Media")), fit("\n".join(v.media_links), SECTION_MAX)[0])))
     if card.previous is not None and card.state != CardState.SUPERSEDED:
         diff, _ = word_diff(card.previous.text, v.text, SECTION_MAX - 100)
         heading = t(N_("What changed since version {number}"), number=card.previous.number)
         blocks.append(section(titled(heading, diff or t(N_("(the text is the same)")))))
+        changed = media_rules.diff(card.previous_media, card.media)
+        if changed:
+            blocks.append(section(media_diff_text(changed, t)))
     if card.stage == Stage.INTERNAL and v.internal_note:
         blocks.append(section(titled(t(N_("Internal note")), fit(v.internal_note, SECTION_MAX)[0])))
     blocks.append(_status(card, t))
@@ -111,6 +119,35 @@ def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, An
     text = t(N_("{ref} (v{version}) for {client}: {start}"), ref=card.reference, version=v.number,
              client=card.client_name, start=first_words(v.text, 120))
     return text, blocks
+
+
+def media_blocks(items: list[DraftMedia], t: Translator) -> list[dict[str, Any]]:
+    """Each image as an image block, each video as its name, length and a link: both refer to the copy
+    shared where the card goes (bot.delivery.shares), never to the CM's own file."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if item.kind == MediaKind.IMAGE:
+            out.append(image_ref(media_rules.source(item), name=item.name))
+            continue
+        length = media_rules.duration(item.duration_ms)
+        line = "🎬 *" + escape(item.name[:200]) + "*" + (f" ({length})" if length else "")
+        out.append(link_ref(section(line), media_rules.source(item), label=t(N_("Watch the video"))))
+    return out
+
+
+def media_diff_text(changed: media_rules.MediaDiff, t: Translator) -> str:
+    """Which files a revision added, removed or replaced (by name)."""
+    def names(items: list[str]) -> str:
+        return ", ".join(f"“{escape(n[:80])}”" for n in items)
+
+    lines = [t(N_("*Files*"))]
+    if changed.added:
+        lines.append("➕ " + t(N_("Added: {files}"), files=names(changed.added)))
+    if changed.removed:
+        lines.append("➖ " + t(N_("Removed: {files}"), files=names(changed.removed)))
+    if changed.replaced:
+        lines.append("🔁 " + t(N_("Replaced: {files}"), files=names(changed.replaced)))
+    return fit("\n".join(lines), SECTION_MAX)[0]
 
 
 def _when(at: datetime | None, tz: str, t: Translator) -> str:

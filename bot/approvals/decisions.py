@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.access import Actor
-from bot.approvals import audit, blocks, flows, service, standins, webhook
+from bot.approvals import audit, blocks, flows, media, service, standins, webhook
 from bot.approvals.audit import Event
 from bot.approvals.flows import Outcome, close_open, refresh_cards, tell_author
 from bot.approvals.models import (
@@ -278,6 +278,8 @@ def reassign(session: Session, *, actor: Actor, draft_id: int, version: int, to:
     t = translator(plan.language)
     text, card = blocks.approval_card(view, t)
     handed, _ = blocks.handed_over_notice(draft.reference, actor.user_id, t)
+    media.owe_copies(session, view.media, reference=draft.reference, version=version, to=to, now=now,
+                     not_before=client_notice_time(plan, now), t=t)
     notice = enqueue_post(session, now=now, to=to, text=f"{handed} {text}", blocks=card,
                           not_before=client_notice_time(plan, now),
                           ref_key=f"draft:{draft.id}:v{version}:{Stage.CLIENT}:{to}")

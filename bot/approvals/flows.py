@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.access import Actor
-from bot.approvals import audit, blocks, networks, service, webhook
+from bot.approvals import audit, blocks, media, networks, service, webhook
 from bot.approvals.audit import Event
 from bot.approvals.blocks import CardState, CardView
 from bot.approvals.models import (
@@ -87,7 +87,7 @@ def create_draft(session: Session, *, actor: Actor, client: Client, fields: Draf
 def fits_its_networks(fields: DraftFields) -> None:
     """Every version, new or revised, fits each network it targets (:mod:`bot.approvals.networks`), or
     nothing is saved."""
-    networks.check_fits(fields.text, fields.networks, media=len(fields.media_links))
+    networks.check_fits(fields.text, fields.networks, media=len(fields.media_links) + len(fields.media))
 
 
 def _add_version(session: Session, draft: Draft, number: int, fields: DraftFields, by: str, now: datetime
@@ -97,6 +97,7 @@ def _add_version(session: Session, draft: Draft, number: int, fields: DraftField
                            internal_note=fields.internal_note, created_by=by, created_at=now)
     session.add(version)
     session.flush()
+    media.save(session, draft, number, fields.media)
     return version
 
 
@@ -143,6 +144,8 @@ def send_for_review(session: Session, draft: Draft, version: DraftVersion, clien
         text, card_blocks = blocks.approval_card(view, translator(language))
         if stage == Stage.CLIENT and plan.channel:
             text = f"{mentions(service.reviewers(plan, stage))} {text}"
+        media.owe_copies(session, view.media, reference=draft.reference, version=version.number, to=recipient,
+                         now=now, not_before=deliver_at if deliver_at > now else None, t=translator(language))
         notice = enqueue_post(session, now=now, to=recipient, text=text, blocks=card_blocks,
                               not_before=deliver_at if deliver_at > now else None,
                               ref_key=f"draft:{draft.id}:v{version.number}:{stage}:{recipient}")
@@ -185,7 +188,10 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
         reviewers=_deciding(session, plan, version, stage),
         require_all=service.required_reviewers(plan, stage) is not None,
         approved_so_far=[r for r, d in latest.items() if d.decision == Decision.APPROVED],
+        media=media.of_version(session, draft.id, version.number),
     )
+    if view.previous is not None:
+        view.previous_media = media.of_version(session, draft.id, view.previous.number)
     if last is not None:
         view.decided_by, view.decided_at, view.comment = last.reviewer, last.at, last.comment
         view.decided_for = last.on_behalf_of
@@ -282,6 +288,8 @@ def revise(session: Session, *, actor: Actor, draft_id: int, version: int, field
     refresh_cards(session, draft, version, stage, client, plan, now=now)
     changed = [f for f in ("text", "networks", "publish_at", "category", "media_links", "internal_note")
                if getattr(old, f) != getattr(new, f)]
+    if media.diff(media.of_version(session, draft.id, version), fields.media):
+        changed.append("media")
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REVISED, at=now,
                  version=number, previous=version, changed=changed)
     if stage == Stage.CLIENT and service.is_pre_approved(plan, fields.category):
@@ -318,6 +326,17 @@ def draft_form(session: Session, *, actor: Actor, meta: dict[str, Any]) -> Draft
     return DraftForm(current_plan(client), client=client)
 
 
+def form_media(session: Session, *, form: DraftForm, kept: list[str], added: list[media.MediaItem],
+               target: list[str]) -> list[media.MediaItem]:
+    """The files a submitted draft form ends with: of a revision, the revised version's files still
+    ticked (ids from Slack are untrusted: only the version's own count), then the uploaded ones."""
+    stored = []
+    if form.draft_id is not None and form.version is not None:
+        version_files = media.as_items(media.of_version(session, form.draft_id, form.version))
+        stored = [m for m in version_files if m.file_id in kept]
+    return media.combine(stored, added, target=target)
+
+
 def submit_draft_form(session: Session, *, actor: Actor, form: DraftForm, fields: DraftFields, now: datetime,
                       t: Translator) -> Outcome:
     """Create or revise from the form, and confirm it to the author by DM (a form has no reply of its own)."""
@@ -344,7 +363,8 @@ def revision_fields(session: Session, *, actor: Actor, draft_id: int, version: i
     current = service.version_of(session, draft, version)
     fields = DraftFields(text=current.text, networks=list(current.networks), publish_at=current.publish_at,
                          category=current.category, media_links=list(current.media_links),
-                         internal_note=current.internal_note)
+                         internal_note=current.internal_note,
+                         media=media.as_items(media.of_version(session, draft.id, current.number)))
     return draft, client, plan, fields
 
 

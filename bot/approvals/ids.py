@@ -10,7 +10,11 @@ CARD_ACTIONS = "approval_card_actions"
 # Button on the CM's "changes requested" notice.
 REVISE = "draft_revise"
 
+# The message shortcut in manifest.json: a message of the CM's with text and files becomes a draft.
+SEND_FOR_APPROVAL = "send_for_approval"
+
 # Modals
+SHORTCUT_MODAL = "draft_shortcut_modal"  # private_metadata: {} (the client is picked in the form)
 DRAFT_MODAL = "draft_modal"  # private_metadata: {"client_id"} (new) or {"draft_id", "version"} (revision)
 COMMENT_MODAL = "approval_comment_modal"  # private_metadata: {"draft_id", "version", "decision"}
 REASSIGN_MODAL = "approval_reassign_modal"  # private_metadata: {"draft_id", "version"}
@@ -24,6 +28,9 @@ PUBLISH_TIME = "draft_publish_time"
 CATEGORY = "draft_category"
 MEDIA = "draft_media"
 NOTE = "draft_note"
+CLIENT = "draft_client"  # the shortcut's form: which client
+FILES = "draft_files"  # file_input: Slack files to attach
+FILES_KEEP = "draft_files_keep"  # checkboxes: the files of the message (shortcut) or of the revised version
 COMMENT = "approval_comment"
 ASSIGNEE = "approval_assignee"
 

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.approvals import ids
+from bot.approvals.media import FILE_INPUT_TYPES, FILES_MAX
 from bot.approvals.spec import (
     NETWORK_LABELS,
     NETWORKS,
@@ -34,7 +35,10 @@ TEXT_PARTS_MAX = -(-TEXT_MAX // INPUT_MAX)  # 14 inputs hold the longest text
 VIEW_BLOCKS_MAX = 100
 FIELD_BLOCKS = {"text": ids.TEXT, "networks": ids.NETWORKS, "publish_at": ids.PUBLISH_DATE,
                 "category": ids.CATEGORY, "media": ids.MEDIA, "note": ids.NOTE, "comment": ids.COMMENT,
-                "assignee": ids.ASSIGNEE}
+                "assignee": ids.ASSIGNEE, "files": ids.FILES}
+# The shortcut's form picks the client, and has no file input: a file's problem is shown on the list of
+# the message's files.
+SHORTCUT_FIELD_BLOCKS = {**FIELD_BLOCKS, "files": ids.FILES_KEEP, "media": ids.FILES_KEEP, "client": ids.CLIENT}
 
 
 def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], t: Translator, *,
@@ -81,10 +85,67 @@ def draft_modal(t: Translator, *, client_name: str, timezone: str, categories: l
                         max_length=60))
     blocks.append(_text(ids.MEDIA, t(N_("Links to media (one per line)")),
                         "\n".join(fields.media_links) if fields else None, multiline=True))
+    if fields is not None and fields.media:
+        blocks.append(files_to_keep([(m.file_id, m.name) for m in fields.media], t(N_("Files to keep")), t))
+    blocks.append(file_input(t))
     blocks.append(_text(ids.NOTE, t(N_("Internal note (the client never sees it)")),
                         fields.internal_note if fields else None, multiline=True, max_length=2000))
     title = t(N_("Revise {ref}"), ref=reference) if reference else t(N_("New draft"))
     return _modal(ids.DRAFT_MODAL, title, blocks, t, submit=t(N_("Send for approval")), meta=meta)
+
+
+def file_input(t: Translator) -> dict[str, Any]:
+    """Images and videos to attach (Slack's file input: at most 10 files, 10 MB each)."""
+    element = {"type": "file_input", "filetypes": FILE_INPUT_TYPES, "max_files": FILES_MAX}
+    return input_block(ids.FILES, t(N_("Images and videos")), element, optional=True,
+                       hint=t(N_("JPEG, PNG, GIF, MP4 or MOV. The client sees them on the card.")))
+
+
+def files_to_keep(files: list[tuple[str, str]], label: str, t: Translator) -> dict[str, Any]:
+    """Checkboxes of files (all ticked): untick one to leave it out."""
+    options = [{"text": {"type": "plain_text", "text": fit(name, 70)[0] or "—"}, "value": file_id}
+               for file_id, name in files[:FILES_MAX]]
+    element = {"type": "checkboxes", "options": options, "initial_options": options}
+    return input_block(ids.FILES_KEEP, label, element, optional=True)
+
+
+def picked_files(view: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(ids ticked in the list of files, (id, name) of the files uploaded in the file input), untrusted."""
+    def listed(block_id: str, key: str) -> list[Any]:
+        found = state_element(view, block_id).get(key)
+        return found if isinstance(found, list) else []
+
+    kept = [str(o["value"]) for o in listed(ids.FILES_KEEP, "selected_options")
+            if isinstance(o, dict) and isinstance(o.get("value"), str) and o["value"]]
+    uploaded = [(f["id"], str(f.get("name") or f["id"])[:255]) for f in listed(ids.FILES, "files")
+                if isinstance(f, dict) and isinstance(f.get("id"), str) and f["id"]]
+    return kept[:FILES_MAX], uploaded[:FILES_MAX]
+
+
+def shortcut_modal(t: Translator, *, clients: list[tuple[int, str]], text: str, files: list[tuple[str, str]],
+                   meta: dict[str, Any]) -> dict[str, Any]:
+    """**Send for approval** on a message: its text is the copy and its files the media; the form asks
+    which client, which networks and when (in the client's time zone)."""
+    options = [{"text": {"type": "plain_text", "text": fit(name, 70)[0]}, "value": str(client_id)}
+               for client_id, name in clients[:100]]
+    select: dict[str, Any] = {"type": "static_select", "options": options}
+    if len(options) == 1:
+        select["initial_option"] = options[0]
+    blocks: list[dict[str, Any]] = [input_block(ids.CLIENT, t(N_("Client")), select)]
+    parts = [text[i:i + INPUT_MAX] for i in range(0, len(text), INPUT_MAX)][:TEXT_PARTS_MAX] or [""]
+    for i, part in enumerate(parts):
+        label = t(N_("Text of the post")) if i == 0 else t(N_("Text, continued (part {n})"), n=i + 1)
+        blocks.append(_text(ids.text_part(i), label, part, multiline=True, optional=i > 0))
+    network_options = [{"text": {"type": "plain_text", "text": NETWORK_LABELS[n]}, "value": n} for n in NETWORKS]
+    blocks.append(input_block(ids.NETWORKS, t(N_("Networks")), {"type": "checkboxes", "options": network_options},
+                              optional=True))
+    blocks.append(input_block(ids.PUBLISH_DATE, t(N_("Publish date (the client's time zone)")),
+                              {"type": "datepicker"}, optional=True))
+    blocks.append(input_block(ids.PUBLISH_TIME, t(N_("Publish time (the client's time zone)")),
+                              {"type": "timepicker"}, optional=True))
+    if files:
+        blocks.append(files_to_keep(files, t(N_("Files of the message")), t))
+    return _modal(ids.SHORTCUT_MODAL, t(N_("Send for approval")), blocks, t, submit=t(N_("Send")), meta=meta)
 
 
 def read_draft_modal(view: dict[str, Any], *, timezone: str, now: datetime

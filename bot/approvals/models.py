@@ -141,6 +141,36 @@ class DraftVersion(Base):
     __table_args__ = (UniqueConstraint("draft_id", "number", name="uq_draft_versions_draft_number"),)
 
 
+class MediaKind(enum.StrEnum):
+    """What a Slack file attached to a draft is (the card shows images inline, videos as a link)."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class DraftMedia(Base):
+    """One Slack file of a version (its position on the card). ``file_id`` is the CM's own file, read
+    with the bot token (``files.info``) and never made public; each conversation a card goes to gets its
+    own copy (:mod:`bot.approvals.media`)."""
+
+    __tablename__ = "draft_media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    file_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[MediaKind] = mapped_column(Enum(MediaKind, native_enum=False, length=16))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("draft_id", "version", "position", name="uq_draft_media_draft_version_position"),
+    )
+
+
 class DraftDecision(Base):
     """One reviewer's decision on one version at one stage (append-only)."""
 

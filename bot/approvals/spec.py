@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.approvals import networks
 from bot.errors import UserError
 from bot.i18n import N_
+
+if TYPE_CHECKING:
+    from bot.approvals.media import MediaItem
 
 TEXT_MAX = 40_000  # as long as a Slack message
 CATEGORY_MAX = 60
@@ -46,6 +50,7 @@ class DraftFields:
     category: str | None = None
     media_links: list[str] = field(default_factory=list)
     internal_note: str | None = None
+    media: list[MediaItem] = field(default_factory=list)  # Slack files, checked (bot.approvals.media)
 
 
 def check_text(text: str) -> str:

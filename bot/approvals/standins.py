@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.access import Actor
-from bot.approvals import blocks, flows, ids, service
+from bot.approvals import blocks, flows, ids, media, service
 from bot.approvals.models import Draft, DraftCard, DraftStatus, DraftVersion, Stage
 from bot.blockkit import actions, button
 from bot.delivery.outbox import enqueue_post
@@ -134,6 +134,8 @@ def _send_card(session: Session, draft: Draft, version: DraftVersion, client: Cl
     view = flows.view_for(flows.card_view(session, draft, version, client, plan, Stage.CLIENT),
                           plan, recipient=user, stands_in_for=request.assignee)
     text, content = blocks.approval_card(view, translator(language))
+    media.owe_copies(session, view.media, reference=draft.reference, version=version.number, to=user, now=now,
+                     not_before=not_before, t=translator(language))
     notice = enqueue_post(session, now=now, to=user, text=text, blocks=content,
                           not_before=not_before if not_before and not_before > now else None,
                           ref_key=f"draft:{draft.id}:v{version.number}:{Stage.CLIENT}:{user}:standin:{request.id}")

@@ -19,6 +19,7 @@ anything else is retried with backoff until :data:`MAX_ATTEMPTS`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -35,19 +36,20 @@ from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.access import Actor
-from bot.approvals import audit, blocks
+from bot.approvals import audit, blocks, media
 from bot.approvals.audit import BOT_ACTOR, Event
 from bot.approvals.models import (
     ClientWebhook,
     DeliveryStatus,
     Draft,
+    DraftMedia,
     DraftVersion,
     WebhookDelivery,
     WebhookEvent,
 )
 from bot.clock import Clock
 from bot.crises import holds as crisis_holds
-from bot.db import Database
+from bot.db import PUBLIC_URL, Database, row_id
 from bot.delivery.outbox import enqueue_post
 from bot.errors import UserError
 from bot.i18n import N_, translator
@@ -66,6 +68,10 @@ CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF = tuple(timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800, 3600))  # then hourly
 MAX_ATTEMPTS = 20  # about 16 hours of retries
 SECRET_MIN = 16
+# How long a hand-off's media links work, from when the hand-off is owed: past the ~16 h of retries, with
+# a day to spare. The tool should fetch the files when it gets the post (docs/webhook.md).
+MEDIA_LINK_TTL = timedelta(hours=48)
+MEDIA_PATH = "/media/"
 
 
 # -- configuration (per client) ------------------------------------------------------------------------
@@ -177,9 +183,51 @@ def enqueue_handoff(session: Session, draft: Draft, version: DraftVersion, clien
                 dedup_key=f"{WebhookEvent.APPROVED}:{draft.id}:{version.number}", payload={
                     "post": {"text": version.text, "networks": version.networks,
                              "publish_at": _iso(version.publish_at), "category": version.category,
-                             "media_links": version.media_links},
+                             "media_links": version.media_links,
+                             "media": media_list(session, hook, media.of_version(session, draft.id, version.number),
+                                                 now=now)},
                     "approval": {"approved_by": approved_by, "approved_at": now.isoformat(),
                                  "pre_approved": draft.pre_approved}})
+
+
+# -- media links ------------------------------------------------------------------------------------------
+def media_list(session: Session, hook: ClientWebhook, items: list[DraftMedia], *, now: datetime
+               ) -> list[dict[str, Any]]:
+    """Each file of the hand-off: name, type, size and a signed link that Nexo serves (``GET /media/…``,
+    :func:`media_for_token`) until it expires, so the tool never holds a Slack token."""
+    expires = int((now + MEDIA_LINK_TTL).timestamp())
+    base = str(session.info.get(PUBLIC_URL) or "")
+    return [{"name": m.name, "type": m.mimetype, "kind": str(m.kind), "size": m.size, "duration_ms": m.duration_ms,
+             "url": f"{base}{MEDIA_PATH}{media_token(hook.secret, m.id, expires)}",
+             "expires_at": datetime.fromtimestamp(expires, tz=now.tzinfo).isoformat()} for m in items]
+
+
+def _media_key(secret: str) -> bytes:
+    # A key of its own, derived from the client's webhook secret: a link never reveals a body signature.
+    return hmac.new(secret.encode(), b"nexo-media-link-v1", hashlib.sha256).digest()
+
+
+def media_token(secret: str, media_id: int, expires: int) -> str:
+    """``<media id>.<expiry, unix seconds>.<HMAC>``, url-safe."""
+    mac = hmac.new(_media_key(secret), f"{media_id}.{expires}".encode(), hashlib.sha256).digest()
+    return f"{media_id}.{expires}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def media_for_token(session: Session, token: str, *, now: datetime) -> DraftMedia | None:
+    """The file a media link names, if its signature holds (with the client's current webhook secret) and
+    it has not expired; None for anything else, whatever the reason (the caller answers 403 alike)."""
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[1].isascii() or not parts[1].isdigit() or len(parts[1]) > 12:
+        return None
+    media_id, expires = row_id(parts[0]), int(parts[1])
+    item = session.get(DraftMedia, media_id) if media_id is not None else None
+    draft = session.get(Draft, item.draft_id) if item is not None else None
+    hook = get_webhook(session, draft.client_id) if draft is not None else None
+    if item is None or hook is None:
+        return None
+    if not hmac.compare_digest(media_token(hook.secret, item.id, expires), token):
+        return None
+    return item if now.timestamp() < expires else None
 
 
 def with_the_tool(session: Session, draft_id: int) -> bool:

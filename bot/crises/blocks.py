@@ -66,7 +66,7 @@ def crisis_card(crisis: Crisis, client_name: str, t: Translator, *, round: int |
     facts = [
         titled(t(N_("Severity")), sev),
         titled(t(N_("Declared")),
-               f"{mention(crisis.declared_by)}, {date_token(crisis.declared_at, crisis.timezone, t.language)}"),
+               f"{mention(crisis.declared_by)}, {date_token(crisis.declared_at or crisis.created_at, crisis.timezone, t.language)}"),
     ]
     if crisis.source_link:
         original = t(N_("original message"))
@@ -289,7 +289,7 @@ def report_message(report: CrisisReport, t: Translator) -> tuple[str, list[dict[
     title = t(N_("Post-crisis report: {client}"), client=report.client_name)
     facts = [
         (N_("Severity"), severity(c.severity, t)),
-        (N_("Declared"), f"{mention(c.declared_by)}, {date_token(c.declared_at, tz, t.language)}"),
+        (N_("Declared"), f"{mention(c.declared_by)}, {date_token(c.declared_at or c.created_at, tz, t.language)}"),
         (N_("Time to acknowledge"), f"{duration(report.time_to_acknowledge)} ({mention(c.acknowledged_by)})"),
         (N_("Time to resolve"), f"{duration(report.time_to_resolve)} ({mention(c.resolved_by)})"),
     ]
@@ -345,7 +345,7 @@ def crises_list(client_name: str, reports: list[CrisisReport], t: Translator) ->
         released = sum(1 for h in r.holds if h.released_at)
         line = t(N_("*{when}* · {severity} · {status} · acknowledged in {tta} · resolved in {ttr} · steps "
                     "{done}/{total} · held {held}, released {released}"),
-                 when=date_token(c.declared_at, c.timezone, t.language), severity=severity(c.severity, t),
+                 when=date_token(c.declared_at or c.created_at, c.timezone, t.language), severity=severity(c.severity, t),
                  status=status_name(c, t),
                  tta=duration(r.time_to_acknowledge), ttr=duration(r.time_to_resolve), done=r.steps_done,
                  total=len(r.steps), held=held, released=released)

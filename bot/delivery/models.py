@@ -60,3 +60,20 @@ class OutboxNotice(Base):
         # this, every approval click read the whole outbox, which keeps every notice ever sent.
         Index("ix_outbox_channel_ts", "channel", "ts"),
     )
+
+
+class SharedFile(Base):
+    """A copy of a Slack file the outbox shares into one conversation (``key`` names what it is a copy
+    of, and where). Written when the upload is owed (``file_id`` still empty), completed when Slack took
+    it; a message owed later to that conversation refers to the copy by ``key`` and the sender puts in
+    its id (:mod:`bot.delivery.shares`)."""
+
+    __tablename__ = "shared_files"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    conversation: Mapped[str] = mapped_column(String(64))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    file_id: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

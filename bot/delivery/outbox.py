@@ -23,11 +23,15 @@ MAX_BACKOFF_SECONDS = 30.0
 OWED = (NoticeStatus.PENDING, NoticeStatus.SENDING)
 
 
-def _add(session: Session, notice: OutboxNotice) -> OutboxNotice:
+def add_notice(session: Session, notice: OutboxNotice) -> OutboxNotice:
+    """Owe ``notice`` (handed to the deliverer after the commit, like every ``enqueue_*``)."""
     session.add(notice)
     session.flush()
     session.info.setdefault("new_outbox_ids", []).append(notice.id)
     return notice
+
+
+_add = add_notice
 
 
 def enqueue_post(

@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.orm import object_session
 
 from bot.blockkit import section
 from bot.clock import Clock
 from bot.db import Database
-from bot.delivery import outbox
+from bot.delivery import outbox, shares
 from bot.delivery.models import NoticeKind, NoticeStatus, OutboxNotice
 from bot.delivery.wakes import WakeQueue
+from bot.slack import files
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -50,7 +52,8 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long", "user_not_found", "cannot_dm_bot", "message_not_found", "cant_update_message",
         "edit_window_closed", "invalid_metadata_format", "used_url", "expired_url", "no_text",
         "invalid_blocks_format", "account_inactive", "user_disabled", "not_allowed",
-        "render_failed", "invalid_user_combination",
+        "render_failed", "invalid_user_combination", "file_not_found", "file_deleted", "access_denied", "too_large",
+        "untrusted_file_host",
     }
 )
 # How Slack refuses a DM to a person for good (their user id as the channel, or the DM itself).
@@ -61,6 +64,8 @@ DM_REFUSED = frozenset(
     }
 )
 MESSAGE_BLOCKS_MAX = 50
+# The largest file the outbox copies into a conversation: slack_sdk holds an upload in memory.
+COPY_MAX_BYTES = 200 * 1024 * 1024
 
 
 class Detours(Protocol):
@@ -81,6 +86,7 @@ class SendResult:
     error: str | None = None
     retry_after: float | None = None
     unknown: bool = False  # no answer: Slack may or may not have it
+    files: tuple[dict[str, Any], ...] = ()  # an upload's files as Slack took them (id, permalink)
 
     @property
     def permanent(self) -> bool:
@@ -162,7 +168,10 @@ class Deliverer:
             if target is not None and target.status == NoticeStatus.FAILED:
                 self._finish(notice, SendResult(ok=False, error="target_failed"), now)
                 return False
-            job = _Job(notice.id, notice.kind, dict(notice.payload), notice.attempts,
+            payload = dict(notice.payload)
+            if notice.kind in (NoticeKind.POST, NoticeKind.UPDATE) and shares.needs_resolving(payload.get("blocks")):
+                payload["blocks"] = shares.resolve(session, notice.conversation, payload["blocks"])
+            job = _Job(notice.id, notice.kind, payload, notice.attempts,
                        target.channel if target else None, target.ts if target else None)
 
         result = None
@@ -209,6 +218,9 @@ class Deliverer:
     def _finish(self, notice: OutboxNotice, result: SendResult, now: Any) -> None:
         notice.claimed_until = None
         if result.ok:
+            session = object_session(notice)
+            if result.files and notice.payload.get("copies") and session is not None:
+                shares.record_copies(session, notice, list(result.files), now)
             notice.status = NoticeStatus.DELIVERED
             notice.delivered_at = now
             notice.channel = result.channel or notice.channel
@@ -268,6 +280,8 @@ class Deliverer:
                 return SendResult(ok=True)
             if job.kind == NoticeKind.RESPONSE:
                 return self._send_response(p)
+            if job.kind == NoticeKind.UPLOAD and "copies" in p:
+                return self._share_copies(p)
             if job.kind == NoticeKind.UPLOAD:
                 return self._upload(p)
         except SlackApiError as e:
@@ -277,6 +291,8 @@ class Deliverer:
                 retry_after = float(e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1)))
             error = e.response.get("error") if isinstance(e.response.data, dict) else f"http_{status}"
             return SendResult(ok=False, error=error or f"http_{status}", retry_after=retry_after)
+        except files.FileUnavailable as e:  # the file to copy cannot be read: nothing was uploaded
+            return SendResult(ok=False, error=e.reason)
         except (SlackClientError, OSError, TimeoutError) as e:
             return SendResult(ok=False, error=type(e).__name__, unknown=True)
         return SendResult(ok=False, error=f"unknown_kind_{job.kind}")
@@ -309,6 +325,20 @@ class Deliverer:
                                     initial_comment=p["comment"], **body)
         return SendResult(ok=True, channel=channel)
 
+    def _share_copies(self, p: dict[str, Any]) -> SendResult:
+        """Copies of Slack files (read with the bot token) shared in one conversation, in one upload
+        (:mod:`bot.delivery.shares`)."""
+        uploads = []
+        for wanted in p["copies"]:
+            _, data = files.read_bytes(self.client, wanted["file"], limit=COPY_MAX_BYTES)
+            uploads.append({"file": data, "filename": wanted["name"], "title": wanted["title"]})
+        channel = p["to"]
+        if channel.startswith(("U", "W")):
+            channel = self.client.conversations_open(users=channel)["channel"]["id"]
+        r = self.client.files_upload_v2(channel=channel, initial_comment=p["comment"], file_uploads=uploads)
+        shared = tuple({"id": f.get("id"), "permalink": f.get("permalink")} for f in r.get("files") or [])
+        return SendResult(ok=True, channel=channel, files=shared)
+
     def _render(self, p: dict[str, Any]) -> bytes | None:
         """The picture an upload stored the arguments of; None if it cannot be drawn (a bug: logged)."""
         renderer = self.renderers.get(p["render"]["name"])
@@ -337,10 +367,13 @@ class Deliverer:
         messages: list[dict[str, Any]] = r.get("messages") or []
         for message in messages:
             if job.kind == NoticeKind.UPLOAD:
+                found = message.get("files") or []
                 if any(f.get("name") == job.payload["filename"] and f.get("title") == job.payload["title"]
-                       for f in message.get("files") or []):
+                       for f in found):
                     log.info("upload found already shared", extra={"notice_id": job.id})
-                    return SendResult(ok=True, channel=channel, ts=message.get("ts"))
+                    return SendResult(ok=True, channel=channel, ts=message.get("ts"),
+                                      files=tuple({"id": f.get("id"), "permalink": f.get("permalink")}
+                                                  for f in found))
                 continue
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("outbox_id") == job.id:

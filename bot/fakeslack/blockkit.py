@@ -169,6 +169,13 @@ def _header(errors: list[str], block: dict[str, Any], where: str) -> None:
 def _image(errors: list[str], block: dict[str, Any], where: str) -> None:
     if "image_url" not in block and "slack_file" not in block:
         errors.append(f"{where}: image_url or slack_file required")
+    if "image_url" in block and "slack_file" in block:
+        errors.append(f"{where}: image_url and slack_file are exclusive")
+    if "slack_file" in block:
+        file = block["slack_file"]
+        if not isinstance(file, dict) or len(file) != 1 or not isinstance(next(iter(file.values())), str) or \
+                next(iter(file)) not in ("id", "url"):
+            errors.append(f"{where}.slack_file: must be {{\"id\": ...}} or {{\"url\": ...}} (one of them)")
     check_len(errors, block.get("image_url"), f"{where}.image_url", 3000)
     if "alt_text" not in block:
         errors.append(f"{where}.alt_text: required")

@@ -18,7 +18,15 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from .interactions import ack_body, build_state_values, button_action, channel_type, event_envelope, find_button
+from .interactions import (
+    ack_body,
+    build_state_values,
+    button_action,
+    channel_type,
+    event_envelope,
+    find_button,
+    stateful_elements,
+)
 from .server import FakeSlack
 
 Payload = dict[str, Any]
@@ -298,9 +306,11 @@ class SlackRequests:
         team_id: str | None = None,
         **sign: Any,
     ) -> httpx.Response:
-        """Submit a modal; the ack (``response_action`` update/push/clear/errors) is applied to the fake."""
+        """Submit a modal; the ack (``response_action`` update/push/clear/errors) is applied to the fake.
+        A ``file_input``'s value may be file ids (from ``fake.add_file``): they arrive as file objects, as
+        Slack sends them, and the app may read those files."""
         current = self._current_view(view)
-        current["state"] = {"values": build_state_values(current, values or {})}
+        current["state"] = {"values": build_state_values(current, self._with_files(current, values or {}))}
         self.last_trigger_id = self.fake.issue_trigger_id(user_id)
         # A form submitted by a person of another organization names their organization in ``team``,
         # and the agency's in ``view.app_installed_team_id`` (Slack Connect).
@@ -315,6 +325,17 @@ class SlackRequests:
                 current["id"], self.fake.view_user(current["id"]) or user_id, ack_body(response) or {}
             )
         return response
+
+    def _with_files(self, view: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+        given = dict(values)
+        for block_id, _block, element in stateful_elements(view):
+            if element.get("type") != "file_input":
+                continue
+            for key in (block_id, str(element.get("action_id") or "")):
+                picked = given.get(key) if key else None
+                if isinstance(picked, (list, tuple)) and all(isinstance(p, str) for p in picked):
+                    given[key] = {"type": "file_input", "files": self.fake.file_objects(picked, app_readable=True)}
+        return given
 
     def close_view(
         self, view: Mapping[str, Any] | str, user_id: str, team_id: str | None = None, force: bool = False, **sign: Any

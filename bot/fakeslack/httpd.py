@@ -1,7 +1,8 @@
 """The HTTP side of the fake: request parsing and the handler the threading server runs.
 
-Routes: ``/api/<method>`` (Web API), ``/response/<token>`` (response_url posts) and
-``/upload/<file_id>`` (external file uploads). The handler only parses and writes;
+Routes: ``/api/<method>`` (Web API), ``/response/<token>`` (response_url posts),
+``/upload/<file_id>`` (external file uploads) and ``/files-pri/<file_id>/<name>`` (a file's
+``url_private_download``, for the bot token only). The handler only parses and writes;
 :class:`~bot.fakeslack.server.FakeSlack` decides what to answer.
 """
 
@@ -26,6 +27,7 @@ class Endpoint(Protocol):
     def api_request(self, method: str, params: dict[str, Any], token: str | None) -> Answer: ...
     def response_request(self, token: str, body: Any) -> Answer: ...
     def upload_request(self, file_id: str, data: bytes) -> Answer: ...
+    def download_request(self, file_id: str, token: str | None) -> tuple[int, bytes | str]: ...
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -143,6 +145,12 @@ class _Handler(BaseHTTPRequestHandler):
                 form = dict(parse_qsl(body.decode("utf-8", "replace")))
                 payload = json.loads(form["payload"]) if "payload" in form else None
             answer = endpoint.response_request(rest, payload)
+        elif route == "files-pri":
+            auth = self.headers.get("Authorization", "")
+            token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+            status, data = endpoint.download_request(rest.split("/", 1)[0], token)
+            self._write_bytes(status, data)
+            return
         elif route == "upload":
             data = body
             if content_type.lower().startswith("multipart/form-data"):
@@ -152,6 +160,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             answer = (404, {"ok": False, "error": "not_found"}, {})
         self._write(answer)
+
+    def _write_bytes(self, status: int, data: bytes | str) -> None:
+        body = data.encode() if isinstance(data, str) else data
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream" if status == 200 else "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _write(self, answer: Answer) -> None:
         status, payload, headers = answer

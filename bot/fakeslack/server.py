@@ -225,12 +225,85 @@ class FakeSlack(StateAccessors):
         with self._lock:
             self._state.usergroups[usergroup_id] = list(users)
 
+    def add_file(
+        self,
+        user: str,
+        name: str,
+        mimetype: str,
+        data: bytes = b"",
+        *,
+        size: int | None = None,
+        duration_ms: int | None = None,
+        channels: Iterable[str] = (),
+        access_denied: bool = False,
+    ) -> str:
+        """A file ``user`` uploaded (shared in ``channels``, else in no conversation yet); returns its id.
+        ``size`` overrides the byte count (a huge file without the bytes); ``access_denied``: a Slack
+        Connect file whose owner's organization withholds it (``files.info`` answers ``access_denied``)."""
+        with self._lock:
+            st = self._state
+            file_id = st.next_id("F")
+            extension = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
+            stored: dict[str, Any] = {
+                "id": file_id,
+                "name": name,
+                "title": name,
+                "mimetype": mimetype,
+                "filetype": extension,
+                "size": len(data) if size is None else size,
+                "user": user,
+                "created": int(time.time()),
+                "channels": [st.resolve_channel(c, allow_user=True) for c in channels],
+                "url_private": f"https://fake.slack.test/files/{file_id}/{name}",
+                "url_private_download": f"{st.base_url}/files-pri/{file_id}/{name}",
+                "permalink": f"https://fake.slack.test/files/{user}/{file_id}/{name}",
+                "content": data,
+                "access_denied": access_denied,
+            }
+            if duration_ms is not None:
+                stored["duration_ms"] = duration_ms
+            st.files.append(stored)
+            return file_id
+
+    def delete_file(self, file_id: str) -> None:
+        """The owner deletes the file: ``files.info`` answers ``file_deleted``, downloads 404."""
+        with self._lock:
+            stored = self._state.stored_file(file_id)
+            if stored is not None:
+                stored["deleted"] = True
+
+    def file_objects(self, file_ids: Iterable[str], *, app_readable: bool = False) -> list[dict[str, Any]]:
+        """The file objects of ``file_ids`` as a payload carries them. ``app_readable``: the files were
+        uploaded through a form's ``file_input``, which gives the app access to them."""
+        with self._lock:
+            found = []
+            for file_id in file_ids:
+                stored = self._state.stored_file(file_id)
+                if stored is None:
+                    raise KeyError(file_id)
+                if app_readable:
+                    stored["app_readable"] = True
+                found.append(self._state.public_file(stored))
+            return found
+
     def add_message(
         self, channel: str, user: str, text: str, *, thread_ts: str | None = None, ts: str | None = None, **fields: Any
     ) -> Message:
-        """A message written by a person (e.g. before sending its ``message`` event to the bot)."""
+        """A message written by a person (e.g. before sending its ``message`` event to the bot).
+        ``files``: ids from :meth:`add_file`, shared in the channel with the message."""
         with self._lock:
             channel_id = self._state.resolve_channel(channel, allow_user=True)
+            if fields.get("files"):
+                shared = []
+                for file_id in fields["files"]:
+                    stored = self._state.stored_file(file_id) if isinstance(file_id, str) else None
+                    if stored is None:
+                        shared.append(file_id)
+                        continue
+                    if channel_id not in stored["channels"]:
+                        stored["channels"].append(channel_id)
+                    shared.append(self._state.public_file(stored))
+                fields["files"] = shared
             msg = self._api.store_message(
                 channel_id,
                 text,
@@ -402,6 +475,12 @@ class FakeSlack(StateAccessors):
             status, text = self._api.receive_upload(file_id, data)
             self._record(UPLOAD, params, status, {"text": text})
         return status, text, {}
+
+    def download_request(self, file_id: str, token: str | None) -> tuple[int, bytes | str]:
+        with self._lock:
+            status, data = self._api.download_file(file_id, token, self.bot_token)
+            self._record("files-pri", {"file": file_id}, status, {"bytes": len(data)})
+        return status, data
 
     def _faulted(self, method: str, params: dict[str, Any], outcome: FaultOutcome) -> Answer:
         if outcome.latency:

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 PERMALINK_BASE = "https://fake.slack.test"
 # Keys kept on stored messages for the tests' convenience but never sent back by Slack.
 _INTERNAL_MESSAGE_KEYS = ("channel", "edits", "deleted", "source", "unfurl_links", "unfurl_media")
+# Keys kept on stored files for the fake's own use, never sent back by Slack.
+_INTERNAL_FILE_KEYS = ("content", "initial_comment", "thread_ts", "alt_txt", "deleted", "access_denied",
+                       "app_readable")
 
 
 class ClockLike(Protocol):
@@ -207,6 +210,26 @@ class SlackState:
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},
         }
+
+    # ----- files ----------------------------------------------------------
+
+    def stored_file(self, file_id: object) -> dict[str, Any] | None:
+        for stored in self.files:
+            if stored["id"] == file_id:
+                return stored
+        return None
+
+    def bot_can_read(self, stored: dict[str, Any]) -> bool:
+        """Whether the bot token sees the file: its own upload, a file given to the app through a form's
+        file input, or one shared in a conversation the bot is in."""
+        if stored["user"] == self.bot_user_id or stored.get("app_readable"):
+            return True
+        return any(self.channels.get(c, {}).get("bot_member") for c in stored.get("channels") or [])
+
+    @staticmethod
+    def public_file(stored: dict[str, Any]) -> dict[str, Any]:
+        """The file object as ``files.info`` and messages carry it."""
+        return {k: copy.deepcopy(v) for k, v in stored.items() if k not in _INTERNAL_FILE_KEYS}
 
     # ----- messages -------------------------------------------------------
 

@@ -350,6 +350,7 @@ class SurfaceApi:
                 "created": int(time.time()),
                 "channels": channel_ids,
                 "url_private": f"{PERMALINK_BASE}/files/{item['id']}/{name}",
+                "url_private_download": f"{st.base_url}/files-pri/{item['id']}/{name}",
                 "permalink": f"{PERMALINK_BASE}/files/{st.bot_user_id}/{item['id']}/{name}",
             }
             st.files.append(
@@ -373,10 +374,28 @@ class SurfaceApi:
         return {"files": copy.deepcopy(shared)}
 
     def files_info(self, params: Params) -> dict[str, Any]:
-        for stored in self.state.files:
-            if stored["id"] == params.get("file"):
-                return {"file": {k: copy.deepcopy(v) for k, v in stored.items() if k != "content"}}
-        raise ApiError("file_not_found")
+        """The file, if the bot may read it: ``file_not_found`` for a file it cannot see (not shared
+        with it), ``file_deleted``, or ``access_denied`` (a Slack Connect file its owner's organization
+        withholds, ``file_access: check_file_info``)."""
+        st = self.state
+        stored = st.stored_file(params.get("file"))
+        if stored is None or not st.bot_can_read(stored):
+            raise ApiError("file_not_found")
+        if stored.get("deleted"):
+            raise ApiError("file_deleted")
+        if stored.get("access_denied"):
+            raise ApiError("access_denied")
+        return {"file": st.public_file(stored)}
+
+    def download_file(self, file_id: str, token: str | None, bot_token: str) -> tuple[int, bytes | str]:
+        """``GET url_private_download``: the bytes, to the bot token only, for a file it may read."""
+        st = self.state
+        stored = st.stored_file(file_id)
+        if token != bot_token:
+            return 403, "Forbidden"
+        if stored is None or stored.get("deleted") or stored.get("access_denied") or not st.bot_can_read(stored):
+            return 404, "Not Found"
+        return 200, bytes(stored["content"] or b"")
 
 
 def truthy_flag(value: object) -> bool:

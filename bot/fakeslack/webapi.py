@@ -229,6 +229,7 @@ class WebApi(SurfaceApi):
         if channel["is_im"] and st.unreachable(channel["user"]):
             raise ApiError("channel_not_found")  # the DM outlived the last channel they shared
         text, blocks = self.message_content(params, "chat.postMessage")
+        self.check_slack_files(channel_id, blocks, params, "chat.postMessage")
         msg = self.store_message(channel_id, text, blocks, params, source="chat.postMessage")
         return {"channel": channel_id, "ts": msg["ts"], "message": st.public_message(msg)}
 
@@ -241,6 +242,7 @@ class WebApi(SurfaceApi):
         if msg.get("user") != st.bot_user_id:
             raise ApiError("cant_update_message")
         text, blocks = self.message_content(params, "chat.update", require=False)
+        self.check_slack_files(channel_id, blocks, params, "chat.update")
         self.check_metadata(params)
         self.edit_message(msg, text if "text" in params else None, blocks, metadata=params.get("metadata"))
         return {"channel": channel_id, "ts": msg["ts"], "text": msg.get("text", ""), "message": st.public_message(msg)}
@@ -292,6 +294,28 @@ class WebApi(SurfaceApi):
         st.record_warnings(source, message_warnings(text, blocks), params)
         text = text or ""
         return text[:MAX_MESSAGE_TEXT], blocks
+
+    def check_slack_files(self, channel_id: str, blocks: Any, params: Params, source: str) -> None:
+        """An image block may show a Slack file (``slack_file``) only if the poster has access to it
+        (Slack's rule). The fake asks more: that the file is shared in this very conversation, since a
+        reviewer of another organization may not see it otherwise. So a card must refer to a copy shared
+        where it is posted."""
+        st = self.state
+        errors = []
+        for index, block in enumerate(blocks or []):
+            ref = block.get("slack_file") if isinstance(block, dict) and block.get("type") == "image" else None
+            if not isinstance(ref, dict):
+                continue
+            file_id = ref.get("id") or str(ref.get("url") or "").rstrip("/").split("/")[-2:][0]
+            stored = st.stored_file(file_id)
+            if stored is None or stored.get("deleted") or not st.bot_can_read(stored):
+                errors.append(f"blocks[{index}].slack_file: {file_id} is not a file the poster can see")
+            elif channel_id not in (stored.get("channels") or []):
+                errors.append(f"blocks[{index}].slack_file: {file_id} is not shared in {channel_id}, so its "
+                              "readers may not see it")
+        if errors:
+            st.record_rejection(source, errors, params)
+            raise ApiError("invalid_blocks", errors=errors)
 
     @staticmethod
     def check_metadata(params: Params) -> None:

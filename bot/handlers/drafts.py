@@ -1,16 +1,20 @@
-"""``/nexo draft``, the draft form (new and revised), the Revise button, ``/nexo pending``, ``/nexo calendar``."""
+"""``/nexo draft``, the draft form (new and revised), the **Send for approval** shortcut and its form, the
+Revise button, ``/nexo pending``, ``/nexo calendar``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.approvals import content_calendar, flows, ids, listing, modals, service, spec, webhook
-from bot.approvals.flows import Outcome
+from bot.approvals import content_calendar, flows, ids, listing, media, modals, service, spec, webhook
+from bot.approvals.flows import DraftForm, Outcome
+from bot.blockkit import read
+from bot.db import row_id
 from bot.errors import UserError
 from bot.handlers import home
 from bot.i18n import N_
 from bot.plans import service as plans
-from bot.slack.listeners import Action, Registration, Subcommand, View
+from bot.slack import files
+from bot.slack.listeners import Action, Registration, Shortcut, Subcommand, View
 from bot.slack.request import Reply, Request
 
 DRAFT_USAGE = N_("Write `/nexo draft CLIENT [network:instagram,x] [at:2026-12-01T10:00] [category:NAME] TEXT`, "
@@ -81,6 +85,27 @@ def calendar_command(req: Request) -> Reply:
 
 
 # -- the draft form -------------------------------------------------------------------------------------
+def look_up_files(req: Request) -> None:
+    """Before the form's unit of work: ``files.info`` on each file it names (the ids are untrusted), so
+    the listener knows which the bot can read and whose they are."""
+    kept, uploaded = modals.picked_files(req.view)
+    refs = list(uploaded)
+    if req.view.get("callback_id") == ids.SHORTCUT_MODAL:  # the message's files, ticked in the form
+        shown = _option_names(req.view, ids.FILES_KEEP)
+        refs = [(file_id, shown.get(file_id, file_id)) for file_id in kept] + refs
+    req.prepared["files"] = files.look_up(req.client, refs)
+
+
+def _option_names(view: dict[str, Any], block_id: str) -> dict[str, str]:
+    """The names the form showed for its file options (the view comes back from Slack: untrusted)."""
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("block_id") == block_id:
+            options = (block.get("element") or {}).get("options") or []
+            return {str(o.get("value")): str((o.get("text") or {}).get("text", ""))[:255]
+                    for o in options if isinstance(o, dict) and isinstance(o.get("text"), dict)}
+    return {}
+
+
 def draft_submitted(req: Request) -> dict[str, Any] | None:
     """Create or revise from the form. Every invalid field is pointed at in the form itself."""
     actor = req.actor
@@ -88,9 +113,45 @@ def draft_submitted(req: Request) -> dict[str, Any] | None:
     fields, errors = modals.read_draft_modal(req.view, timezone=form.plan.timezone, now=req.now)
     if fields is None:
         return {"response_action": "errors", "errors": {block: e.render(req.t.gettext) for block, e in errors.items()}}
+    added = media.check_files(req.prepared.get("files", []), owner=actor.user_id, target=fields.networks)
+    fields.media = flows.form_media(req.session, form=form, kept=modals.picked_files(req.view)[0], added=added,
+                                    target=fields.networks)
     outcome = flows.submit_draft_form(req.session, actor=actor, form=form, fields=fields, now=req.now, t=req.t)
     hand_off_after_commit(req, outcome)
     return None
+
+
+# -- the Send for approval shortcut ---------------------------------------------------------------------
+def send_for_approval(req: Request) -> None:
+    """The message shortcut on a CM's own message: its text is the copy, its files the media; the form
+    asks for the client, the networks and the time."""
+    actor = req.actor
+    service.require_agency(actor)
+    message = req.body.get("message") or {}
+    if message.get("user") != actor.user_id:
+        raise UserError(N_("“Send for approval” works on your own messages: the text and files you wrote."))
+    clients = [(c.id, c.name) for c in plans.visible_clients(req.session, actor)]
+    if not clients:
+        raise UserError(N_("There is no client you can write drafts for yet. Add one with `/nexo client add`."))
+    shared = [(str(f["id"]), str(f.get("name") or f.get("title") or f["id"])) for f in message.get("files") or []
+              if isinstance(f, dict) and f.get("id")]
+    req.open_form(modals.shortcut_modal(req.t, clients=clients, text=str(message.get("text") or ""), files=shared,
+                                        meta={"from": "shortcut"}))
+
+
+def shortcut_submitted(req: Request) -> None:
+    """The shortcut's form: a new draft for the client picked, with the message's files ticked."""
+    actor = req.actor
+    client = plans.resolve_client_by_id(req.session, actor, row_id(read(req.view, ids.CLIENT)))
+    plan = plans.current_plan(client)
+    req.about(plan)
+    fields, errors = modals.read_draft_modal(req.view, timezone=plan.timezone, now=req.now)
+    if fields is None:
+        raise next(iter(errors.values()))
+    fields.media = media.check_files(req.prepared.get("files", []), owner=actor.user_id, target=fields.networks)
+    outcome = flows.submit_draft_form(req.session, actor=actor, form=DraftForm(plan, client=client), fields=fields,
+                                      now=req.now, t=req.t)
+    hand_off_after_commit(req, outcome)
 
 
 def revise_clicked(req: Request) -> None:
@@ -117,6 +178,8 @@ LISTENERS: list[Registration] = [
         (N_("/nexo calendar [CLIENT] [week|month|from:2026-12-07]"),
          N_("the scheduled posts per day, with their state and a link to their card")),
     ]),
-    View(ids.DRAFT_MODAL, draft_submitted, fields=modals.FIELD_BLOCKS),
+    View(ids.DRAFT_MODAL, draft_submitted, fields=modals.FIELD_BLOCKS, prepare=look_up_files),
+    Shortcut(ids.SEND_FOR_APPROVAL, send_for_approval),
+    View(ids.SHORTCUT_MODAL, shortcut_submitted, fields=modals.SHORTCUT_FIELD_BLOCKS, prepare=look_up_files),
     Action(ids.REVISE, revise_clicked),
 ]

@@ -74,6 +74,9 @@ class View:
     fn: Listener
     fields: Mapping[str, str] = field(default_factory=dict)
     fallback: str | None = None
+    # Asks Slack what the listener needs (say, files.info) before the unit of work opens, since no
+    # Slack call is made while it holds its locks; it leaves what it found in ``req.prepared``.
+    prepare: Listener | None = None
 
 
 @dataclass(frozen=True)
@@ -212,13 +215,17 @@ class _Frame:
         next()
 
     # -- the unit of work ---------------------------------------------------------------------------------
-    def run(self, req: Request, fn: Listener) -> tuple[Any, BaseException | None]:
-        """``fn(req)`` in one transaction, then its after-commit calls. Returns (result, failure)."""
+    def run(self, req: Request, fn: Listener, *, prepare: Listener | None = None
+            ) -> tuple[Any, BaseException | None]:
+        """``prepare(req)`` (Slack calls), then ``fn(req)`` in one transaction, then its after-commit calls.
+        Returns (result, failure)."""
         try:
             if req.user_id and req.event.get("type") != "message":
                 # Who acts is looked up (users.info, remembered) before the transaction opens: Slack is
                 # not called while this unit of work holds its locks. (Plain channel messages never need it.)
                 req.actor  # noqa: B018
+            if prepare is not None:
+                prepare(req)
             with self.ctx.db.transaction() as session:
                 req.begin(session)
                 result = fn(req)
@@ -311,7 +318,7 @@ class _Frame:
     # -- forms ----------------------------------------------------------------------------------------------
     def form_listener(self, reg: View) -> Callable[..., None]:
         def listener(ack: Ack, nexo: Request) -> None:
-            answer, failure = self.run(nexo, reg.fn)
+            answer, failure = self.run(nexo, reg.fn, prepare=reg.prepare)
             if failure is None:
                 ack(**answer) if answer else ack()
                 return

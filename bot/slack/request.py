@@ -69,6 +69,7 @@ class Request:
         self.now: datetime = app.clock.now()
         self._session: Session | None = None
         self._after_commit: list[Callable[[], object]] = []
+        self.prepared: dict[str, Any] = {}  # what a listener's ``prepare`` asked Slack (bot.slack.listeners.View)
 
     # -- who -------------------------------------------------------------------------------------
     @property

@@ -121,6 +121,7 @@ def build_world(bot: Any, slack: Any, fake: Any) -> Beta:
         tracking_ids.ANSWER_MODAL: _open_by_click(slack, fake, question_msg, OTHER_REF, tracking_ids.ANSWER),
         tracking_ids.PROMISE_MODAL: _open_by_click(slack, fake, question_msg, OTHER_REF, tracking_ids.PROMISE),
         approval_ids.DRAFT_MODAL: _open_by_command(slack, fake, "draft Beta", CM_EN),
+        approval_ids.SHORTCUT_MODAL: _open_by_shortcut(slack, fake, CM_EN),
         "plan_modal": _open_by_command(slack, fake, "client edit Beta", LEAD),
         crisis_ids.DECLARE_MODAL: _open_by_command(slack, fake, "crisis", LEAD),
     }
@@ -178,6 +179,16 @@ def _open_by_command(slack: Any, fake: Any, text: str, user: str) -> dict[str, A
     _command(slack, text, user)
     return fake.wait_for(lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1],
                          message=f"modal from /nexo {text}")
+
+
+def _open_by_shortcut(slack: Any, fake: Any, user: str) -> dict[str, Any]:
+    """**Send for approval** on ``user``'s own message with a picture."""
+    photo = fake.add_file(user, "launch.png", "image/png", b"\x89PNG pixels")
+    message = fake.add_message(fake.dm_channel(user), user, "Launch day!", files=[photo])
+    before = len(fake.views_opened(user))
+    slack.shortcut(approval_ids.SEND_FOR_APPROVAL, message, message["channel"], user)
+    return fake.wait_for(lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1],
+                         message="modal from Send for approval")
 
 
 # -- sending forged payloads ------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ def element_state(element_type: str, known: list[str]) -> st.SearchStrategy[Any]
         "channels_select": st.builds(lambda x: {"selected_channel": x}, v),
         "datepicker": st.builds(lambda x: {"selected_date": x}, v),
         "timepicker": st.builds(lambda x: {"selected_time": x}, v),
+        "file_input": st.builds(lambda x: {"files": x}, st.one_of(
+            st.lists(st.builds(lambda i, n: {"id": i, "name": n}, v, v), max_size=3), wrong_type)),
     }
     typed = shapes[element_type].map(lambda state: {"type": element_type, **state})
     return st.one_of(typed, typed, wrong_type, st.just({}))

@@ -8,6 +8,7 @@ own language (Ana, ``REF``, reads Spanish); and Slack accepted everything the bo
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -59,8 +60,8 @@ BUTTON_HOME = {
     crisis_ids.KEEP_HELD: "page",
 }
 FORMS = {approval_ids.COMMENT_MODAL, approval_ids.REASSIGN_MODAL, approval_ids.DRAFT_MODAL, tracking_ids.ANSWER_MODAL,
-         tracking_ids.PROMISE_MODAL, plan_ids.PLAN_MODAL, crisis_ids.DECLARE_MODAL}
-SHORTCUTS = {crisis_ids.FLAG_SHORTCUT}
+         tracking_ids.PROMISE_MODAL, plan_ids.PLAN_MODAL, crisis_ids.DECLARE_MODAL, approval_ids.SHORTCUT_MODAL}
+SHORTCUTS = {crisis_ids.FLAG_SHORTCUT, approval_ids.SEND_FOR_APPROVAL}
 EVENTS = {"message", "app_home_opened"}
 
 
@@ -167,7 +168,8 @@ def test_flagging_any_message_opens_the_form_or_refuses_politely(stage, caplog, 
     opened = len(fake.views_opened(user))
     url = fake.new_response_url(channel=str(channel), user=user)
     message = {"type": "message", "user": OTHER_REF, "ts": ts, "text": text}
-    payload = slack.envelope("message_action", user, None, callback_id=crisis_ids.FLAG_SHORTCUT,
+    shortcut = data.draw(st.sampled_from(sorted(SHORTCUTS)), label="shortcut")
+    payload = slack.envelope("message_action", user, None, callback_id=shortcut,
                               trigger_id=fake.issue_trigger_id(user), response_url=url,
                               channel={"id": channel, "name": "x"}, message=message, message_ts=ts,
                               action_ts="1700000000.000200")
@@ -329,12 +331,13 @@ def test_errors_logged_by_the_bot_would_be_seen(caplog):
 def test_nul_characters_never_reach_the_database(stage, caplog):
     """PostgreSQL text can't hold U+0000; hypothesis once drew it into a flagged message's channel."""
     fake, slack = stage.fake, stage.slack
-    for user, channel, text in ((REF, "C\x00", "a\x00b"), (STRANGER, "C_GENERAL", "\x00"), (LEAD, "C\x00X", "x")):
+    cases = ((REF, "C\x00", "a\x00b"), (STRANGER, "C_GENERAL", "\x00"), (LEAD, "C\x00X", "x"))
+    for (user, channel, text), shortcut in itertools.product(cases, sorted(SHORTCUTS)):
         checks = Checks(stage, caplog)
         opened = len(fake.views_opened(user))
         url = fake.new_response_url(channel=channel, user=user)
         message = {"type": "message", "user": OTHER_REF, "ts": "1700000000.000100", "text": text}
-        payload = slack.envelope("message_action", user, None, callback_id=crisis_ids.FLAG_SHORTCUT,
+        payload = slack.envelope("message_action", user, None, callback_id=shortcut,
                                   trigger_id=fake.issue_trigger_id(user), response_url=url,
                                   channel={"id": channel, "name": "x"}, message=message,
                                   message_ts="1700000000.000100", action_ts="1700000000.000200")

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.app import Nexo, build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.db import Database, create_schema
+from bot.db import PUBLIC_URL, Database, create_schema
 from bot.devtools.local_server import LocalServer
 from bot.jobs import run_tick
 from bot.models import Base
@@ -53,6 +53,7 @@ def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: s
                         slack_api_url=fake.api_url, database_url=database.url)
     nexo = build_app(settings, db=database, clock=clock, hand_off=hand_off)
     server = LocalServer(make_wsgi_app(nexo)).start()
+    database.info[PUBLIC_URL] = server.url  # the hand-off's media links point at this server
     return BotUnderTest(nexo, server, SlackRequests(server.url, signing_secret, fake), clock)
 
 
