@@ -65,8 +65,8 @@ def crisis_card(crisis: Crisis, client_name: str, t: Translator, *, round: int |
     title = t(N_("🚨 Reputation crisis: {client}"), client=client_name)
     facts = [
         titled(t(N_("Severity")), sev),
-        titled(t(N_("Declared")),
-               f"{mention(crisis.declared_by)}, {date_token(crisis.declared_at or crisis.created_at, crisis.timezone, t.language)}"),
+        titled(t(N_("Declared")), f"{mention(crisis.declared_by)}, "
+               f"{date_token(crisis.declared_at or crisis.created_at, crisis.timezone, t.language)}"),
     ]
     if crisis.source_link:
         original = t(N_("original message"))
@@ -345,7 +345,8 @@ def crises_list(client_name: str, reports: list[CrisisReport], t: Translator) ->
         released = sum(1 for h in r.holds if h.released_at)
         line = t(N_("*{when}* · {severity} · {status} · acknowledged in {tta} · resolved in {ttr} · steps "
                     "{done}/{total} · held {held}, released {released}"),
-                 when=date_token(c.declared_at or c.created_at, c.timezone, t.language), severity=severity(c.severity, t),
+                 when=date_token(c.declared_at or c.created_at, c.timezone, t.language),
+                 severity=severity(c.severity, t),
                  status=status_name(c, t),
                  tta=duration(r.time_to_acknowledge), ttr=duration(r.time_to_resolve), done=r.steps_done,
                  total=len(r.steps), held=held, released=released)
