@@ -189,6 +189,12 @@ def test_withdraw_closes_every_card_cancels_the_request_and_tells_the_tool(world
     assert "ACME-2" in calendar and "ACME-1" not in calendar
     assert world.events("ACME-1")[-2:] == ["withdrawn", "publishing_tool_told"]
 
+    open_card = world.card(REF, "ACME-2")
+    answer(world, "draft withdraw ACME-2")
+    world.click(open_card, REF, ids.APPROVE, forged=True, until=lambda: world.seen_by(REF).ephemerals)  # stale
+    assert world.seen_by(REF).ephemerals[-1].startswith("The agency withdrew ACME-2 at ")
+    assert world.decisions("ACME-2") == [] and len(receiver.received) == 2
+
 
 def test_a_draft_in_review_withdrawn_by_the_lead_stops_its_reminders_and_spanish_readers_read_why(world, receiver):
     with_tool(world, receiver, options="lang:es")
