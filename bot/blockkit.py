@@ -80,13 +80,28 @@ def divider() -> dict[str, Any]:
     return {"type": "divider"}
 
 
-def button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
-    """A button; ``style`` is ``"primary"`` or ``"danger"``."""
+def button(label: str, action_id: str, value: str, *, style: str | None = None,
+           confirm: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A button; ``style`` is ``"primary"`` or ``"danger"``; ``confirm`` (:func:`confirm_dialog`): Slack
+    asks "are you sure?" before the click is sent."""
     element: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label[:BUTTON_TEXT_MAX]},
                                "action_id": action_id, "value": value}
     if style:
         element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
     return element
+
+
+def confirm_dialog(title: str, text: str, *, confirm: str, deny: str, danger: bool = False) -> dict[str, Any]:
+    """A button's confirmation dialog (Slack: title 100, text 300, buttons 30 characters)."""
+    dialog: dict[str, Any] = {"title": {"type": "plain_text", "text": title[:100]},
+                              "text": {"type": "mrkdwn", "text": text[:300]},
+                              "confirm": {"type": "plain_text", "text": confirm[:30]},
+                              "deny": {"type": "plain_text", "text": deny[:30]}}
+    if danger:
+        dialog["style"] = "danger"
+    return dialog
 
 
 def actions(elements: list[dict[str, Any]], *, block_id: str | None = None) -> dict[str, Any]:

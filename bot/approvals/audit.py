@@ -34,6 +34,8 @@ class Event(enum.StrEnum):
     HANDOFF_FAILED = "handoff_failed"  # a hand-off, or news of the post (detail: webhook_event), never accepted
     TOOL_TOLD = "publishing_tool_told"  # the tool accepted news of a post it has: held, released, withdrawn...
     MISSED_PUBLISH_TIME = "missed_publish_time"
+    WITHDRAWN = "withdrawn"  # the agency withdrew the post (detail: told_tool)
+    RESCHEDULED = "rescheduled"  # a new publish time on the same version (detail: previous, publish_at)
 
 
 def record(session: Session, *, client_id: int, draft: Draft | None, actor: str, event: Event, at: datetime,

@@ -14,10 +14,10 @@ from typing import Any
 
 from bot.approvals import ids
 from bot.approvals import media as media_rules
-from bot.approvals.models import DraftMedia, DraftVersion, MediaKind, Stage
+from bot.approvals.models import DraftMedia, DraftStatus, DraftVersion, MediaKind, Stage
 from bot.approvals.spec import NETWORK_LABELS
 from bot.approvals.text import escape, first_words, fit, word_diff
-from bot.blockkit import actions, button, context, date_token, fields, mentions, section, titled
+from bot.blockkit import actions, button, confirm_dialog, context, date_token, fields, mentions, section, titled
 from bot.delivery.shares import image_ref, link_ref
 from bot.i18n import N_, Translator
 
@@ -32,6 +32,7 @@ class CardState(enum.StrEnum):
     REJECTED = "rejected"
     SUPERSEDED = "superseded"
     PASSED_INTERNAL = "passed_internal"  # internal review done: the client has it now
+    WITHDRAWN = "withdrawn"  # the agency withdrew the post: one line, no buttons
 
 
 @dataclass
@@ -79,6 +80,8 @@ def quote(comment: str | None, limit: int = 1500) -> str:
 # -- the approval card -----------------------------------------------------------------------------
 def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, Any]]]:
     """(notification text, blocks) of the card a reviewer decides on."""
+    if card.state == CardState.WITHDRAWN:
+        return withdrawn_card(card.reference, card.decided_by or card.author, card.decided_at, card.timezone, t)
     v = card.version
     if card.stage == Stage.INTERNAL:
         title = t(N_("Internal review: {ref}"), ref=card.reference)
@@ -213,6 +216,110 @@ def _buttons(card: CardView, t: Translator, shortened: bool) -> list[dict[str, A
     if shortened and card.state != CardState.SUPERSEDED:
         elements.append(button(t(N_("See full text")), ids.FULL_TEXT, value))
     return elements
+
+
+def withdrawn_card(reference: str, who: str, at: datetime | None, tz: str, t: Translator
+                   ) -> tuple[str, list[dict[str, Any]]]:
+    """Every card of a withdrawn draft, closed to one line: who withdrew it and when; no buttons."""
+    text = "🗑️ " + t(N_("{ref} was withdrawn by <@{who}> at {time}: it will not be published, and nothing waits "
+                        "on you."), ref=reference, who=who, time=_when(at, tz, t))
+    return text, [section(text)]
+
+
+# -- the author's copy -------------------------------------------------------------------------------
+@dataclass
+class AuthorCopy:
+    """The draft as its author keeps it in their DM: where it stands, and Edit / Reschedule / Withdraw."""
+
+    reference: str
+    client_name: str
+    version: DraftVersion
+    status: DraftStatus
+    timezone: str
+    value: str  # button value: "<draft_id>:<version>"
+    waiting_on: list[str] = field(default_factory=list)
+    due_at: datetime | None = None
+    withdrawn_by: str | None = None
+    withdrawn_at: datetime | None = None
+    deliver_at: datetime | None = None  # the card waits for the client's business hours until then
+
+
+def author_copy(copy: AuthorCopy, t: Translator, *, lead: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(text, blocks) of the author's copy; ``lead``: what it opens with instead of where the draft stands
+    (its confirmation, when first posted). A withdrawn or rejected draft keeps no buttons."""
+    if copy.status == DraftStatus.WITHDRAWN:
+        text = "🗑️ " + t(N_("{ref} was withdrawn by <@{who}> at {time}. Its cards are closed and nothing waits on "
+                            "anyone."), ref=copy.reference, who=copy.withdrawn_by or "?",
+                         time=_when(copy.withdrawn_at, copy.timezone, t))
+        return text, [section(text)]
+    v = copy.version
+    text = lead or _copy_status(copy, t)
+    if copy.deliver_at is not None and lead is None:  # the confirmation says so already
+        text += " " + t(N_("The client is outside business hours: the card reaches them at {time}."),
+                        time=_when(copy.deliver_at, copy.timezone, t))
+    about = fit(first_words(v.text, 300), 400)[0]
+    blocks: list[dict[str, Any]] = [
+        section(text + "\n" + "> " + escape(about).replace("\n", "\n> ")),
+        context(t(N_("Networks: {networks} · Publish time: {time}"), networks=networks_label(v.networks),
+                  time=_when(v.publish_at, copy.timezone, t))),
+    ]
+    if copy.status != DraftStatus.REJECTED:
+        blocks.append(actions(author_buttons(copy, t), block_id=ids.AUTHOR_ACTIONS))
+    return text, blocks
+
+
+def _copy_status(copy: AuthorCopy, t: Translator) -> str:
+    ref, client, number = copy.reference, copy.client_name, copy.version.number
+    due = _when(copy.due_at, copy.timezone, t) if copy.due_at else "—"
+    if copy.status == DraftStatus.INTERNAL_REVIEW:
+        return "📝 " + t(N_("{ref} (version {version}) for {client} is with {people} for internal review; answer due "
+                            "{due}."), ref=ref, version=number, client=client, people=mentions(copy.waiting_on),
+                         due=due)
+    if copy.status == DraftStatus.CLIENT_REVIEW:
+        return "📝 " + t(N_("{ref} (version {version}) for {client} waits on {people}; answer due {due}."), ref=ref,
+                         version=number, client=client, people=mentions(copy.waiting_on), due=due)
+    if copy.status in (DraftStatus.INTERNAL_CHANGES, DraftStatus.CLIENT_CHANGES):
+        return "✏️ " + t(N_("{ref} (version {version}) for {client}: changes were requested. Edit it to send a new "
+                            "version."), ref=ref, version=number, client=client)
+    if copy.status == DraftStatus.APPROVED:
+        return "✅ " + t(N_("{ref} (version {version}) for {client} is approved. You can still reschedule or withdraw "
+                            "it; an edit goes back for approval."), ref=ref, version=number, client=client)
+    return "⛔ " + t(N_("{ref} (version {version}) for {client} was rejected."), ref=ref, version=number,
+                     client=client)
+
+
+def author_buttons(copy: AuthorCopy, t: Translator) -> list[dict[str, Any]]:
+    """Edit, Reschedule (posts with a time) and Withdraw (Slack asks first)."""
+    elements = [button(t(N_("Edit")), ids.EDIT, copy.value)]
+    if copy.version.publish_at is not None:
+        elements.append(button(t(N_("Reschedule")), ids.RESCHEDULE, copy.value))
+    sure = confirm_dialog(t(N_("Withdraw {ref}?"), ref=copy.reference),
+                          t(N_("Its cards close, nothing waits on the client any more, and the publishing tool is told "
+                               "not to publish it.")),
+                          confirm=t(N_("Withdraw")), deny=t(N_("Keep it")), danger=True)
+    elements.append(button(t(N_("Withdraw")), ids.WITHDRAW, copy.value, style="danger", confirm=sure))
+    return elements
+
+
+def withdrawn_reply(reference: str, cards: int, told_tool: bool, t: Translator) -> str:
+    """To whoever withdrew a draft: what was closed, and whether the publishing tool is being told."""
+    text = "🗑️ " + t.ngettext("{ref} withdrawn: its {n} card is closed and its reminders stopped.",
+                              "{ref} withdrawn: its {n} cards are closed and its reminders stopped.", cards,
+                              ref=reference)
+    if told_tool:
+        text += " " + t(N_("Telling the publishing tool not to publish it."))
+    return text
+
+
+def rescheduled_reply(reference: str, at: datetime, due_at: datetime | None, tz: str, told_tool: bool,
+                      t: Translator) -> str:
+    """To whoever rescheduled a draft: the new time, the answer's new due time, and the tool's news."""
+    text = "🗓️ " + t(N_("{ref} now publishes at {time}."), ref=reference, time=_when(at, tz, t))
+    if due_at is not None:
+        text += " " + t(N_("The answer is now due {due}."), due=_when(due_at, tz, t))
+    if told_tool:
+        text += " " + t(N_("Telling the publishing tool the new time."))
+    return text
 
 
 # -- notices to the agency -------------------------------------------------------------------------

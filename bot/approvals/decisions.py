@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.access import Actor
 from bot.approvals import audit, blocks, flows, media, service, standins, webhook
 from bot.approvals.audit import Event
+from bot.approvals.author_copy import refresh_author_copy
 from bot.approvals.flows import Outcome, close_open, refresh_cards, tell_author
 from bot.approvals.models import (
     CHANGES,
@@ -129,6 +130,7 @@ def approve(session: Session, *, actor: Actor, draft_id: int, version: int, now:
     tell_author(session, draft, blocks.approved_notice(
         draft.reference, version, actor.user_id, service.local_time(now, plan, now), _start(current),
         _author_translator(session, draft), handoff=delivery is not None, absent=for_user), now=now)
+    refresh_author_copy(session, draft, client, plan, now=now)
     return Outcome(draft, stage=stage, webhook_ids=[delivery] if delivery else [])
 
 
@@ -149,10 +151,13 @@ def _pass_internal(session: Session, draft: Draft, current: DraftVersion, client
         audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.PRE_APPROVED,
                      at=now, category=draft.category)
         delivery = webhook.enqueue_handoff(session, draft, current, client, approved_by=[actor.user_id], now=now)
+        refresh_author_copy(session, draft, client, plan, now=now)
         return Outcome(draft, stage=Stage.INTERNAL, webhook_ids=[delivery] if delivery else [])
     service.transition(session, draft, DraftStatus.CLIENT_REVIEW, version=version, from_=internal, now=now)
     refresh_cards(session, draft, version, Stage.INTERNAL, client, plan, now=now)
-    return flows.send_for_review(session, draft, current, client, plan, Stage.CLIENT, now=now, by=actor.user_id)
+    outcome = flows.send_for_review(session, draft, current, client, plan, Stage.CLIENT, now=now, by=actor.user_id)
+    refresh_author_copy(session, draft, client, plan, now=now)
+    return outcome
 
 
 def _partly_approved(session: Session, draft: Draft, current: DraftVersion, client: Client, plan: Plan,
@@ -169,6 +174,7 @@ def _partly_approved(session: Session, draft: Draft, current: DraftVersion, clie
                      subject_type=service.SUBJECT, subject_id=current.id, reference=draft.reference,
                      summary=current.text, asked_by=draft.created_by, assignee=plan.reference_user, now=now,
                      not_after=flows.publish_deadline(plan, current), notice_id=cards[0][1].id if cards else None)
+        refresh_author_copy(session, draft, client, plan, now=now)
     else:  # still a conditional write: fails if the draft moved under us
         service.transition(session, draft, draft.status, version=current.number, from_=(draft.status,), now=now)
     refresh_cards(session, draft, current.number, Stage.CLIENT, client, plan, now=now)
@@ -198,6 +204,7 @@ def request_changes(session: Session, *, actor: Actor, draft_id: int, version: i
     tell_author(session, draft, blocks.changes_notice(
         draft.reference, service.button_value(draft, version), actor.user_id, service.local_time(now, plan, now),
         comment, _author_translator(session, draft), absent=for_user), now=now)
+    refresh_author_copy(session, draft, client, plan, now=now)
     return Outcome(draft, stage=stage)
 
 
@@ -220,6 +227,7 @@ def reject(session: Session, *, actor: Actor, draft_id: int, version: int, comme
     tell_author(session, draft, blocks.rejected_notice(
         draft.reference, actor.user_id, service.local_time(now, plan, now), comment,
         _author_translator(session, draft), absent=for_user), now=now)
+    refresh_author_copy(session, draft, client, plan, now=now)
     return Outcome(draft, stage=stage)
 
 

@@ -8,7 +8,7 @@ shows the truth, whatever happened before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.access import Actor
 from bot.approvals import audit, blocks, media, networks, service, webhook
 from bot.approvals.audit import Event
+from bot.approvals.author_copy import post_author_copy, refresh_author_copy
 from bot.approvals.blocks import CardState, CardView
 from bot.approvals.models import (
     CHANGES,
@@ -28,6 +29,7 @@ from bot.approvals.models import (
     Stage,
     stage_of,
 )
+from bot.approvals.outcome import Outcome
 from bot.approvals.spec import DraftFields
 from bot.blockkit import mentions
 from bot.db import row_id
@@ -39,18 +41,6 @@ from bot.plans.models import Client, Plan
 from bot.plans.service import current_plan, resolve_client_by_id
 from bot.tracking.models import RequestKind, RequestState, WaitingOn
 from bot.tracking.service import client_notice_time, close_request, open_request, request_due_at
-
-
-@dataclass
-class Outcome:
-    """What a transition did, for the handler's answer and its after-commit work."""
-
-    draft: Draft
-    stage: Stage | None = None
-    sent_to: list[str] = field(default_factory=list)
-    due_at: datetime | None = None
-    deliver_at: datetime | None = None  # later than now: the card waits for the client's business hours
-    webhook_ids: list[int] = field(default_factory=list)
 
 
 # -- creating ---------------------------------------------------------------------------------------
@@ -74,14 +64,17 @@ def create_draft(session: Session, *, actor: Actor, client: Client, fields: Draf
         draft.decided_at, draft.decided_by, draft.decided_version = now, actor.user_id, 1
     session.add(draft)
     session.flush()
-    version = _add_version(session, draft, 1, fields, actor.user_id, now)
+    version = add_version(session, draft, 1, fields, actor.user_id, now)
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.CREATED, at=now,
                  networks=fields.networks, category=fields.category,
                  publish_at=fields.publish_at.isoformat() if fields.publish_at else None)
     if pre_approved:
-        return _pre_approve(session, draft, version, client, actor.user_id, now)
-    return send_for_review(session, draft, version, client, plan, Stage.INTERNAL if internal else Stage.CLIENT,
-                           now=now)
+        outcome = pre_approve(session, draft, version, client, actor.user_id, now)
+    else:
+        outcome = send_for_review(session, draft, version, client, plan,
+                                  Stage.INTERNAL if internal else Stage.CLIENT, now=now)
+    post_author_copy(session, draft, client, plan, outcome, now=now)
+    return outcome
 
 
 def fits_its_networks(fields: DraftFields) -> None:
@@ -90,8 +83,9 @@ def fits_its_networks(fields: DraftFields) -> None:
     networks.check_fits(fields.text, fields.networks, media=len(fields.media_links) + len(fields.media))
 
 
-def _add_version(session: Session, draft: Draft, number: int, fields: DraftFields, by: str, now: datetime
-                 ) -> DraftVersion:
+def add_version(session: Session, draft: Draft, number: int, fields: DraftFields, by: str, now: datetime
+                ) -> DraftVersion:
+    """Version ``number`` of the draft, with ``fields`` (immutable once written)."""
     version = DraftVersion(draft_id=draft.id, number=number, text=fields.text, networks=fields.networks,
                            publish_at=fields.publish_at, category=fields.category, media_links=fields.media_links,
                            internal_note=fields.internal_note, created_by=by, created_at=now)
@@ -101,8 +95,9 @@ def _add_version(session: Session, draft: Draft, number: int, fields: DraftField
     return version
 
 
-def _pre_approve(session: Session, draft: Draft, version: DraftVersion, client: Client, by: str, now: datetime
-                 ) -> Outcome:
+def pre_approve(session: Session, draft: Draft, version: DraftVersion, client: Client, by: str, now: datetime
+                ) -> Outcome:
+    """A version in a pre-approved category: recorded as approved, and owed to the publishing tool."""
     audit.record(session, client_id=client.id, draft=draft, actor=by, event=Event.PRE_APPROVED, at=now,
                  category=draft.category)
     delivery = webhook.enqueue_handoff(session, draft, version, client, approved_by=[by], now=now)
@@ -195,6 +190,11 @@ def card_view(session: Session, draft: Draft, version: DraftVersion, client: Cli
     if last is not None:
         view.decided_by, view.decided_at, view.comment = last.reviewer, last.at, last.comment
         view.decided_for = last.on_behalf_of
+    if draft.status == DraftStatus.WITHDRAWN:
+        withdrawn = audit.last_event(session, draft, draft.current_version, Event.WITHDRAWN)
+        view.state = CardState.WITHDRAWN
+        view.decided_by, view.decided_at = (withdrawn.actor, withdrawn.at) if withdrawn else (None, draft.updated_at)
+        return view
     if draft.current_version > version.number:
         view.state, view.superseded_by = CardState.SUPERSEDED, draft.current_version
     elif stage == Stage.INTERNAL and last is not None and last.decision == Decision.APPROVED:
@@ -281,7 +281,7 @@ def revise(session: Session, *, actor: Actor, draft_id: int, version: int, field
         values["missed_flagged_at"] = None  # a new publish time gets its own flag if missed again
     service.transition(session, draft, REVIEW[stage], version=version, from_=(REVIEW[stage], CHANGES[stage]),
                        now=now, **values)
-    new = _add_version(session, draft, number, fields, actor.user_id, now)
+    new = add_version(session, draft, number, fields, actor.user_id, now)
     close_open(session, old, RequestKind.REVISION, by=actor.user_id, outcome="revised", now=now)
     close_open(session, old, RequestKind.APPROVAL, by=actor.user_id, outcome="superseded", now=now,
                state=RequestState.CANCELLED)
@@ -292,11 +292,20 @@ def revise(session: Session, *, actor: Actor, draft_id: int, version: int, field
         changed.append("media")
     audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REVISED, at=now,
                  version=number, previous=version, changed=changed)
-    if stage == Stage.CLIENT and service.is_pre_approved(plan, fields.category):
-        service.transition(session, draft, DraftStatus.APPROVED, version=number, from_=(REVIEW[stage],), now=now,
-                           pre_approved=True, decided_at=now, decided_by=actor.user_id, decided_version=number)
-        return _pre_approve(session, draft, new, client, actor.user_id, now)
-    return send_for_review(session, draft, new, client, plan, stage, now=now, by=actor.user_id)
+    outcome = resend(session, draft, new, client, plan, stage, by=actor.user_id, now=now)
+    refresh_author_copy(session, draft, client, plan, now=now)
+    return outcome
+
+
+def resend(session: Session, draft: Draft, new: DraftVersion, client: Client, plan: Plan, stage: Stage, *, by: str,
+           now: datetime) -> Outcome:
+    """A new version (in review at ``stage``) to its reviewers, or approved at once when its category is
+    pre-approved and it is at the client stage."""
+    if stage == Stage.CLIENT and service.is_pre_approved(plan, new.category):
+        service.transition(session, draft, DraftStatus.APPROVED, version=new.number, from_=(REVIEW[stage],),
+                           now=now, pre_approved=True, decided_at=now, decided_by=by, decided_version=new.number)
+        return pre_approve(session, draft, new, client, by, now)
+    return send_for_review(session, draft, new, client, plan, stage, now=now, by=by)
 
 
 # -- the draft form -----------------------------------------------------------------------------------
@@ -308,6 +317,7 @@ class DraftForm:
     client: Client | None = None
     draft_id: int | None = None
     version: int | None = None
+    edit: bool = False  # the author's Edit (any changeable draft), not the Revise of a request for changes
 
     @property
     def revised(self) -> int | None:
@@ -321,7 +331,7 @@ def draft_form(session: Session, *, actor: Actor, meta: dict[str, Any]) -> Draft
     if meta.get("draft_id") is not None:
         draft_id, version = service.parse_metadata(meta)
         _, plan = service.client_and_plan(session, service.get_draft(session, draft_id))
-        return DraftForm(plan, draft_id=draft_id, version=version)
+        return DraftForm(plan, draft_id=draft_id, version=version, edit=meta.get("edit") is True)
     client = resolve_client_by_id(session, actor, row_id(meta.get("client_id")))
     return DraftForm(current_plan(client), client=client)
 
@@ -339,12 +349,19 @@ def form_media(session: Session, *, form: DraftForm, kept: list[str], added: lis
 
 def submit_draft_form(session: Session, *, actor: Actor, form: DraftForm, fields: DraftFields, now: datetime,
                       t: Translator) -> Outcome:
-    """Create or revise from the form, and confirm it to the author by DM (a form has no reply of its own)."""
-    if form.draft_id is not None and form.version is not None:
-        outcome = revise(session, actor=actor, draft_id=form.draft_id, version=form.version, fields=fields, now=now)
-    else:
+    """Create, revise or edit from the form, and confirm it by DM (a form has no reply of its own): a new
+    draft's confirmation is its author's copy (:mod:`bot.approvals.author_copy`); a new version gets a
+    line of its own."""
+    if form.draft_id is None or form.version is None:
         assert form.client is not None
-        outcome = create_draft(session, actor=actor, client=form.client, fields=fields, now=now)
+        return create_draft(session, actor=actor, client=form.client, fields=fields, now=now)
+    if form.edit:
+        from bot.approvals import changes  # changes builds on this module
+
+        outcome = changes.edit(session, actor=actor, draft_id=form.draft_id, version=form.version, fields=fields,
+                               now=now)
+    else:
+        outcome = revise(session, actor=actor, draft_id=form.draft_id, version=form.version, fields=fields, now=now)
     enqueue_post(session, now=now, to=actor.user_id,
                  text=confirmation(outcome, form.plan.timezone, now, t, revised=form.revised))
     return outcome

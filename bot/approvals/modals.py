@@ -55,8 +55,10 @@ def _text(block_id: str, label: str, value: str | None, *, multiline: bool = Fal
 
 # -- writing and revising ---------------------------------------------------------------------------------
 def draft_modal(t: Translator, *, client_name: str, timezone: str, categories: list[str], meta: dict[str, Any],
-                fields: DraftFields | None = None, reference: str | None = None) -> dict[str, Any]:
-    """A new draft (``fields`` None) or a revision prefilled with the current version."""
+                fields: DraftFields | None = None, reference: str | None = None, edit: bool = False
+                ) -> dict[str, Any]:
+    """A new draft (``fields`` None), or a revision (``edit``: the author's own change) prefilled with the
+    current version."""
     text = fields.text if fields else ""
     parts = [text[i:i + INPUT_MAX] for i in range(0, len(text), INPUT_MAX)] or [""]
     if fields is not None and len(parts) < TEXT_PARTS_MAX:
@@ -90,7 +92,9 @@ def draft_modal(t: Translator, *, client_name: str, timezone: str, categories: l
     blocks.append(file_input(t))
     blocks.append(_text(ids.NOTE, t(N_("Internal note (the client never sees it)")),
                         fields.internal_note if fields else None, multiline=True, max_length=2000))
-    title = t(N_("Revise {ref}"), ref=reference) if reference else t(N_("New draft"))
+    title = t(N_("New draft"))
+    if reference:
+        title = t(N_("Edit {ref}"), ref=reference) if edit else t(N_("Revise {ref}"), ref=reference)
     return _modal(ids.DRAFT_MODAL, title, blocks, t, submit=t(N_("Send for approval")), meta=meta)
 
 
@@ -175,6 +179,35 @@ def read_draft_modal(view: dict[str, Any], *, timezone: str, now: datetime
         except UserError as e:
             errors[FIELD_BLOCKS.get(e.field or name, ids.TEXT)] = e
     return (None if errors else fields), errors
+
+
+# -- rescheduling ---------------------------------------------------------------------------------------
+RESCHEDULE_FIELDS = {"publish_at": ids.RESCHEDULE_DATE}
+
+
+def reschedule_modal(t: Translator, *, reference: str, timezone: str, publish_at: datetime | None, now: datetime,
+                     meta: dict[str, Any]) -> dict[str, Any]:
+    """A new publish time: a date and a time picker in the client's time zone, starting at the current one."""
+    start = (publish_at or now).astimezone(ZoneInfo(timezone))
+    blocks = [
+        section(t(N_("When should *{ref}* be published? Times are in the client's time zone, {tz}."),
+                  ref=reference, tz=timezone)),
+        input_block(ids.RESCHEDULE_DATE, t(N_("Publish date ({tz})"), tz=timezone),
+                    {"type": "datepicker", "initial_date": start.strftime("%Y-%m-%d")}),
+        input_block(ids.RESCHEDULE_TIME, t(N_("Publish time ({tz})"), tz=timezone),
+                    {"type": "timepicker", "initial_time": start.strftime("%H:%M"), "timezone": timezone}),
+    ]
+    return _modal(ids.RESCHEDULE_MODAL, t(N_("Reschedule {ref}"), ref=reference), blocks, t, submit=t(N_("Save")),
+                  meta=meta)
+
+
+def read_reschedule_modal(view: dict[str, Any], *, timezone: str) -> datetime:
+    """The picked publish time as aware UTC (a UserError on ``publish_at`` when a picker is empty)."""
+    picked = publish_at_from_pickers(state_element(view, ids.RESCHEDULE_DATE).get("selected_date"),
+                                     state_element(view, ids.RESCHEDULE_TIME).get("selected_time"), timezone)
+    if picked is None:
+        raise UserError(N_("Pick a date and a time."), field="publish_at")
+    return picked
 
 
 # -- deciding -------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ outbox posted, so a decision or a revision can update them all in place.
 
 The draft's state machine is :class:`DraftStatus` and :data:`TRANSITIONS`; every status change goes
 through :func:`bot.approvals.service.transition`, one conditional UPDATE that checks the table.
+Statuses are stored by name in a VARCHAR(24) without a CHECK constraint (``native_enum=False``, and
+SQLAlchemy 2 creates no constraint for it), so a new status such as WITHDRAWN needs no migration.
 """
 
 from __future__ import annotations
@@ -39,31 +41,40 @@ class DraftStatus(enum.StrEnum):
     CLIENT_CHANGES = "client_changes"  # the client asked for changes; they may still approve as is
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the agency took it back (before it was published): final, no card takes decisions
 
 
 REVIEW = {Stage.INTERNAL: DraftStatus.INTERNAL_REVIEW, Stage.CLIENT: DraftStatus.CLIENT_REVIEW}
 CHANGES = {Stage.INTERNAL: DraftStatus.INTERNAL_CHANGES, Stage.CLIENT: DraftStatus.CLIENT_CHANGES}
 OPEN_STATUSES = (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES, DraftStatus.CLIENT_REVIEW,
                  DraftStatus.CLIENT_CHANGES)
-FINAL_STATUSES = (DraftStatus.APPROVED, DraftStatus.REJECTED)
+# No way out of these. An approved post may still be rescheduled, edited (back to review) or withdrawn.
+FINAL_STATUSES = (DraftStatus.REJECTED, DraftStatus.WITHDRAWN)
+# What the agency may still change on its own (edit, withdraw, reschedule: bot.approvals.changes).
+CHANGEABLE = (*OPEN_STATUSES, DraftStatus.APPROVED)
 
 # Where a draft may go from each status. A status going to itself is a write that only bumps the row
-# (a revision in review, a hand-over, one more approval of several), still conditional on the status.
+# (a revision in review, a hand-over, one more approval of several, a new publish time), still
+# conditional on the status. The agency may withdraw any draft it can still change (:data:`CHANGEABLE`).
 TRANSITIONS: dict[DraftStatus, frozenset[DraftStatus]] = {
     # The lead approves (to the client, or approved when pre-approved), asks for changes, or rejects.
     DraftStatus.INTERNAL_REVIEW: frozenset({DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES,
                                             DraftStatus.CLIENT_REVIEW, DraftStatus.APPROVED,
-                                            DraftStatus.REJECTED}),
+                                            DraftStatus.REJECTED, DraftStatus.WITHDRAWN}),
     # Revised (back to the lead), or approved as is by the lead.
-    DraftStatus.INTERNAL_CHANGES: frozenset({DraftStatus.INTERNAL_REVIEW, DraftStatus.CLIENT_REVIEW,
-                                             DraftStatus.APPROVED}),
+    DraftStatus.INTERNAL_CHANGES: frozenset({DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES,
+                                             DraftStatus.CLIENT_REVIEW, DraftStatus.APPROVED,
+                                             DraftStatus.WITHDRAWN}),
     DraftStatus.CLIENT_REVIEW: frozenset({DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES,
-                                          DraftStatus.APPROVED, DraftStatus.REJECTED}),
+                                          DraftStatus.APPROVED, DraftStatus.REJECTED, DraftStatus.WITHDRAWN}),
     # Revised, or the request for changes no longer stands (all must approve), or approved as is.
     DraftStatus.CLIENT_CHANGES: frozenset({DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES,
-                                           DraftStatus.APPROVED}),
-    DraftStatus.APPROVED: frozenset(),
+                                           DraftStatus.APPROVED, DraftStatus.WITHDRAWN}),
+    # Rescheduled (stays approved), edited (a new version goes back for approval), or withdrawn.
+    DraftStatus.APPROVED: frozenset({DraftStatus.APPROVED, DraftStatus.INTERNAL_REVIEW, DraftStatus.CLIENT_REVIEW,
+                                     DraftStatus.WITHDRAWN}),
     DraftStatus.REJECTED: frozenset(),
+    DraftStatus.WITHDRAWN: frozenset(),
 }
 
 

@@ -225,6 +225,9 @@ def decided_error(session: Session, draft: Draft, plan: Plan, now: datetime) -> 
     if draft.status == DraftStatus.REJECTED:
         return Conflict(N_("{ref} was already rejected by <@{who}> at {time}."), ref=draft.reference, who=who,
                         time=when)
+    if draft.status == DraftStatus.WITHDRAWN:
+        return Conflict(N_("The agency withdrew {ref} at {time}: it will not be published and needs no decision."),
+                        ref=draft.reference, time=local_time(draft.updated_at, plan, now))
     return Conflict(N_("<@{who}> already asked for changes to {ref} at {time}; it can still be approved as is "
                        "until the revision arrives."), ref=draft.reference, who=who, time=when)
 

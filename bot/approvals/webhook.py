@@ -286,9 +286,11 @@ def enqueue_released(session: Session, draft: Draft, *, crisis_id: int, released
 
 def enqueue_withdrawn(session: Session, draft: Draft, *, withdrawn_by: str, now: datetime,
                       reason: str | None = None) -> int | None:
-    """``post.withdrawn``: the post must not be published. It supersedes whatever is still owed about the
-    post (cancelled, never sent); if the hand-off itself never left, the tool never heard of the post
-    and nothing is sent (None)."""
+    """``post.withdrawn``: the post must not be published (as the tool has it). It supersedes whatever is
+    still owed about the post (cancelled, never sent); if the hand-off itself never left, the tool never
+    heard of the post and nothing is sent (None). Once per hand-off: an approved post edited (its old
+    version withdrawn, ``reason`` "edited"), approved again and withdrawn is told twice, each about the
+    version the tool then had."""
     hook = get_webhook(session, draft.client_id)
     handoff = _last_handoff(session, draft.id)
     if hook is None or handoff is None:
@@ -297,10 +299,13 @@ def enqueue_withdrawn(session: Session, draft: Draft, *, withdrawn_by: str, now:
     session.execute(update(WebhookDelivery).where(WebhookDelivery.draft_id == draft.id,
                                                   WebhookDelivery.status == DeliveryStatus.PENDING)
                     .values(status=DeliveryStatus.CANCELLED).execution_options(synchronize_session=False))
-    if not reached:
+    told = session.scalar(select(WebhookDelivery.id).where(
+        WebhookDelivery.draft_id == draft.id, WebhookDelivery.event == WebhookEvent.WITHDRAWN,
+        WebhookDelivery.id > handoff.id, WebhookDelivery.status != DeliveryStatus.CANCELLED).limit(1))
+    if not reached or told is not None:
         return None
-    return _owe(session, hook, draft, event=WebhookEvent.WITHDRAWN, version=draft.current_version, now=now,
-                dedup_key=f"{WebhookEvent.WITHDRAWN}:{draft.id}",
+    return _owe(session, hook, draft, event=WebhookEvent.WITHDRAWN, version=handoff.version, now=now,
+                dedup_key=f"{WebhookEvent.WITHDRAWN}:{draft.id}:{handoff.id}",
                 payload={"withdrawn_by": withdrawn_by, "reason": reason})
 
 

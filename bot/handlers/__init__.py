@@ -8,12 +8,13 @@ function named next to it is the listener.
 
 from __future__ import annotations
 
-from bot.handlers import approvals, clients, crises, drafts, home, questions, reports
+from bot.handlers import approvals, clients, crises, draft_changes, drafts, home, questions, reports
 from bot.slack.listeners import Registration
 
 LISTENERS: list[Registration] = [
     *clients.LISTENERS,
     *drafts.LISTENERS,
+    *draft_changes.LISTENERS,
     *approvals.LISTENERS,
     *questions.LISTENERS,
     *reports.LISTENERS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.approvals import decisions, ids, modals, service, standins
 from bot.blockkit import read
-from bot.handlers.drafts import hand_off_after_commit
+from bot.handlers.handoff import hand_off_after_commit
 from bot.slack.listeners import Action, Registration, View
 from bot.slack.request import Request
 

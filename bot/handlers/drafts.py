@@ -1,16 +1,19 @@
-"""``/nexo draft``, the draft form (new and revised), the **Send for approval** shortcut and its form, the
-Revise button, ``/nexo pending``, ``/nexo calendar``."""
+"""``/nexo draft``, the draft form (new, revised, edited), the **Send for approval** shortcut and its form,
+the Revise button, ``/nexo pending``, ``/nexo calendar``.
+
+``/nexo draft edit|withdraw|reschedule REF …`` are handed to :mod:`bot.handlers.draft_changes`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.approvals import content_calendar, flows, ids, listing, media, modals, service, spec, webhook
-from bot.approvals.flows import DraftForm, Outcome
+from bot.approvals import content_calendar, flows, ids, listing, media, modals, service, spec
+from bot.approvals.flows import DraftForm
 from bot.blockkit import read
 from bot.db import row_id
 from bot.errors import UserError
-from bot.handlers import home
+from bot.handlers import draft_changes, home
+from bot.handlers.handoff import hand_off_after_commit
 from bot.i18n import N_
 from bot.plans import service as plans
 from bot.slack import files
@@ -21,19 +24,14 @@ DRAFT_USAGE = N_("Write `/nexo draft CLIENT [network:instagram,x] [at:2026-12-01
                  "or `/nexo draft CLIENT` for a form.")
 
 
-def hand_off_after_commit(req: Request, outcome: Outcome) -> None:
-    """An approval owed to the publishing tool is first tried right after the commit, in the background
-    (:func:`bot.approvals.webhook.first_attempt`); the sweep retries whatever that leaves."""
-    if outcome.webhook_ids:
-        db, clock, owed = req.app.db, req.app.clock, list(outcome.webhook_ids)
-        req.after_commit(lambda: webhook.first_attempt(db, clock, owed), background=True)
-
-
 # -- /nexo draft ----------------------------------------------------------------------------------------
 def draft_command(req: Request) -> Reply | None:
-    """Typed in full, the draft is sent at once; with only the client's name, the form opens."""
+    """Typed in full, the draft is sent at once; with only the client's name, the form opens. ``edit``,
+    ``withdraw`` and ``reschedule`` followed by a reference change that draft instead."""
     actor = req.actor
     service.require_agency(actor)
+    if (change := draft_changes.split_change(req.args)) is not None:
+        return draft_changes.change_command(req, *change)
     name, options, text = spec.split_command(req.args)
     if not name:
         raise UserError(DRAFT_USAGE)
@@ -55,6 +53,8 @@ def draft_command(req: Request) -> Reply | None:
 def draft_is_typed_in_full(args: str) -> bool:
     """Whether ``/nexo draft args`` may wait for the worker: everything but the client's name (which opens
     a form, and a trigger id lives 3 seconds) or a quote left open (answered at once)."""
+    if draft_changes.split_change(args) is not None:
+        return not draft_changes.opens_a_form(args)
     try:
         _, options, text = spec.split_command(args)
     except UserError:
@@ -170,6 +170,7 @@ LISTENERS: list[Registration] = [
     Subcommand("draft", draft_command, aliases=("borrador", "post"), help=[
         (N_("/nexo draft CLIENT [network:x] [at:2026-12-01T10:00] [category:NAME] TEXT"),
          N_("send a post to the client for approval (only the client opens a form)")),
+        *draft_changes.HELP,
     ], deferrable=draft_is_typed_in_full),
     Subcommand("pending", pending_command, aliases=("pendientes", "pendiente"), help=[
         (N_("/nexo pending [CLIENT]"), N_("what waits on whom, most urgent first")),

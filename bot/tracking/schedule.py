@@ -26,7 +26,7 @@ from typing import Any
 from bot.plans.calendar import BusinessCalendar
 from bot.plans.models import Plan
 from bot.tracking.models import TrackedRequest
-from bot.tracking.service import reminder_at
+from bot.tracking.service import reminder_at, request_due_at
 
 
 class Step(enum.StrEnum):
@@ -173,3 +173,18 @@ def run_due_steps(request: ChaseState, chase: ChasePlan, people: People, now: da
         progress.due.append(at)
     progress.after = progress.after.but(next_action_at=next_action_at(progress.after, chase, people))
     return progress
+
+
+def replan_for_deadline(request: TrackedRequest, plan: Plan, current: Plan | None, *, not_after: datetime | None,
+                        now: datetime) -> tuple[ChaseState, ChaseState]:
+    """(seen, after): the request re-timed as if it had been opened with ``not_after`` (e.g. a post's new
+    publish time minus the margin), under ``plan`` (the one it was opened under). A deadline that moved
+    back into the future starts the chase over towards it; one still past keeps what was sent."""
+    seen = ChaseState.of(request)
+    due = request_due_at(plan, request.opened_at, not_after=not_after)
+    after = seen.but(due_at=due)
+    if due > now and (request.promised_at is None or request.promised_at > now):
+        after = after.but(overdue_notices_sent=0)
+    after = after.but(next_action_at=next_action_at(after, chase_plan(after, plan), People.of(request.assignee,
+                                                                                              current)))
+    return seen, after

@@ -138,6 +138,18 @@ def record_promise(session: Session, request_id: int, seen: ChaseState, after: C
     )
 
 
+def retime(session: Session, request_id: int, seen: ChaseState, after: ChaseState) -> bool:
+    """A new due time (``after.due_at``) and the chase re-planned from it, because the request's own
+    deadline moved (a post rescheduled: :func:`bot.tracking.schedule.replan_for_deadline`); only if the
+    chase has not moved since ``seen`` was read. False: it moved or closed meanwhile, nothing written."""
+    return transition(
+        session, request_id, RequestState.OPEN,
+        only_if=(TrackedRequest.next_action_at == seen.next_action_at,  # None compares as IS NULL
+                 TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent),
+        due_at=after.due_at, overdue_notices_sent=after.overdue_notices_sent, next_action_at=after.next_action_at,
+    )
+
+
 def _claim_statement() -> Update:
     """The chase's claim as a Core statement built once (the sweep runs it per due row, so it skips the
     ORM and re-compiling): the OPEN -> OPEN transition, guarded by the step counters."""

@@ -93,14 +93,18 @@ def test_the_card_stays_within_block_kit_limits_in_every_state(state, length, la
             assert ids.APPROVE not in actions
 
 
-def test_every_status_change_is_declared_and_decided_drafts_stay_decided():
+def test_every_status_change_is_declared_and_rejected_or_withdrawn_drafts_stay_so():
     from bot.approvals import service
     from bot.approvals.models import FINAL_STATUSES, OPEN_STATUSES, TRANSITIONS, DraftStatus, allowed_from
 
     assert set(TRANSITIONS) == set(DraftStatus)
+    assert set(FINAL_STATUSES) == {DraftStatus.REJECTED, DraftStatus.WITHDRAWN}
     assert all(not TRANSITIONS[s] for s in FINAL_STATUSES)
-    assert set(allowed_from(DraftStatus.APPROVED)) == set(OPEN_STATUSES)
-    assert allowed_from(DraftStatus.INTERNAL_CHANGES) == (DraftStatus.INTERNAL_REVIEW,)
+    assert set(allowed_from(DraftStatus.APPROVED)) == {*OPEN_STATUSES, DraftStatus.APPROVED}  # + rescheduled
+    assert set(allowed_from(DraftStatus.WITHDRAWN)) == {*OPEN_STATUSES, DraftStatus.APPROVED}
+    # Back to review from approved only by an edit (a new version); never from rejected.
+    assert set(allowed_from(DraftStatus.CLIENT_REVIEW)) == {*OPEN_STATUSES, DraftStatus.APPROVED}
+    assert allowed_from(DraftStatus.INTERNAL_CHANGES) == (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES)
     with pytest.raises(ValueError):  # refused before any SQL: the table does not declare it
         service.transition(None, None, DraftStatus.CLIENT_REVIEW, version=1, now=NOW,  # type: ignore[arg-type]
-                           from_=(DraftStatus.APPROVED,))
+                           from_=(DraftStatus.REJECTED,))

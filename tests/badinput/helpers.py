@@ -93,6 +93,7 @@ class Beta:
     crisis_id: int
     step_ids: list[int]
     page: dict[str, Any]  # a crisis page in Olga's DM
+    author_copy: dict[str, Any]  # BETA-2's copy in Eric's DM (Edit, Reschedule, Withdraw)
     views: dict[str, dict[str, Any]]  # callback_id -> a real view the bot opened for a Beta or agency person
 
     def object_values(self) -> list[str]:
@@ -128,6 +129,10 @@ def build_world(bot: Any, slack: Any, fake: Any) -> Beta:
     _command(slack, "crisis Beta sev:1 Fraud accusations trending on X", LEAD)
     World(bot).drain()
     page = fake.wait_for(lambda: _with_button(fake, OTHER_REF, crisis_ids.ACKNOWLEDGE), message="crisis page")
+    _command(slack, "draft Beta at:2026-11-27T10:00 A teaser for Friday", CM_EN)
+    World(bot).drain()
+    copy = fake.wait_for(lambda: _with_button(fake, CM_EN, approval_ids.RESCHEDULE), message="BETA-2's copy")
+    views[approval_ids.RESCHEDULE_MODAL] = _open_by_click(slack, fake, copy, CM_EN, approval_ids.RESCHEDULE)
     with bot.db.transaction() as s:
         draft_id = approval_service.parse_value(find_button(card, approval_ids.APPROVE)[1]["value"])[0]
         question = s.scalars(select(Question)).one()
@@ -136,7 +141,7 @@ def build_world(bot: Any, slack: Any, fake: Any) -> Beta:
         crisis = s.scalars(select(Crisis)).one()
         steps = list(s.scalars(select(CrisisStep.id).where(CrisisStep.crisis_id == crisis.id)))
         world = Beta(acme_id, beta_id, find_button(card, approval_ids.APPROVE)[1]["value"], draft_id, card,
-                      question.id, request.id, question_msg, crisis.id, steps, page, views)
+                      question.id, request.id, question_msg, crisis.id, steps, page, copy, views)
     assert world.step_ids, "Beta's crisis has a checklist"
     World(bot).drain()
     return world

@@ -58,9 +58,11 @@ BUTTON_HOME = {
     crisis_ids.ACKNOWLEDGE: "page", crisis_ids.RESOLVE: "page", crisis_ids.STEP_DONE: "page",
     crisis_ids.DECLARE_SUGGESTED: "page", crisis_ids.DISMISS_SUGGESTED: "page", crisis_ids.RELEASE_HELD: "page",
     crisis_ids.KEEP_HELD: "page",
+    approval_ids.EDIT: "author_copy", approval_ids.WITHDRAW: "author_copy", approval_ids.RESCHEDULE: "author_copy",
 }
 FORMS = {approval_ids.COMMENT_MODAL, approval_ids.REASSIGN_MODAL, approval_ids.DRAFT_MODAL, tracking_ids.ANSWER_MODAL,
-         tracking_ids.PROMISE_MODAL, plan_ids.PLAN_MODAL, crisis_ids.DECLARE_MODAL, approval_ids.SHORTCUT_MODAL}
+         tracking_ids.PROMISE_MODAL, plan_ids.PLAN_MODAL, crisis_ids.DECLARE_MODAL, approval_ids.SHORTCUT_MODAL,
+         approval_ids.RESCHEDULE_MODAL}
 SHORTCUTS = {crisis_ids.FLAG_SHORTCUT, approval_ids.SEND_FOR_APPROVAL}
 EVENTS = {"message", "app_home_opened"}
 
@@ -292,7 +294,8 @@ def test_metadata_pointing_at_another_clients_objects_is_refused_in_spanish(stag
     pointers = {
         approval_ids.COMMENT_MODAL: {"draft_id": world.draft_id, "version": 1, "decision": "reject"},
         approval_ids.REASSIGN_MODAL: {"draft_id": world.draft_id, "version": 1},
-        approval_ids.DRAFT_MODAL: {"draft_id": world.draft_id, "version": 1},
+        approval_ids.DRAFT_MODAL: {"draft_id": world.draft_id, "version": 1, "edit": True},
+        approval_ids.RESCHEDULE_MODAL: {"draft_id": world.draft_id, "version": 1},
         tracking_ids.ANSWER_MODAL: {"question_id": world.question_id},
         tracking_ids.PROMISE_MODAL: {"request_id": world.request_id},
         plan_ids.PLAN_MODAL: {"client_id": world.beta_id, "version": 1},
@@ -305,6 +308,8 @@ def test_metadata_pointing_at_another_clients_objects_is_refused_in_spanish(stag
         tracking_ids.ANSWER_TEXT: {"type": "plain_text_input", "value": "Sí"},
         tracking_ids.PROMISE_DATE: {"type": "datepicker", "selected_date": "2026-11-24"},
         tracking_ids.PROMISE_TIME: {"type": "timepicker", "selected_time": "10:00"},
+        approval_ids.RESCHEDULE_DATE: {"type": "datepicker", "selected_date": "2026-11-30"},
+        approval_ids.RESCHEDULE_TIME: {"type": "timepicker", "selected_time": "10:00"},
         plan_ids.REFERENCE: {"type": "users_select", "selected_user": REF},
         crisis_ids.CLIENT: {"type": "static_select", "selected_option": {"value": str(world.beta_id)}},
         crisis_ids.DESCRIPTION: {"type": "plain_text_input", "value": "Beta is in trouble"},
