@@ -60,6 +60,8 @@ class Compactor:
         self._shown[(channel, ts)] = lines
         if previous is not None:  # an edit of a message already printed
             changed = self._changed(lines, previous, header)
+            if brief:
+                changed = changed[:1]
             return changed if any(line != header for line in changed) else None
         if key is None:
             return self.finish(lines[:1] if brief else lines)
@@ -92,13 +94,16 @@ class Compactor:
 
 
 def merge(entries: list[Entry]) -> list[tuple[str, list[str], list[str], int]]:
-    """Identical consecutive posts (or edits) to several people: one entry naming each of them once.
+    """Identical posts (or edits) to several people in one batch: one entry, where the first was, naming
+    each of them once (the outbox sends per conversation, so their order across people is arbitrary).
 
     Returns (verb, people, lines, number of messages)."""
     merged: list[tuple[str, list[str], list[str]]] = []
     for verb, who, lines in entries:
-        if merged and merged[-1][0] == verb and merged[-1][2] == lines and verb in ("post", "update"):
-            merged[-1][1].append(who)
+        same = next((m for m in merged if m[0] == verb and m[2] == lines), None) if verb in ("post", "update") \
+            else None
+        if same is not None:
+            same[1].append(who)
         else:
             merged.append((verb, [who], lines))
     return [(verb, list(dict.fromkeys(whos)), lines, len(whos)) for verb, whos, lines in merged]

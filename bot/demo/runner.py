@@ -77,17 +77,18 @@ def monday_drafts(stage: Stage) -> None:
     t = stage.t
     stage.scene(t(N_("Monday: Carla drafts a post; Ana asks for a change, then approves the revision. A community "
                      "reply needs no one's approval: the plan pre-approves them")))
-    stage.command(CM, "draft acme network:instagram at:2026-11-26T12:00 ¡Llega el invierno a Acme! "
-                      "Abrigos al 20% solo esta semana. #AcmeInvierno")
-    stage.click_and_submit(REF, stage.latest_dm(REF), approval.REQUEST_CHANGES,
-                           {approval.COMMENT: "Mejor un 25%, y menciona las tiendas de Madrid."})
-    stage.click_and_submit(CM, stage.latest_dm(CM), approval.REVISE, {
-        approval.TEXT: "¡Llega el invierno a Acme! Abrigos al 25% esta semana en todas nuestras tiendas de Madrid. "
-                       "#AcmeInvierno"})
-    stage.click(REF, stage.latest_dm(REF), approval.APPROVE)
+    with stage.brief_to(CM):  # the author's copy of each draft in one line: the cards tell the story
+        stage.command(CM, "draft acme network:instagram at:2026-11-26T12:00 ¡Llega el invierno a Acme! "
+                          "Abrigos al 20% solo esta semana. #AcmeInvierno")
+        stage.click_and_submit(REF, stage.latest_dm(REF), approval.REQUEST_CHANGES,
+                               {approval.COMMENT: "Mejor un 25%, y menciona las tiendas de Madrid."})
+        stage.click_and_submit(CM, stage.latest_dm(CM), approval.REVISE, {
+            approval.TEXT: "¡Llega el invierno a Acme! Abrigos al 25% esta semana en todas nuestras tiendas de Madrid. "
+                           "#AcmeInvierno"})
+        stage.click(REF, stage.latest_dm(REF), approval.APPROVE)
 
-    stage.command(CM, f'draft acme network:instagram category:"{t(COMMUNITY_REPLIES)}" '
-                      "¡Gracias, Marta! Te esperamos en la tienda de Sol.")
+        stage.command(CM, f'draft acme network:instagram category:"{t(COMMUNITY_REPLIES)}" '
+                          "¡Gracias, Marta! Te esperamos en la tienda de Sol.")
 
 
 def monday_question(stage: Stage) -> None:
@@ -132,13 +133,14 @@ def wednesday_stand_in(stage: Stage) -> None:
     t = stage.t
     _overnight(stage, to_day=2)
     stage.scene(t(N_("Wednesday: Ana is away; when the approval is due, her backup Bruno stands in")))
-    stage.command(CM, "draft acme network:instagram,x at:2026-11-27T11:00 Black Friday en Acme: "
-                      "hasta un 40% en abrigos, solo el viernes.")
-    stage.wait(4 * H, t(N_("Ana does not answer")), marks={
-        _at(stage, 2, "12:00"): t(N_("the reminder comes due")),
-        _at(stage, 2, "13:00"): t(N_("the answer is due: the backup gets the card itself")),
-    })
-    stage.click(BACKUP, stage.latest_with_button(BACKUP, approval.APPROVE), approval.APPROVE)
+    with stage.brief_to(CM):  # Carla's copy and notices in one line: the cards tell the story
+        stage.command(CM, "draft acme network:instagram,x at:2026-11-27T11:00 Black Friday en Acme: "
+                          "hasta un 40% en abrigos, solo el viernes.")
+        stage.wait(4 * H, t(N_("Ana does not answer")), marks={
+            _at(stage, 2, "12:00"): t(N_("the reminder comes due")),
+            _at(stage, 2, "13:00"): t(N_("the answer is due: the backup gets the card itself")),
+        })
+        stage.click(BACKUP, stage.latest_with_button(BACKUP, approval.APPROVE), approval.APPROVE)
 
 
 def thursday_crisis(stage: Stage) -> None:
