@@ -56,11 +56,19 @@ def load_average() -> str:
 
 
 def machine_line(script: str, started: str) -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")
-    return (f"`python bench/{script} --write` — last run {date.today().isoformat()} on {cpu}, "
-            f"nproc {len(os.sched_getaffinity(0))}, Python {platform.python_version()}; "
-            f"load average at start {started}.")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    return (
+        f"`python bench/{script} --write` — last run {date.today().isoformat()} on {cpu}, "
+        f"nproc {len(os.sched_getaffinity(0))}, Python {platform.python_version()}; "
+        f"load average at start {started}."
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -127,8 +135,9 @@ def migrated_database(kind: str, folder: Path) -> Iterator[str]:
         url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     try:
         env = bot_env(token=TOKEN, signing_secret=SECRET, api_url="http://127.0.0.1:9", database_url=url)
-        out = subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, cwd=folder,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "bot", "migrate"], env=env, cwd=folder, capture_output=True, text=True, timeout=120
+        )
         if out.returncode != 0:
             raise RuntimeError(f"python -m bot migrate failed:\n{out.stderr[-2000:]}")
         yield url
@@ -181,19 +190,28 @@ class Server:
         return self.process.stop(timeout=25)
 
 
-def start_server(app: str, *, db_url: str, fake: FakeSlack, folder: Path, workers: int = 1, threads: int = 8,
-                 **env: str) -> Server:
+def start_server(
+    app: str, *, db_url: str, fake: FakeSlack, folder: Path, workers: int = 1, threads: int = 8, **env: str
+) -> Server:
     """``app="nexo"``: ``python -m bot serve --no-scheduler``; ``"bare"``: bench/_bare_app.py, a Bolt app
     that only acks, on the same gunicorn configuration. Waits until every worker is up."""
-    environ = bot_env(token=TOKEN, signing_secret=SECRET, api_url=fake.api_url, database_url=db_url,
-                      WEB_CONCURRENCY=str(workers), NEXO_WEB_THREADS=str(threads), **env)
+    environ = bot_env(
+        token=TOKEN,
+        signing_secret=SECRET,
+        api_url=fake.api_url,
+        database_url=db_url,
+        WEB_CONCURRENCY=str(workers),
+        NEXO_WEB_THREADS=str(threads),
+        **env,
+    )
     process = launch_bot_process("serve", environ, folder, argv=_BARE_ARGV if app == "bare" else None)
     process.wait_ready()
     deadline = time.monotonic() + 30
     while len(process_tree(process.pid)) < workers + 1 and time.monotonic() < deadline:
         time.sleep(0.1)
-    return Server(process, SlackRequests(process.url, SECRET, fake), PreparedRequests(process.url, SECRET, fake),
-                  workers)
+    return Server(
+        process, SlackRequests(process.url, SECRET, fake), PreparedRequests(process.url, SECRET, fake), workers
+    )
 
 
 _BARE_ARGV = [sys.executable, str(ROOT / "bench" / "_bare_app.py")]
@@ -226,8 +244,11 @@ def rss_mb(pids: Sequence[int]) -> float:
     total = 0
     for p in pids:
         with contextlib.suppress(OSError, ValueError):
-            total += next(int(line.split()[1]) for line in Path(f"/proc/{p}/status").read_text().splitlines()
-                          if line.startswith("VmRSS:"))
+            total += next(
+                int(line.split()[1])
+                for line in Path(f"/proc/{p}/status").read_text().splitlines()
+                if line.startswith("VmRSS:")
+            )
     return total / 1024
 
 
@@ -268,8 +289,9 @@ def send(server: Server, http: httpx.Client, prepared: Prepared) -> httpx.Respon
     return http.post(server.prepared.url, content=prepared.body, headers=server.prepared.headers(prepared))
 
 
-def closed_loop(server: Server, kinds: Sequence[Build], *, concurrency: int, total: int, warmup: int = 2,
-                time_limit: float = 30.0) -> LoadResult:
+def closed_loop(
+    server: Server, kinds: Sequence[Build], *, concurrency: int, total: int, warmup: int = 2, time_limit: float = 30.0
+) -> LoadResult:
     """``concurrency`` clients (a thread and keep-alive connection each) send request ``i`` =
     ``kinds[i % len(kinds)]`` as soon as their last one is answered, after ``warmup`` uncounted ones each;
     stops after ``total`` requests or ``time_limit`` s."""
@@ -324,8 +346,7 @@ class Shot:
     error: str | None = None
 
 
-def burst(server: Server, prepared: Sequence[Prepared], *, timeout: float = 30.0,
-          on_release: Any = None) -> list[Shot]:
+def burst(server: Server, prepared: Sequence[Prepared], *, timeout: float = 30.0, on_release: Any = None) -> list[Shot]:
     """Every request at once: one thread and connection each, released by one barrier, nothing retried.
     ``on_release()`` runs in this thread right after the release (e.g. to kill the server mid-burst)."""
     clients = [httpx.Client(timeout=httpx.Timeout(timeout), limits=LIMITS) for _ in prepared]

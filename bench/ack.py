@@ -37,8 +37,10 @@ from tests.support.world import draft, stale_click, wait_card
 HEADING = "## Acknowledgement latency"
 CONCURRENCY = (1, 16, 64)
 TARGET_RATIO, TARGET_P99_MS, TARGET_CPU_MS = 1.5, 300.0, 2.0
-TABLE = ("| database | processes | concurrent | request | p50 | p99 | bare p99 | ratio | errors | req/s | CPU/req "
-         "| bare CPU/req | RSS |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+TABLE = (
+    "| database | processes | concurrent | request | p50 | p99 | bare p99 | ratio | errors | req/s | CPU/req "
+    "| bare CPU/req | RSS |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
 
 
 @dataclass
@@ -54,8 +56,11 @@ class Row:
 
 def levels(quick: bool) -> dict[int, tuple[int, float]]:
     """Requests and time limit per concurrency level."""
-    return ({1: (60, 5.0), 16: (240, 6.0), 64: (512, 8.0)} if quick
-            else {1: (300, 15.0), 16: (1000, 20.0), 64: (1500, 25.0)})
+    return (
+        {1: (60, 5.0), 16: (240, 6.0), 64: (512, 8.0)}
+        if quick
+        else {1: (300, 15.0), 16: (1000, 20.0), 64: (1500, 25.0)}
+    )
 
 
 def prepare_world(kind: str, fake: c.FakeSlack, folder: Path, db_url: str) -> dict:
@@ -80,10 +85,11 @@ def prepare_world(kind: str, fake: c.FakeSlack, folder: Path, db_url: str) -> di
 def measure(app: str, database: str, workers: int, server: c.Server, card: dict, plan: dict) -> list[Row]:
     p = server.prepared
     expect = app == "nexo"  # the bare app's acks are empty
-    kinds = [p.prepare("/nexo help", p.command, "help", LEAD, expect="/nexo client add" if expect else None),
-             p.prepare("/nexo client show Acme", p.command, "client show Acme", LEAD,
-                       expect="Acme" if expect else None),
-             lambda: p.prepare("click Approve", stale_click, p, card, REF, ids.APPROVE)]
+    kinds = [
+        p.prepare("/nexo help", p.command, "help", LEAD, expect="/nexo client add" if expect else None),
+        p.prepare("/nexo client show Acme", p.command, "client show Acme", LEAD, expect="Acme" if expect else None),
+        lambda: p.prepare("click Approve", stale_click, p, card, REF, ids.APPROVE),
+    ]
     rows = []
     for concurrency in CONCURRENCY:
         total, limit = plan[concurrency]
@@ -91,11 +97,21 @@ def measure(app: str, database: str, workers: int, server: c.Server, card: dict,
         cpu = c.cpu_seconds(pids)
         result = c.closed_loop(server, kinds, concurrency=concurrency, total=total, time_limit=limit)
         sent = result.sent + 2 * concurrency  # the CPU figure includes the warm-up requests
-        row = Row(app, database, workers, concurrency, result,
-                  (c.cpu_seconds(pids) - cpu) * 1000 / sent if sent else None, c.rss_mb(pids))
+        row = Row(
+            app,
+            database,
+            workers,
+            concurrency,
+            result,
+            (c.cpu_seconds(pids) - cpu) * 1000 / sent if sent else None,
+            c.rss_mb(pids),
+        )
         rows.append(row)
-        print(f"  {app} {database} ×{workers} c={concurrency}: {result.sent} in {result.elapsed:.1f}s, "
-              f"CPU {c.fmt_ms(row.cpu_ms)} ms/req, errors {sum(result.errors.values())}", file=sys.stderr)
+        print(
+            f"  {app} {database} ×{workers} c={concurrency}: {result.sent} in {result.elapsed:.1f}s, "
+            f"CPU {c.fmt_ms(row.cpu_ms)} ms/req, errors {sum(result.errors.values())}",
+            file=sys.stderr,
+        )
     return rows
 
 
@@ -116,8 +132,9 @@ def run(quick: bool, databases: list[str]) -> tuple[list[Row], float]:
                         finally:
                             server.stop()
             for n in workers:
-                server = c.start_server("bare", db_url=f"sqlite:///{folder}/unused.db", fake=fake, folder=folder,
-                                        workers=n)
+                server = c.start_server(
+                    "bare", db_url=f"sqlite:///{folder}/unused.db", fake=fake, folder=folder, workers=n
+                )
                 try:
                     rows += measure("bare", "", n, server, card, plan)
                 finally:
@@ -138,13 +155,18 @@ def render(rows: list[Row], seconds: float, quick: bool, started: str) -> str:
             ratio = f"{p99 / b99:.2f}×" if p99 and b99 else "—"
             errors = sum(n for what, n in r.result.errors.items() if what.startswith(name + ":"))
             db = "SQLite" if r.database == "sqlite" else "PostgreSQL"
-            lines.append(f"| {db} | {r.workers} | {r.concurrency} | `{name}` | {c.fmt_ms(p50)} | {c.fmt_ms(p99)} | "
-                         f"{c.fmt_ms(b99)} | {ratio} | {errors} | {r.result.rate:.0f} | {c.fmt_ms(r.cpu_ms)} | "
-                         f"{(base and c.fmt_ms(base.cpu_ms)) or '—'} | {r.rss_mb:.0f} |")
-    bare_lines = [f"| {r.workers} | {r.concurrency} | {c.fmt_ms(c.percentile(r.result.all_latencies(), 50))} | "
-                  f"{c.fmt_ms(c.percentile(r.result.all_latencies(), 99))} | {r.result.rate:.0f} | "
-                  f"{c.fmt_ms(r.cpu_ms)} | {sum(r.result.errors.values())} | {r.rss_mb:.0f} |"
-                  for r in rows if r.app == "bare"]
+            lines.append(
+                f"| {db} | {r.workers} | {r.concurrency} | `{name}` | {c.fmt_ms(p50)} | {c.fmt_ms(p99)} | "
+                f"{c.fmt_ms(b99)} | {ratio} | {errors} | {r.result.rate:.0f} | {c.fmt_ms(r.cpu_ms)} | "
+                f"{(base and c.fmt_ms(base.cpu_ms)) or '—'} | {r.rss_mb:.0f} |"
+            )
+    bare_lines = [
+        f"| {r.workers} | {r.concurrency} | {c.fmt_ms(c.percentile(r.result.all_latencies(), 50))} | "
+        f"{c.fmt_ms(c.percentile(r.result.all_latencies(), 99))} | {r.result.rate:.0f} | "
+        f"{c.fmt_ms(r.cpu_ms)} | {sum(r.result.errors.values())} | {r.rss_mb:.0f} |"
+        for r in rows
+        if r.app == "bare"
+    ]
     per_level = ", ".join(f"{n:,} at {k}" for k, (n, _) in levels(quick).items())
     return f"""{HEADING}
 

@@ -83,10 +83,14 @@ def run_one(database: str, killed: bool) -> Outcome:
             cards = [wait_card(fake, REF, f"ACME-{n}") for n in range(1, CARDS + 1)]
             server = c.Server(serve, slack, c.PreparedRequests(serve.url, c.SECRET, fake), 1)
             p = server.prepared
-            burst = [p.prepare(f"approve {n}", p.click, card, REF, action_id=ids.APPROVE)
-                     for n, card in enumerate(cards, start=1)]
-            burst += [p.prepare(f"draft {n}", p.command, f"draft Acme New post {n} for Cyber Monday.", CM_EN)
-                      for n in range(1, NEW_DRAFTS + 1)]
+            burst = [
+                p.prepare(f"approve {n}", p.click, card, REF, action_id=ids.APPROVE)
+                for n, card in enumerate(cards, start=1)
+            ]
+            burst += [
+                p.prepare(f"draft {n}", p.command, f"draft Acme New post {n} for Cyber Monday.", CM_EN)
+                for n in range(1, NEW_DRAFTS + 1)
+            ]
             fake.fail(latency=SLACK_LATENCY)
             fake.rate_limit("chat.update", per_second=UPDATES_PER_SECOND)
             began = time.monotonic()
@@ -99,8 +103,11 @@ def run_one(database: str, killed: bool) -> Outcome:
             out.shots = c.burst(server, burst, on_release=kill)
             out.all_acked_s = time.monotonic() - began
             if killed:  # the restart: the same deployment on the same database
-                running[0] = processes("sqlite", env, folder)[0] if database == "sqlite" else \
-                    launch_bot_process("serve", env, folder).wait_ready()
+                running[0] = (
+                    processes("sqlite", env, folder)[0]
+                    if database == "sqlite"
+                    else launch_bot_process("serve", env, folder).wait_ready()
+                )
             out.drained_s = drained(db, began, killed)
             fake.clear_faults()
             out.problems, out.summary = check(out, db, fake, cards)
@@ -132,9 +139,15 @@ def check(out: Outcome, db: Database, fake: c.FakeSlack, cards: list[dict]) -> t
     approved_refs = {f"ACME-{s.prepared.name.split()[1]}" for s in out.acked("approve")}
     with db.sessionmaker() as s:
         status = dict(s.execute(select(Draft.reference, Draft.status)).all())
-        decisions = Counter(dict(s.execute(select(Draft.reference, func.count(DraftDecision.id))
-                                           .join(DraftDecision, DraftDecision.draft_id == Draft.id)
-                                           .group_by(Draft.reference)).all()))
+        decisions = Counter(
+            dict(
+                s.execute(
+                    select(Draft.reference, func.count(DraftDecision.id))
+                    .join(DraftDecision, DraftDecision.draft_id == Draft.id)
+                    .group_by(Draft.reference)
+                ).all()
+            )
+        )
         texts = Counter(s.scalars(select(DraftVersion.text)))
     if undone := sorted(r for r in approved_refs if status.get(r) != DraftStatus.APPROVED):
         problems.append(f"{len(undone)} acked Approve clicks not done ({undone[:3]})")
@@ -146,8 +159,12 @@ def check(out: Outcome, db: Database, fake: c.FakeSlack, cards: list[dict]) -> t
             problems.append(f"acked {shot.prepared.name} stored {texts[text]} times")
     if doubled := [t for t, n in texts.items() if n > 1]:
         problems.append(f"{len(doubled)} draft texts stored twice")
-    live = [card for card in cards if status.get(card_ref(card)) == DraftStatus.APPROVED
-            and ids.APPROVE in buttons(fake.current_message(card["channel"], card["ts"]) or card)]
+    live = [
+        card
+        for card in cards
+        if status.get(card_ref(card)) == DraftStatus.APPROVED
+        and ids.APPROVE in buttons(fake.current_message(card["channel"], card["ts"]) or card)
+    ]
     if live:
         problems.append(f"{len(live)} approved drafts whose card still offers Approve")
     books = ledger(db, fake)
@@ -170,14 +187,18 @@ def render(outcomes: list[Outcome], started: str) -> str:
         ms = [s.ms for s in acked if s.ms is not None]
         db = "SQLite" if o.database == "sqlite" else "PostgreSQL"
         drained_s = "—" if o.drained_s is None else f"{o.drained_s:.1f} s"
-        rows.append(f"| {db} | {'yes' if o.killed else 'no'} | {len(o.shots)} | {len(acked)} | {len(in_time)} | "
-                    f"{c.fmt_ms(c.percentile(ms, 50))} | {c.fmt_ms(c.percentile(ms, 99))} | "
-                    f"{len(o.acked('approve'))} / {len(o.acked('draft'))} | {drained_s} | "
-                    f"{'yes' if not o.problems else '**no**'} |")
-    notes = "\n".join(f"- {('SQLite' if o.database == 'sqlite' else 'PostgreSQL')}, "
-                      f"{'killed' if o.killed else 'not killed'}: {o.summary}"
-                      + (f"; **{'; '.join(o.problems)}**" if o.problems else "; exactly as the acks promised")
-                      for o in outcomes)
+        rows.append(
+            f"| {db} | {'yes' if o.killed else 'no'} | {len(o.shots)} | {len(acked)} | {len(in_time)} | "
+            f"{c.fmt_ms(c.percentile(ms, 50))} | {c.fmt_ms(c.percentile(ms, 99))} | "
+            f"{len(o.acked('approve'))} / {len(o.acked('draft'))} | {drained_s} | "
+            f"{'yes' if not o.problems else '**no**'} |"
+        )
+    notes = "\n".join(
+        f"- {('SQLite' if o.database == 'sqlite' else 'PostgreSQL')}, "
+        f"{'killed' if o.killed else 'not killed'}: {o.summary}"
+        + (f"; **{'; '.join(o.problems)}**" if o.problems else "; exactly as the acks promised")
+        for o in outcomes
+    )
     return f"""{HEADING}
 
 {c.machine_line("burst.py", started)}

@@ -71,8 +71,13 @@ def seed(url: str, *, history: int, open_: int, due: int, now: datetime) -> None
             values: dict[str, Any] = {"reference_user": person(n), "timezone": "Europe/Madrid"}
             if due:  # always open: nothing is deferred, so the delivery figures are Slack's alone
                 values["hours"] = hours.to_json(hours.WeeklyHours.always())
-            client = create_client(session, actor=Actor("U0BLEAD", "T_AGENCY", "en", True), name=f"Client {n}",
-                                   values=values, now=now - timedelta(days=800))
+            client = create_client(
+                session,
+                actor=Actor("U0BLEAD", "T_AGENCY", "en", True),
+                name=f"Client {n}",
+                values=values,
+                now=now - timedelta(days=800),
+            )
             plans.append((client.id, current_plan(client).id))
 
     def row(n: int, kind: str) -> dict[str, Any]:
@@ -87,19 +92,36 @@ def seed(url: str, *, history: int, open_: int, due: int, now: datetime) -> None
         else:  # overdue now
             opened, state, answered = now - timedelta(hours=5), RequestState.OPEN, None
             due_at = next_at = now - timedelta(minutes=1)
-        return {"client_id": client_id, "plan_id": plan_id, "kind": RequestKind.APPROVAL,
-                "waiting_on": WaitingOn.CLIENT, "state": state, "subject_type": "bench", "subject_id": n,
-                "reference": f"BENCH-{n}", "summary": f"Post number {n}", "asked_by": "U0BLEAD",
-                "assignee": person(n % CLIENTS), "opened_at": opened, "due_at": due_at, "original_due_at": due_at,
-                "answered_at": answered, "answered_by": person(n % CLIENTS) if answered else None,
-                "next_action_at": next_at, "reminders_sent": 0, "overdue_notices_sent": 0,
-                "promises_made": 0, "promises_broken": 0}
+        return {
+            "client_id": client_id,
+            "plan_id": plan_id,
+            "kind": RequestKind.APPROVAL,
+            "waiting_on": WaitingOn.CLIENT,
+            "state": state,
+            "subject_type": "bench",
+            "subject_id": n,
+            "reference": f"BENCH-{n}",
+            "summary": f"Post number {n}",
+            "asked_by": "U0BLEAD",
+            "assignee": person(n % CLIENTS),
+            "opened_at": opened,
+            "due_at": due_at,
+            "original_due_at": due_at,
+            "answered_at": answered,
+            "answered_by": person(n % CLIENTS) if answered else None,
+            "next_action_at": next_at,
+            "reminders_sent": 0,
+            "overdue_notices_sent": 0,
+            "promises_made": 0,
+            "promises_broken": 0,
+        }
 
     kinds = ["history"] * history + ["open"] * open_ + ["due"] * due
     with db.engine.begin() as conn:
         for start in range(0, len(kinds), CHUNK):
-            conn.execute(insert(TrackedRequest).values([row(start + i, k)
-                                                        for i, k in enumerate(kinds[start:start + CHUNK])]))
+            conn.execute(
+                insert(TrackedRequest).values([row(start + i, k) for i, k in enumerate(kinds[start : start + CHUNK])])
+            )
     if db.is_postgres:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -113,10 +135,15 @@ def build(url: str, fake: Any, clock: Any) -> Any:
     from bot.config import Settings
     from bot.db import Database
 
-    settings = Settings(slack_bot_token=fake.bot_token, slack_signing_secret="bench", slack_api_url=fake.api_url,
-                        database_url=url)
-    return build_app(settings, db=Database(url), clock=clock,
-                     client=WebClient(token=fake.bot_token, base_url=fake.api_url, timeout=10))
+    settings = Settings(
+        slack_bot_token=fake.bot_token, slack_signing_secret="bench", slack_api_url=fake.api_url, database_url=url
+    )
+    return build_app(
+        settings,
+        db=Database(url),
+        clock=clock,
+        client=WebClient(token=fake.bot_token, base_url=fake.api_url, timeout=10),
+    )
 
 
 def timed(work: Any, rounds: int) -> list[float]:
@@ -147,10 +174,13 @@ def idle(kind: str, open_: int) -> dict[str, Any]:
             nexo.ctx.deliverer.sweep()
             ctx = nexo.ctx
             return {
-                "database": LABELS[kind], "open": open_, "seed_s": seeded,
+                "database": LABELS[kind],
+                "open": open_,
+                "seed_s": seeded,
                 "chase": timed(lambda: chase_open_requests(ctx.db, ctx.clock), ROUNDS),
-                "tracking": timed(lambda: (chase_open_requests(ctx.db, ctx.clock),
-                                           send_digests(ctx.db, ctx.clock)), ROUNDS),
+                "tracking": timed(
+                    lambda: (chase_open_requests(ctx.db, ctx.clock), send_digests(ctx.db, ctx.clock)), ROUNDS
+                ),
                 "tick": timed(lambda: run_tick(ctx), ROUNDS),
             }
         finally:
@@ -181,8 +211,11 @@ def due_now(kind: str) -> dict[str, Any]:
             while time.perf_counter() < deadline:
                 nexo.ctx.deliverer.sweep()
                 with nexo.ctx.db.sessionmaker() as s:
-                    owed = s.scalar(select(func.count()).select_from(OutboxNotice)
-                                    .where(OutboxNotice.status != NoticeStatus.DELIVERED))
+                    owed = s.scalar(
+                        select(func.count())
+                        .select_from(OutboxNotice)
+                        .where(OutboxNotice.status != NoticeStatus.DELIVERED)
+                    )
                 if not owed:
                     break
                 time.sleep(0.05)
@@ -198,20 +231,37 @@ def due_now(kind: str) -> dict[str, Any]:
             attempts[outbox_id].append((call.at, call.status))
             if call.status == 200 and call.response.get("ok"):
                 posted[outbox_id] += 1
-        waits = [later[0] - earlier[0] for tries in attempts.values()
-                 for earlier, later in itertools.pairwise(tries) if earlier[1] == 429]
-        return {"database": LABELS[kind], "steps": steps, "chase_s": chased, "delivered_s": delivered_s,
-                "owed_left": owed, "posted": len(posted), "doubles": sum(1 for v in posted.values() if v > 1),
-                "rate_limited": sum(1 for c in calls if c.status == 429), "min_wait_s": min(waits, default=None)}
+        waits = [
+            later[0] - earlier[0]
+            for tries in attempts.values()
+            for earlier, later in itertools.pairwise(tries)
+            if earlier[1] == 429
+        ]
+        return {
+            "database": LABELS[kind],
+            "steps": steps,
+            "chase_s": chased,
+            "delivered_s": delivered_s,
+            "owed_left": owed,
+            "posted": len(posted),
+            "doubles": sum(1 for v in posted.values() if v > 1),
+            "rate_limited": sum(1 for c in calls if c.status == 429),
+            "min_wait_s": min(waits, default=None),
+        }
 
 
 def render(idles: list[dict[str, Any]], dues: list[dict[str, Any]], pg_version: str | None, started: str) -> str:
     rows = []
     for r in idles:
-        cells = [f"{fmt_ms(statistics.median(r[k]))} / {fmt_ms(percentile(r[k], 95))} ms"
-                 for k in ("chase", "tracking", "tick")]
-        rows.append(f"| {r['database']} | {HISTORY:,} | {r['open']:,} | " + " | ".join(cells)
-                    + f" | {fmt_ms(min(r['tick']))} ms |")
+        cells = [
+            f"{fmt_ms(statistics.median(r[k]))} / {fmt_ms(percentile(r[k], 95))} ms"
+            for k in ("chase", "tracking", "tick")
+        ]
+        rows.append(
+            f"| {r['database']} | {HISTORY:,} | {r['open']:,} | "
+            + " | ".join(cells)
+            + f" | {fmt_ms(min(r['tick']))} ms |"
+        )
     ratios = []
     for name in {r["database"] for r in idles}:
         by_open = {r["open"]: statistics.median(r["tick"]) for r in idles if r["database"] == name}
@@ -220,8 +270,10 @@ def render(idles: list[dict[str, Any]], dues: list[dict[str, Any]], pg_version: 
     due_lines = []
     for d in dues:
         wait = "—" if d["min_wait_s"] is None else f"{d['min_wait_s']:.2f} s"
-        due_lines.append(f"| {d['database']} | {d['steps']:,} | {d['chase_s'] * 1000:.0f} ms | {d['delivered_s']:.1f} s"
-                         f" | {d['posted']:,} | {d['doubles']} | {d['owed_left']} | {d['rate_limited']:,} | {wait} |")
+        due_lines.append(
+            f"| {d['database']} | {d['steps']:,} | {d['chase_s'] * 1000:.0f} ms | {d['delivered_s']:.1f} s"
+            f" | {d['posted']:,} | {d['doubles']} | {d['owed_left']} | {d['rate_limited']:,} | {wait} |"
+        )
     due_rows = "\n".join(due_lines)
     databases = "SQLite file in a temp dir" + (f", PostgreSQL {pg_version} on loopback" if pg_version else "")
     return f"""{HEADING}
@@ -302,7 +354,6 @@ def deadlines() -> dict[str, object]:
     return {"cold_first_call": cold, "another_year": another_year, "intervals": intervals, "results": results}
 
 
-
 def render_deadlines(figures: dict[str, object], started: str) -> str:
     """The ``## Deadline arithmetic`` section of docs/perf.md."""
     results: dict[str, float] = figures["results"]  # type: ignore[assignment]
@@ -330,7 +381,6 @@ Spain's rules once per process; building the table of a further UTC year took
 call is two binary searches over integer microseconds (`bot/plans/_timeline.py`), so cost
 does not grow with the window length; equal calendars share the tables.
 """
-
 
 
 def main(argv: list[str] | None = None) -> None:

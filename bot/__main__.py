@@ -36,10 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database schema to the latest version")
     sub.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
     demo = sub.add_parser("demo", help="play a full scenario against the built-in fake Slack")
-    demo.add_argument("--lang", choices=["en", "es"], default="en",
-                      help="the client's plan language and the agency's Slack language")
-    demo.add_argument("--out", metavar="DIR", type=Path,
-                      help="where to write the files Nexo uploads (the report's chart); default: a new temp dir")
+    demo.add_argument(
+        "--lang", choices=["en", "es"], default="en", help="the client's plan language and the agency's Slack language"
+    )
+    demo.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="where to write the files Nexo uploads (the report's chart); default: a new temp dir",
+    )
     return p
 
 
@@ -59,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     if problem := unusable_database(settings.database_url):
         print(f"nexo: cannot start: {problem}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, (settings.slack_bot_token, settings.slack_signing_secret,
-                                           settings.slack_app_token or ""))
+    configure_logging(
+        settings.log_level, (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token or "")
+    )
     log.info("starting", extra={"cmd": args.cmd or "auto", **settings.redacted()})
     try:
         return _run(args, settings)
@@ -88,8 +94,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.tracking.charts import CHARTS_EXTRA_HINT, charts_available
 
     if not charts_available():
-        log.warning("the charts extra is not installed: /nexo report gives its figures as tables, without the "
-                    "chart; to draw it, %s", CHARTS_EXTRA_HINT)
+        log.warning(
+            "the charts extra is not installed: /nexo report gives its figures as tables, without the "
+            "chart; to draw it, %s",
+            CHARTS_EXTRA_HINT,
+        )
     if args.cmd == "worker":
         return _worker(settings)
     if args.cmd == "socket" or (args.cmd is None and settings.slack_app_token):
@@ -139,18 +148,22 @@ def _worker(settings: Settings) -> int:
         try:
             health = HealthServer(nexo, port=settings.worker_port).start()
         except OSError as e:
-            print(f"nexo: cannot answer on NEXO_WORKER_PORT={settings.worker_port} ({e.strerror}); "
-                  "choose a free port", file=sys.stderr)
+            print(
+                f"nexo: cannot answer on NEXO_WORKER_PORT={settings.worker_port} ({e.strerror}); choose a free port",
+                file=sys.stderr,
+            )
             nexo.close()
             return 2
     scheduler = make_scheduler(nexo.ctx, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     # On PostgreSQL the web processes leave their notices and deferred requests to this process
     # (bot.delivery.handoff, bot.delivery.inbox).
-    listener = handoff.worker_listener(nexo.ctx.db, deliver=nexo.ctx.deliverer.wake,
-                                       run_deferred=nexo.ctx.inbox.wake).start() if nexo.ctx.db.is_postgres else None
-    log.info("worker running", extra={"sweep_seconds": settings.sweep_seconds,
-                                       "listening": listener is not None})
+    listener = (
+        handoff.worker_listener(nexo.ctx.db, deliver=nexo.ctx.deliverer.wake, run_deferred=nexo.ctx.inbox.wake).start()
+        if nexo.ctx.db.is_postgres
+        else None
+    )
+    log.info("worker running", extra={"sweep_seconds": settings.sweep_seconds, "listening": listener is not None})
     try:
         scheduler.start()
     finally:

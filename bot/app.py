@@ -49,8 +49,7 @@ class Nexo:
         executor = self.bolt.listener_runner.listener_executor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if (not isinstance(executor, RequestContextExecutor) or executor.in_flight == 0) \
-                    and self.ctx.inbox.idle:
+            if (not isinstance(executor, RequestContextExecutor) or executor.in_flight == 0) and self.ctx.inbox.idle:
                 return True
             time.sleep(0.01)
         return False
@@ -83,8 +82,9 @@ def build_app(
         db.info[PUBLIC_URL] = settings.public_url
     client = client or make_web_client(settings)
     metrics = Metrics(db, clock)
-    deliverer = Deliverer(db, client, clock, renderers={RESPONSE_CHART: draw_chart}, metrics=metrics,
-                          detours=ClientChannelDetours())
+    deliverer = Deliverer(
+        db, client, clock, renderers={RESPONSE_CHART: draw_chart}, metrics=metrics, detours=ClientChannelDetours()
+    )
     if hand_off:
         if not db.is_postgres:
             raise ConfigError("handing notices to the worker needs PostgreSQL (LISTEN/NOTIFY)")
@@ -94,9 +94,17 @@ def build_app(
     # users.info runs on the ack path (the actor's language): a slow Slack must not push an ack past
     # 3 s, so it gets a short timeout and no retry; the user then reads English, nothing breaks.
     lookup_client = WebClient(token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[])
-    ctx = AppContext(settings, db, clock, client, deliverer, UserDirectory(lookup_client, db, clock),
-                     AgencyMembership(client, settings.agency_members), Inbox(db, clock, hands_off=hand_off),
-                     metrics)
+    ctx = AppContext(
+        settings,
+        db,
+        clock,
+        client,
+        deliverer,
+        UserDirectory(lookup_client, db, clock),
+        AgencyMembership(client, settings.agency_members),
+        Inbox(db, clock, hands_off=hand_off),
+        metrics,
+    )
     bolt = NexoBolt(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -154,15 +162,18 @@ class NexoBolt(App):
             self.metrics.count_request(req.body or {}, response.status if response else None)
         return response
 
-
     def _answered_on_request_thread(self, body: dict[str, Any]) -> bool:
         """``/nexo``, whose answer is its ack, and the deferrable clicks, whose listener only stores and
         acks (the work then runs on the inbox's own threads)."""
         if is_slash_command(body):
             return body.get("command") == COMMAND
         actions = body.get("actions") if body.get("type") == "block_actions" else None
-        return isinstance(actions, list) and len(actions) == 1 and isinstance(actions[0], dict) \
+        return (
+            isinstance(actions, list)
+            and len(actions) == 1
+            and isinstance(actions[0], dict)
             and actions[0].get("action_id") in self.deferrable_actions
+        )
 
 
 class RequestContextExecutor(ThreadPoolExecutor):

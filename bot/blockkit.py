@@ -60,8 +60,11 @@ def date_token(at: datetime, tz: str, language: str) -> str:
 
 # -- blocks ----------------------------------------------------------------------------------------
 def section(text: str, *, block_id: str | None = None, **extra: Any) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "section",
-                             "text": {"type": "mrkdwn", "text": text[:SECTION_TEXT_MAX] or " "}, **extra}
+    block: dict[str, Any] = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": text[:SECTION_TEXT_MAX] or " "},
+        **extra,
+    }
     if block_id:
         block["block_id"] = block_id
     return block
@@ -80,12 +83,17 @@ def divider() -> dict[str, Any]:
     return {"type": "divider"}
 
 
-def button(label: str, action_id: str, value: str, *, style: str | None = None,
-           confirm: dict[str, Any] | None = None) -> dict[str, Any]:
+def button(
+    label: str, action_id: str, value: str, *, style: str | None = None, confirm: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A button; ``style`` is ``"primary"`` or ``"danger"``; ``confirm`` (:func:`confirm_dialog`): Slack
     asks "are you sure?" before the click is sent."""
-    element: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label[:BUTTON_TEXT_MAX]},
-                               "action_id": action_id, "value": value}
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label[:BUTTON_TEXT_MAX]},
+        "action_id": action_id,
+        "value": value,
+    }
     if style:
         element["style"] = style
     if confirm:
@@ -95,10 +103,12 @@ def button(label: str, action_id: str, value: str, *, style: str | None = None,
 
 def confirm_dialog(title: str, text: str, *, confirm: str, deny: str, danger: bool = False) -> dict[str, Any]:
     """A button's confirmation dialog (Slack: title 100, text 300, buttons 30 characters)."""
-    dialog: dict[str, Any] = {"title": {"type": "plain_text", "text": title[:100]},
-                              "text": {"type": "mrkdwn", "text": text[:300]},
-                              "confirm": {"type": "plain_text", "text": confirm[:30]},
-                              "deny": {"type": "plain_text", "text": deny[:30]}}
+    dialog: dict[str, Any] = {
+        "title": {"type": "plain_text", "text": title[:100]},
+        "text": {"type": "mrkdwn", "text": text[:300]},
+        "confirm": {"type": "plain_text", "text": confirm[:30]},
+        "deny": {"type": "plain_text", "text": deny[:30]},
+    }
     if danger:
         dialog["style"] = "danger"
     return dialog
@@ -116,19 +126,33 @@ def plain(text: str, limit: int = LABEL_MAX) -> dict[str, Any]:
 
 
 # -- forms -----------------------------------------------------------------------------------------
-def input_block(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-                hint: str | None = None) -> dict[str, Any]:
+def input_block(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
+) -> dict[str, Any]:
     """An input block whose element's id is ``block_id + ELEMENT`` (what :func:`read` looks up)."""
-    block: dict[str, Any] = {"type": "input", "block_id": block_id, "optional": optional,
-                             "label": plain(label), "element": {**element, "action_id": block_id + ELEMENT}}
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label),
+        "element": {**element, "action_id": block_id + ELEMENT},
+    }
     if hint:
         block["hint"] = plain(hint)
     return block
 
 
-def text_input(block_id: str, label: str, value: str | None = None, *, multiline: bool = False,
-               optional: bool = False, placeholder: str = "", hint: str | None = None,
-               max_length: int | None = None) -> dict[str, Any]:
+def text_input(
+    block_id: str,
+    label: str,
+    value: str | None = None,
+    *,
+    multiline: bool = False,
+    optional: bool = False,
+    placeholder: str = "",
+    hint: str | None = None,
+    max_length: int | None = None,
+) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
     if max_length is not None:
         element["max_length"] = max_length
@@ -139,10 +163,23 @@ def text_input(block_id: str, label: str, value: str | None = None, *, multiline
     return input_block(block_id, label, element, optional=optional, hint=hint)
 
 
-def modal(callback_id: str, title: str, blocks: list[dict[str, Any]], *, close: str, submit: str | None = None,
-          metadata: dict[str, Any] | None = None, max_blocks: int = 100) -> dict[str, Any]:
-    view: dict[str, Any] = {"type": "modal", "callback_id": callback_id, "title": plain(title, MODAL_TITLE_MAX),
-                            "close": plain(close, MODAL_TITLE_MAX), "blocks": blocks[:max_blocks]}
+def modal(
+    callback_id: str,
+    title: str,
+    blocks: list[dict[str, Any]],
+    *,
+    close: str,
+    submit: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    max_blocks: int = 100,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, MODAL_TITLE_MAX),
+        "close": plain(close, MODAL_TITLE_MAX),
+        "blocks": blocks[:max_blocks],
+    }
     if submit:
         view["submit"] = plain(submit, MODAL_TITLE_MAX)
     if metadata is not None:

@@ -100,18 +100,21 @@ def _database_url(env: dict[str, str]) -> str:
     """``DATABASE_URL``, refused at start (one line) unless it is a PostgreSQL or SQLite URL Nexo can use."""
     url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    url = scheme + url[len(scheme):]
+    url = scheme + url[len(scheme) :]
     if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
         return url
     if scheme == "sqlite" and (url.startswith("sqlite:///") or url == "sqlite://"):
         return url
     if scheme == "sqlite":
-        raise ConfigError("DATABASE_URL: a SQLite URL has three slashes before a relative path (sqlite:///nexo.db) "
-                          f"and four before an absolute one (sqlite:////var/lib/nexo/nexo.db); {DATABASE_HINT}")
+        raise ConfigError(
+            "DATABASE_URL: a SQLite URL has three slashes before a relative path (sqlite:///nexo.db) "
+            f"and four before an absolute one (sqlite:////var/lib/nexo/nexo.db); {DATABASE_HINT}"
+        )
     # Only the scheme is repeated: the rest may hold a password.
     got = f"a {scheme}:// URL" if scheme else "something that is not a URL"
-    raise ConfigError(f"DATABASE_URL must be postgresql://user:password@host:5432/db or sqlite:///nexo.db, got {got}; "
-                      f"{DATABASE_HINT}")
+    raise ConfigError(
+        f"DATABASE_URL must be postgresql://user:password@host:5432/db or sqlite:///nexo.db, got {got}; {DATABASE_HINT}"
+    )
 
 
 def load_settings(

@@ -33,8 +33,9 @@ class AppContext:
     inbox: Inbox
     metrics: Metrics
 
-    def actor(self, user_id: str, team_id: str | None, agency_team_id: str | None, *,
-              session: Session | None = None) -> Actor:
+    def actor(
+        self, user_id: str, team_id: str | None, agency_team_id: str | None, *, session: Session | None = None
+    ) -> Actor:
         """The acting user, in the language :func:`bot.people.language_for` gives them (a client's person
         reads their client's plan language; anyone else their Slack language, else English)."""
         user = self.users.get(user_id, session=session)

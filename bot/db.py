@@ -95,8 +95,10 @@ def unusable_database(url: str) -> str | None:
     url = normalize_database_url(url)
     if url.startswith("postgresql"):
         if importlib.util.find_spec("psycopg") is None:
-            return ('DATABASE_URL is PostgreSQL but psycopg is not installed: install Nexo with its postgres extra '
-                    '(pip install "nexo[postgres]", or pip install -r requirements.lock)')
+            return (
+                "DATABASE_URL is PostgreSQL but psycopg is not installed: install Nexo with its postgres extra "
+                '(pip install "nexo[postgres]", or pip install -r requirements.lock)'
+            )
         return None
     path = make_url(url).database
     if not path or path == ":memory:" or path.startswith("file:"):
@@ -111,17 +113,33 @@ def unusable_database(url: str) -> str | None:
         reason = f"{file} is not a writable file"
     else:
         return None
-    return (f"cannot write the SQLite database {file} ({reason}): set DATABASE_URL to a file in a writable directory, "
-            "e.g. sqlite:////var/lib/nexo/nexo.db")
+    return (
+        f"cannot write the SQLite database {file} ({reason}): set DATABASE_URL to a file in a writable directory, "
+        "e.g. sqlite:////var/lib/nexo/nexo.db"
+    )
 
 
 SQLITE_BUSY_SECONDS = 30
 # The Alembic revision this code's models match (tests/foundation/test_schema_head.py keeps it equal to the
 # migrations' head), and every earlier one.
 SCHEMA_HEAD = "02874742118c"
-KNOWN_REVISIONS = frozenset({"ea61cdea535e", "3132addbb07e", "7fc06d42d758", "81cae9ed30ea", "a1e0e5f0c001",
-                             "c3d1ec4fc185", "19dd640b54d6", "5e0b7a1c2d34", "b7c4e2f9a610", "4c8d1e2a9b7f",
-                             "9f3a6c1d2e8b", "d2b8f0c4a6e1", "e5a7c9b1d3f2"})
+KNOWN_REVISIONS = frozenset(
+    {
+        "ea61cdea535e",
+        "3132addbb07e",
+        "7fc06d42d758",
+        "81cae9ed30ea",
+        "a1e0e5f0c001",
+        "c3d1ec4fc185",
+        "19dd640b54d6",
+        "5e0b7a1c2d34",
+        "b7c4e2f9a610",
+        "4c8d1e2a9b7f",
+        "9f3a6c1d2e8b",
+        "d2b8f0c4a6e1",
+        "e5a7c9b1d3f2",
+    }
+)
 # FULL (SQLite's default) syncs the write-ahead log at every commit; NORMAL syncs it at checkpoints.
 # Both keep every commit through a killed process (the log is in the OS's hands at commit); NORMAL
 # may lose the last commits to a power cut or a kernel crash. Measured, not assumed: see docs/perf.md.
@@ -133,9 +151,7 @@ if SQLITE_SYNCHRONOUS not in ("FULL", "NORMAL", "EXTRA"):
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs
-        )
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         # One writer at a time (see _sqlite_begin): this process's threads queue for the write lock
         # on this lock, each woken as soon as the previous transaction ends, rather than in SQLite's
         # busy handler, which sleeps in growing steps (up to 100 ms) and so leaves the database idle
@@ -199,8 +215,9 @@ BeforeCommit = Callable[[Session, list[int]], None]
 class Database:
     """The engine plus a session factory and the unit-of-work helper."""
 
-    def __init__(self, url: str, *, engine: Engine | None = None, pool_size: int | None = None,
-                 max_overflow: int | None = None) -> None:
+    def __init__(
+        self, url: str, *, engine: Engine | None = None, pool_size: int | None = None, max_overflow: int | None = None
+    ) -> None:
         self.url = normalize_database_url(url)
         pool = {k: v for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow)) if v is not None}
         self.engine = engine or make_engine(self.url, **({} if self.url.startswith("sqlite") else pool))
@@ -285,10 +302,14 @@ class Database:
             return "the database has no Nexo schema yet: run `python -m bot migrate`"
         at = ", ".join(sorted(revisions))
         if at in KNOWN_REVISIONS:
-            return (f"the database schema is behind (at {at}, this version needs {SCHEMA_HEAD}): "
-                    "run `python -m bot migrate`")
-        return (f"the database schema ({at}) is not one this version of Nexo knows (it needs {SCHEMA_HEAD}): "
-                "a newer version migrated it; deploy that version, or migrate down with it")
+            return (
+                f"the database schema is behind (at {at}, this version needs {SCHEMA_HEAD}): "
+                "run `python -m bot migrate`"
+            )
+        return (
+            f"the database schema ({at}) is not one this version of Nexo knows (it needs {SCHEMA_HEAD}): "
+            "a newer version migrated it; deploy that version, or migrate down with it"
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -31,10 +31,15 @@ Sweep = Callable[[Database, Clock], int]
 
 def domain_sweeps() -> list[tuple[str, Sweep]]:
     """The sweeps of every domain, in the order they run within a tick."""
-    return [("chase_open_requests", chase_open_requests), ("tracking_digests", send_digests),
-            ("crisis_pages", paging.sweep_pages), ("crisis_update_reminders", paging.sweep_update_reminders),
-            ("crisis_oncall", oncall.sweep),
-            ("approvals_missed_publish", flag_missed_publish_times), ("approvals_webhooks", deliver_due_webhooks)]
+    return [
+        ("chase_open_requests", chase_open_requests),
+        ("tracking_digests", send_digests),
+        ("crisis_pages", paging.sweep_pages),
+        ("crisis_update_reminders", paging.sweep_update_reminders),
+        ("crisis_oncall", oncall.sweep),
+        ("approvals_missed_publish", flag_missed_publish_times),
+        ("approvals_webhooks", deliver_due_webhooks),
+    ]
 
 
 def run_tick(ctx: AppContext) -> dict[str, int]:

@@ -28,8 +28,18 @@ def help_message(usage: list[tuple[str, str]], t: Translator) -> tuple[str, list
 def home_view(usage: list[tuple[str, str]], t: Translator) -> dict[str, Any]:
     """The App Home tab until a domain has something waiting on the user."""
     _, blocks = help_message(usage, t)
-    intro = {"type": "section", "text": {"type": "mrkdwn", "text": t(
-        N_("Hi! I keep your agency and its clients in step: approvals, answers on time, and crises handled fast."))}}
+    intro = {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": t(
+                N_(
+                    "Hi! I keep your agency and its clients in step: approvals, answers on time, and crises "
+                    "handled fast."
+                )
+            ),
+        },
+    }
     return {"type": "home", "blocks": [intro, *blocks]}
 
 

@@ -41,8 +41,19 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # What Slack sent, by the payload's type: any other value is counted as "other".
-REQUEST_KINDS = frozenset({"command", "block_actions", "block_suggestion", "view_submission", "view_closed",
-                           "shortcut", "message_action", "event_callback", "url_verification"})
+REQUEST_KINDS = frozenset(
+    {
+        "command",
+        "block_actions",
+        "block_suggestion",
+        "view_submission",
+        "view_closed",
+        "shortcut",
+        "message_action",
+        "event_callback",
+        "url_verification",
+    }
+)
 # Chase steps whose notices carry their due instant (bot.tracking.schedule.Step values).
 REMINDER_STEPS = frozenset({"remind", "overdue", "repeat", "backups", "lead"})
 TICK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -64,14 +75,25 @@ class Metrics:
         self.multiprocess = bool(os.environ.get(MULTIPROCESS_DIR))
         # In multiprocess mode the samples go to files, and a scrape reads them all (render).
         self._registry = None if self.multiprocess else CollectorRegistry()
-        self.requests = Counter("nexo_slack_requests", "Requests from Slack, by kind and HTTP status answered.",
-                                ["kind", "status"], registry=self._registry)
-        self.tick_seconds = Histogram("nexo_tick_duration_seconds",
-                                      "How long one scheduler tick took (every domain sweep, then delivery).",
-                                      buckets=TICK_BUCKETS, registry=self._registry)
-        self.reminder_lag = Histogram("nexo_reminder_lag_seconds",
-                                      "From a chase step's due instant to Slack accepting its message.",
-                                      ["step"], buckets=LAG_BUCKETS, registry=self._registry)
+        self.requests = Counter(
+            "nexo_slack_requests",
+            "Requests from Slack, by kind and HTTP status answered.",
+            ["kind", "status"],
+            registry=self._registry,
+        )
+        self.tick_seconds = Histogram(
+            "nexo_tick_duration_seconds",
+            "How long one scheduler tick took (every domain sweep, then delivery).",
+            buckets=TICK_BUCKETS,
+            registry=self._registry,
+        )
+        self.reminder_lag = Histogram(
+            "nexo_reminder_lag_seconds",
+            "From a chase step's due instant to Slack accepting its message.",
+            ["step"],
+            buckets=LAG_BUCKETS,
+            registry=self._registry,
+        )
         self._database = DatabaseCollector(db, clock)
         if self._registry is not None:
             self._registry.register(self._database)
@@ -126,7 +148,8 @@ class DatabaseCollector(Collector):
             gauge = GaugeMetricFamily(name, doc)
             gauge.add_metric([], figures[key])
             yield gauge
-        age = GaugeMetricFamily("nexo_outbox_oldest_owed_seconds",
-                                "Age of the oldest owed notice that is due now (0 when none is).")
+        age = GaugeMetricFamily(
+            "nexo_outbox_oldest_owed_seconds", "Age of the oldest owed notice that is due now (0 when none is)."
+        )
         age.add_metric([], oldest)
         yield age

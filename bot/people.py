@@ -82,8 +82,11 @@ def languages_for(session: Session, people: list[str], plan: Audience) -> dict[s
     """:func:`language_for` for several people of one plan (one query)."""
     client_side = set(plan.client_side())
     agency = {p for p in people if is_user_id(p) and p not in client_side}
-    known = dict(session.execute(
-        select(Person.user_id, Person.language).where(Person.user_id.in_(agency))).all()) if agency else {}
+    known = (
+        dict(session.execute(select(Person.user_id, Person.language).where(Person.user_id.in_(agency))).all())
+        if agency
+        else {}
+    )
     return {p: (known.get(p) or plan.language) if p in agency else plan.language for p in people}
 
 
@@ -105,9 +108,14 @@ def _client_language(session: Session, user_id: str) -> str | None:
         select(Plan.language)
         .join(Client, Client.current_plan_id == Plan.id)
         .join(PlanMember, PlanMember.plan_id == Plan.id)
-        .where(PlanMember.user_id == user_id, PlanMember.role.in_((Role.REFERENCE, Role.BACKUP)),
-               Client.status == ClientStatus.ACTIVE)
-        .order_by(Client.id).limit(1))
+        .where(
+            PlanMember.user_id == user_id,
+            PlanMember.role.in_((Role.REFERENCE, Role.BACKUP)),
+            Client.status == ClientStatus.ACTIVE,
+        )
+        .order_by(Client.id)
+        .limit(1)
+    )
 
 
 def timezone_of(session: Session, user_id: str | None) -> str | None:
@@ -125,12 +133,22 @@ def profile_of(session: Session, user_id: str) -> Profile | None:
 
 def remember(session: Session, profile: Profile, *, now: datetime) -> None:
     """Store what Slack said of a person (insert or refresh; two processes may race, both win)."""
-    values = {"user_id": profile.user_id, "team_id": profile.team_id, "language": profile.language,
-              "timezone": profile.timezone, "is_bot": profile.is_bot, "deleted": profile.deleted, "fetched_at": now}
+    values = {
+        "user_id": profile.user_id,
+        "team_id": profile.team_id,
+        "language": profile.language,
+        "timezone": profile.timezone,
+        "is_bot": profile.is_bot,
+        "deleted": profile.deleted,
+        "fetched_at": now,
+    }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(Person).values(**values)
-    session.execute(stmt.on_conflict_do_update(index_elements=[Person.user_id],
-                                               set_={k: v for k, v in values.items() if k != "user_id"}))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Person.user_id], set_={k: v for k, v in values.items() if k != "user_id"}
+        )
+    )
     cached = session.identity_map.get(session.identity_key(Person, profile.user_id))
     if cached is not None:
         session.expire(cached)

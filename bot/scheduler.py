@@ -24,9 +24,7 @@ def make_scheduler(ctx: AppContext, *, blocking: bool = False) -> BaseScheduler:
     scheduler.add_job(run_tick, "interval", args=[ctx], seconds=ctx.settings.sweep_seconds, id="tick", **common)
     # Delivery retries run more often than the domain tick so a Slack outage
     # ends within seconds of Slack recovering.
-    scheduler.add_job(
-        ctx.deliverer.sweep, "interval", seconds=ctx.settings.delivery_seconds, id="deliver", **common
-    )
+    scheduler.add_job(ctx.deliverer.sweep, "interval", seconds=ctx.settings.delivery_seconds, id="deliver", **common)
     # Requests a web process deferred (bot.delivery.inbox) whose wake-up was missed.
     scheduler.add_job(ctx.inbox.sweep, "interval", seconds=ctx.settings.delivery_seconds, id="inbox", **common)
     return scheduler

@@ -55,8 +55,9 @@ class NexoServer(BaseApplication):
             "accesslog": None,  # one structured line per request comes from the app instead
             "loglevel": s.log_level.lower(),
             # gunicorn's own lines as JSON through bot.logs, secrets scrubbed like the rest.
-            "logconfig_dict": gunicorn_logconfig(s.log_level, (s.slack_bot_token, s.slack_signing_secret,
-                                                               s.slack_app_token or "")),
+            "logconfig_dict": gunicorn_logconfig(
+                s.log_level, (s.slack_bot_token, s.slack_signing_secret, s.slack_app_token or "")
+            ),
             "logger_class": QuietAccessLogger,
             "when_ready": self._when_ready,
             "on_exit": self._on_exit,
@@ -92,8 +93,10 @@ class NexoServer(BaseApplication):
                 continue
             if time.monotonic() - self._scheduler_since > 60:
                 pause = RESTART_PAUSE_SECONDS[0]  # it had been running fine: this is a new failure
-            log.warning("scheduler (worker) exited; restarting it",
-                        extra={"pid": proc.pid, "returncode": proc.returncode, "retry_in_s": pause})
+            log.warning(
+                "scheduler (worker) exited; restarting it",
+                extra={"pid": proc.pid, "returncode": proc.returncode, "retry_in_s": pause},
+            )
             if self._stopping.wait(pause):
                 return
             pause = min(pause * 2, RESTART_PAUSE_SECONDS[1])

@@ -31,10 +31,16 @@ class HealthServer:
     def __init__(self, nexo: Nexo, *, port: int, host: str = "0.0.0.0") -> None:
         from bot.web import make_wsgi_app
 
-        self._server = make_server(host, port, make_wsgi_app(nexo, slack_events=False),
-                                   server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="nexo-health", daemon=True)
+        self._server = make_server(
+            host,
+            port,
+            make_wsgi_app(nexo, slack_events=False),
+            server_class=_ThreadingWSGIServer,
+            handler_class=_QuietHandler,
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="nexo-health", daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -81,15 +87,20 @@ def run(settings: Settings, *, stop_signals: Iterable[int] = (signal.SIGTERM, si
         try:
             handler.connect()
         except SlackApiError as e:
-            print(f"nexo: Slack refused the Socket Mode connection ({e.response.get('error')}); check "
-                  "SLACK_APP_TOKEN (an app-level xapp- token with connections:write); see README.md",
-                  file=sys.stderr)
+            print(
+                f"nexo: Slack refused the Socket Mode connection ({e.response.get('error')}); check "
+                "SLACK_APP_TOKEN (an app-level xapp- token with connections:write); see README.md",
+                file=sys.stderr,
+            )
             return 2
         try:
             health = HealthServer(nexo, port=settings.port).start()
         except OSError as e:
-            print(f"nexo: cannot answer /livez and /readyz on port {settings.port} ({e.strerror}); "
-                  "set PORT to a free port", file=sys.stderr)
+            print(
+                f"nexo: cannot answer /livez and /readyz on port {settings.port} ({e.strerror}); "
+                "set PORT to a free port",
+                file=sys.stderr,
+            )
             return 2
         scheduler.start()
         log.info("socket mode connected", extra={"health_port": health.port})

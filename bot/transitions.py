@@ -36,16 +36,24 @@ def sources(table: Transitions[S], to: S, *, narrowed_to: Iterable[S] | None = N
     return allowed
 
 
-def guard(column: Any, table: Transitions[S], to: S, *, narrowed_to: Iterable[S] | None = None
-          ) -> ColumnElement[bool]:
+def guard(column: Any, table: Transitions[S], to: S, *, narrowed_to: Iterable[S] | None = None) -> ColumnElement[bool]:
     """The ``WHERE`` term of a move to ``to``: ``column`` holds a status it may leave for ``to``
     (an ORM attribute or a Core column: a statement built once can carry it)."""
     allowed = sources(table, to, narrowed_to=narrowed_to)
     return column == allowed[0] if len(allowed) == 1 else column.in_(allowed)
 
 
-def move(session: Session, column: InstrumentedAttribute[Any], row_id: int, to: S, table: Transitions[S], *,
-         narrowed_to: Iterable[S] | None = None, where: Iterable[ColumnElement[bool]] = (), **values: Any) -> bool:
+def move(
+    session: Session,
+    column: InstrumentedAttribute[Any],
+    row_id: int,
+    to: S,
+    table: Transitions[S],
+    *,
+    narrowed_to: Iterable[S] | None = None,
+    where: Iterable[ColumnElement[bool]] = (),
+    **values: Any,
+) -> bool:
     """Set ``column`` to ``to`` (and ``values``) on row ``row_id`` of its model, in one UPDATE that
     only matches while the row is in a status ``table`` allows ``to`` from, and ``where`` holds.
     Returns whether this call made the change."""

@@ -29,7 +29,7 @@ class Entry:
 
 
 def due_state(due_at: datetime, promised_at: datetime | None, tz: str, now: datetime, t: Translator) -> str:
-    """"due …", "⚠️ overdue since …", or the reply the person promised, in Slack's date token (each reader
+    """ "due …", "⚠️ overdue since …", or the reply the person promised, in Slack's date token (each reader
     sees their own zone; the fallback is the client's local time)."""
     if promised_at is not None:
         text = t(N_("you promised a reply by {time}"), time=date_token(promised_at, tz, t.language))

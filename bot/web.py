@@ -58,8 +58,11 @@ def make_wsgi_app(nexo: Nexo, *, slack_events: bool = True) -> WSGIApp:
         """The database and the outbox figures, for people and monitors."""
         if problem := database_problem():
             return respond(start_response, "503 Service Unavailable", {"status": "degraded", **problem})
-        return respond(start_response, "200 OK", {"status": "ok", "database": "ok",
-                                                  "outbox": outbox_health(nexo.ctx.db, now=nexo.ctx.clock.now())})
+        return respond(
+            start_response,
+            "200 OK",
+            {"status": "ok", "database": "ok", "outbox": outbox_health(nexo.ctx.db, now=nexo.ctx.clock.now())},
+        )
 
     def readyz(start_response: StartResponse) -> Iterable[bytes]:
         """Whether to send this process traffic: the database is reachable and migrated. No figures: once the
@@ -93,9 +96,12 @@ def make_wsgi_app(nexo: Nexo, *, slack_events: bool = True) -> WSGIApp:
             stack.close()
             log.warning("media link: the file could not be read from Slack", extra={"error": exc.reason})
             return respond(start_response, "502 Bad Gateway", {"error": "unavailable"})
-        headers = [("Content-Type", mimetype), ("Cache-Control", "private, no-store"),
-                   ("X-Content-Type-Options", "nosniff"),
-                   ("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}")]
+        headers = [
+            ("Content-Type", mimetype),
+            ("Cache-Control", "private, no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}"),
+        ]
         if response.headers.get("Content-Length"):
             headers.append(("Content-Length", response.headers["Content-Length"]))
         start_response("200 OK", headers)
@@ -103,12 +109,13 @@ def make_wsgi_app(nexo: Nexo, *, slack_events: bool = True) -> WSGIApp:
         def body() -> Iterator[bytes]:
             with stack:
                 yield from response.iter_bytes(files.CHUNK)
+
         return body()
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(webhook.MEDIA_PATH) and environ.get("REQUEST_METHOD") == "GET":
-            return media(path[len(webhook.MEDIA_PATH):], start_response)
+            return media(path[len(webhook.MEDIA_PATH) :], start_response)
         if path in probes and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return probes[path](start_response)
         if path == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -119,8 +126,9 @@ def make_wsgi_app(nexo: Nexo, *, slack_events: bool = True) -> WSGIApp:
             except Exception as exc:  # Bolt builds its request (parses, reads ids) before it checks anything
                 log.warning("unreadable request refused", extra={"error": type(exc).__name__})
                 body = b'{"error": "bad_request"}'
-                start_response("400 Bad Request", [("Content-Type", "application/json"),
-                                                   ("Content-Length", str(len(body)))])
+                start_response(
+                    "400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
                 return [body]
         body = b'{"error": "not_found"}'
         start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

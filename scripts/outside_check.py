@@ -67,16 +67,24 @@ def main() -> int:
     fake = FakeSlack(bot_token="xoxb-outside", team_id=TEAM).start()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "NEXO_"))}
-    env.update(SLACK_BOT_TOKEN="xoxb-outside", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url,
-               DATABASE_URL=url, PORT=str(port), WEB_CONCURRENCY="2")
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-outside",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.api_url,
+        DATABASE_URL=url,
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+    )
     python = [sys.executable, "-m", "bot"]
     serve = None
     try:
         print("operator")
         if schema:
             r = subprocess.run([*python, "serve"], env=env, cwd=work, capture_output=True, text=True, timeout=60)
-            check(r.returncode == 2 and "python -m bot migrate" in r.stderr and "Traceback" not in r.stderr,
-                  f"serve before migrate stops with one line naming migrate: {r.stderr.strip()[-160:]!r}")
+            check(
+                r.returncode == 2 and "python -m bot migrate" in r.stderr and "Traceback" not in r.stderr,
+                f"serve before migrate stops with one line naming migrate: {r.stderr.strip()[-160:]!r}",
+            )
         r = subprocess.run([*python, "migrate"], env=env, cwd=work, capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, f"python -m bot migrate from {work}")
         log = (work / "serve.log").open("wb")
@@ -86,20 +94,25 @@ def main() -> int:
         check(bool(ready), "/readyz answers 200 once up")
         check(_get(f"{base}/livez") == 200, "/livez answers 200")
 
-        for user, name, team, locale in ((LEAD, "luis", TEAM, "en-US"), (CM, "carla", TEAM, "en-US"),
-                                         (REF, "ana", ACME, "en-US"), (BACKUP, "bruno", ACME, "en-US")):
+        for user, name, team, locale in (
+            (LEAD, "luis", TEAM, "en-US"),
+            (CM, "carla", TEAM, "en-US"),
+            (REF, "ana", ACME, "en-US"),
+            (BACKUP, "bruno", ACME, "en-US"),
+        ):
             fake.add_user(user, name, team_id=team, tz="Europe/Madrid", locale=locale)
         slack = SlackRequests(base, SECRET, fake, team_id=TEAM)
 
         print("a Spanish client whose people use Slack in en-US")
-        r = slack.command(f"client add Acme ref:<@{REF}|ana> backup:<@{BACKUP}|bruno> lead:<@{LEAD}|luis> "
-                          f'cm:<@{CM}|carla> tz:Europe/Madrid hours:"mon-sun 00:00-23:59" window:4h lang:es',
-                          user_id=LEAD)
+        r = slack.command(
+            f"client add Acme ref:<@{REF}|ana> backup:<@{BACKUP}|bruno> lead:<@{LEAD}|luis> "
+            f'cm:<@{CM}|carla> tz:Europe/Madrid hours:"mon-sun 00:00-23:59" window:4h lang:es',
+            user_id=LEAD,
+        )
         reply = slack.answer(r) if r.status_code == 200 and not r.content else (r.json().get("text") or "")
         check(r.status_code == 200 and "Acme" in reply, f"client add answered: {reply[:90]!r}")
 
-        r = slack.command("draft Acme network:instagram,x ¡Llega el invierno! Abrigos al 25 % esta semana.",
-                          user_id=CM)
+        r = slack.command("draft Acme network:instagram,x ¡Llega el invierno! Abrigos al 25 % esta semana.", user_id=CM)
         check(r.status_code == 200, "draft acked 200")
         card = wait(lambda: next((m for m in fake.dm_messages(REF) if m.get("blocks")), None))
         shown = render_message(card) if card else ""
@@ -129,8 +142,10 @@ def main() -> int:
         check(r.status_code == 200, "crisis resolved")
 
         metrics = httpx.get(f"{base}/metrics", timeout=10).text
-        check("nexo_outbox_owed" in metrics and "Acme" not in metrics and REF not in metrics,
-              "/metrics has the outbox gauges and no client names or user ids")
+        check(
+            "nexo_outbox_owed" in metrics and "Acme" not in metrics and REF not in metrics,
+            "/metrics has the outbox gauges and no client names or user ids",
+        )
         check(fake.rejections() == [], f"Slack rejected nothing ({len(fake.rejections())})")
     finally:
         if serve is not None:

@@ -38,21 +38,38 @@ class Event(enum.StrEnum):
     RESCHEDULED = "rescheduled"  # a new publish time on the same version (detail: previous, publish_at)
 
 
-def record(session: Session, *, client_id: int, draft: Draft | None, actor: str, event: Event, at: datetime,
-           version: int | None = None, **detail: Any) -> AuditEvent:
+def record(
+    session: Session,
+    *,
+    client_id: int,
+    draft: Draft | None,
+    actor: str,
+    event: Event,
+    at: datetime,
+    version: int | None = None,
+    **detail: Any,
+) -> AuditEvent:
     """Append one event; ``version`` defaults to the draft's current version."""
-    row = AuditEvent(client_id=client_id, draft_id=draft.id if draft else None,
-                     version=version if version is not None else (draft.current_version if draft else None),
-                     actor=actor, event=str(event), detail=detail, at=at)
+    row = AuditEvent(
+        client_id=client_id,
+        draft_id=draft.id if draft else None,
+        version=version if version is not None else (draft.current_version if draft else None),
+        actor=actor,
+        event=str(event),
+        detail=detail,
+        at=at,
+    )
     session.add(row)
     return row
 
 
-def last_event(session: Session, draft: Draft, version: int, event: Event, *, actor: str | None = None
-               ) -> AuditEvent | None:
+def last_event(
+    session: Session, draft: Draft, version: int, event: Event, *, actor: str | None = None
+) -> AuditEvent | None:
     """The newest ``event`` on a version of the draft (by ``actor`` if given)."""
-    stmt = select(AuditEvent).where(AuditEvent.draft_id == draft.id, AuditEvent.version == version,
-                                    AuditEvent.event == str(event))
+    stmt = select(AuditEvent).where(
+        AuditEvent.draft_id == draft.id, AuditEvent.version == version, AuditEvent.event == str(event)
+    )
     if actor is not None:
         stmt = stmt.where(AuditEvent.actor == actor)
     return session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(1)).first()
@@ -76,8 +93,19 @@ def export_csv(session: Session, client: Client, timezone: str) -> str:
     """The client's whole trail as CSV (UTC and the client's local time, detail as JSON), safe to open in a
     spreadsheet (:func:`bot.spreadsheet.csv_text`)."""
     zone = ZoneInfo(timezone)
-    return csv_text(CSV_COLUMNS, (
-        (event.at.isoformat(), event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), client.name,
-         reference or "", event.version if event.version is not None else "", event.actor, event.event,
-         json.dumps(event.detail or {}, ensure_ascii=False, sort_keys=True))
-        for event, reference in events_for(session, client.id)))
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            (
+                event.at.isoformat(),
+                event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                client.name,
+                reference or "",
+                event.version if event.version is not None else "",
+                event.actor,
+                event.event,
+                json.dumps(event.detail or {}, ensure_ascii=False, sort_keys=True),
+            )
+            for event, reference in events_for(session, client.id)
+        ),
+    )

@@ -27,9 +27,14 @@ from bot.tracking.models import RequestKind
 def copy_view(session: Session, draft: Draft, client: Client, plan: Plan, now: datetime) -> blocks.AuthorCopy:
     """What the author's copy must show now, read from the database."""
     version = service.version_of(session, draft)
-    copy = blocks.AuthorCopy(reference=draft.reference, client_name=client.name, version=version,
-                             status=draft.status, timezone=plan.timezone,
-                             value=service.button_value(draft, version.number))
+    copy = blocks.AuthorCopy(
+        reference=draft.reference,
+        client_name=client.name,
+        version=version,
+        status=draft.status,
+        timezone=plan.timezone,
+        value=service.button_value(draft, version.number),
+    )
     stage = stage_of(draft.status)
     requests = service.open_requests(session, version, RequestKind.APPROVAL)
     if stage is not None and requests:
@@ -48,18 +53,32 @@ def copy_view(session: Session, draft: Draft, client: Client, plan: Plan, now: d
     return copy
 
 
-def post_author_copy(session: Session, draft: Draft, client: Client, plan: Plan, outcome: Outcome, *,
-                     now: datetime) -> None:
+def post_author_copy(
+    session: Session, draft: Draft, client: Client, plan: Plan, outcome: Outcome, *, now: datetime
+) -> None:
     """The copy, in the author's DM at once (an agency message: no business hours), in their language.
     It opens with the draft's confirmation (where it went, when the answer is due), so a draft written in
     a form is confirmed by it; later updates say where it stands instead."""
     t = translator(language_for(session, draft.created_by, plan))
-    lead = blocks.created_message(draft.reference, stage=outcome.stage, sent_to=outcome.sent_to,
-                                  due_at=outcome.due_at, deliver_at=outcome.deliver_at, now=now,
-                                  timezone=plan.timezone, t=t)
+    lead = blocks.created_message(
+        draft.reference,
+        stage=outcome.stage,
+        sent_to=outcome.sent_to,
+        due_at=outcome.due_at,
+        deliver_at=outcome.deliver_at,
+        now=now,
+        timezone=plan.timezone,
+        t=t,
+    )
     text, content = blocks.author_copy(copy_view(session, draft, client, plan, now), t, lead=lead)
-    enqueue_post(session, now=now, to=draft.created_by, text=text, blocks=content,
-                 ref_key=ids.AUTHOR_COPY_REF.format(id=draft.id))
+    enqueue_post(
+        session,
+        now=now,
+        to=draft.created_by,
+        text=text,
+        blocks=content,
+        ref_key=ids.AUTHOR_COPY_REF.format(id=draft.id),
+    )
 
 
 def refresh_author_copy(session: Session, draft: Draft, client: Client, plan: Plan, *, now: datetime) -> None:
@@ -68,6 +87,7 @@ def refresh_author_copy(session: Session, draft: Draft, client: Client, plan: Pl
     notice = find_by_ref(session, ids.AUTHOR_COPY_REF.format(id=draft.id))
     if notice is None:
         return
-    text, content = blocks.author_copy(copy_view(session, draft, client, plan, now),
-                                       translator(language_for(session, draft.created_by, plan)))
+    text, content = blocks.author_copy(
+        copy_view(session, draft, client, plan, now), translator(language_for(session, draft.created_by, plan))
+    )
     enqueue_update(session, now=now, of=notice, text=text, blocks=content)

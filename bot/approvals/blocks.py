@@ -93,16 +93,26 @@ def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, An
         section(shown),
     ]
     if shortened:
-        blocks.append(context(t(N_("Text shortened: {total} characters in all. Use “See full text” to read every "
-                                   "word."), total=len(v.text))))
+        blocks.append(
+            context(
+                t(
+                    N_("Text shortened: {total} characters in all. Use “See full text” to read every word."),
+                    total=len(v.text),
+                )
+            )
+        )
     due = _when(card.due_at, card.timezone, t) if card.due_at else "—"
-    blocks.append(fields([
-        titled(t(N_("Client")), escape(card.client_name)),
-        titled(t(N_("Networks")), networks_label(v.networks)),
-        titled(t(N_("Planned publish time")), _when(v.publish_at, card.timezone, t)),
-        titled(t(N_("Answer due")), due),
-        titled(t(N_("Category")), escape(v.category or "—")),
-    ]))
+    blocks.append(
+        fields(
+            [
+                titled(t(N_("Client")), escape(card.client_name)),
+                titled(t(N_("Networks")), networks_label(v.networks)),
+                titled(t(N_("Planned publish time")), _when(v.publish_at, card.timezone, t)),
+                titled(t(N_("Answer due")), due),
+                titled(t(N_("Category")), escape(v.category or "—")),
+            ]
+        )
+    )
     blocks += media_blocks(card.media, t)
     if v.media_links:
         blocks.append(section(titled(t(N_("Media")), fit("\n".join(v.media_links), SECTION_MAX)[0])))
@@ -119,8 +129,13 @@ def approval_card(card: CardView, t: Translator) -> tuple[str, list[dict[str, An
     buttons = _buttons(card, t, shortened)
     if buttons:
         blocks.append(actions(buttons, block_id=ids.CARD_ACTIONS))
-    text = t(N_("{ref} (v{version}) for {client}: {start}"), ref=card.reference, version=v.number,
-             client=card.client_name, start=first_words(v.text, 120))
+    text = t(
+        N_("{ref} (v{version}) for {client}: {start}"),
+        ref=card.reference,
+        version=v.number,
+        client=card.client_name,
+        start=first_words(v.text, 120),
+    )
     return text, blocks
 
 
@@ -140,6 +155,7 @@ def media_blocks(items: list[DraftMedia], t: Translator) -> list[dict[str, Any]]
 
 def media_diff_text(changed: media_rules.MediaDiff, t: Translator) -> str:
     """Which files a revision added, removed or replaced (by name)."""
+
     def names(items: list[str]) -> str:
         return ", ".join(f"“{escape(n[:80])}”" for n in items)
 
@@ -161,26 +177,57 @@ def _status(card: CardView, t: Translator) -> dict[str, Any]:
     state, who, absent = card.state, card.decided_by, card.decided_for
     when = date_token(card.decided_at, card.timezone, t.language) if card.decided_at else "—"
     if state == CardState.APPROVED and absent:
-        return section("✅ " + t(N_("Approved by <@{who}>, standing in for <@{absent}>, at {time} (version "
-                                    "{version})."), who=who, absent=absent, time=when, version=card.version.number))
+        return section(
+            "✅ "
+            + t(
+                N_("Approved by <@{who}>, standing in for <@{absent}>, at {time} (version {version})."),
+                who=who,
+                absent=absent,
+                time=when,
+                version=card.version.number,
+            )
+        )
     if state == CardState.APPROVED:
-        return section("✅ " + t(N_("Approved by <@{who}> at {time} (version {version})."), who=who, time=when,
-                                 version=card.version.number))
+        return section(
+            "✅ "
+            + t(
+                N_("Approved by <@{who}> at {time} (version {version})."),
+                who=who,
+                time=when,
+                version=card.version.number,
+            )
+        )
     if state == CardState.REJECTED and absent:
-        return section("⛔ " + t(N_("Rejected by <@{who}>, standing in for <@{absent}>, at {time}."), who=who,
-                                 absent=absent, time=when) + "\n" + quote(card.comment))
+        return section(
+            "⛔ "
+            + t(N_("Rejected by <@{who}>, standing in for <@{absent}>, at {time}."), who=who, absent=absent, time=when)
+            + "\n"
+            + quote(card.comment)
+        )
     if state == CardState.REJECTED:
-        return section("⛔ " + t(N_("Rejected by <@{who}> at {time}."), who=who, time=when) + "\n" +
-                       quote(card.comment))
+        return section(
+            "⛔ " + t(N_("Rejected by <@{who}> at {time}."), who=who, time=when) + "\n" + quote(card.comment)
+        )
     if state == CardState.SUPERSEDED:
-        return section("↪️ " + t(N_("Replaced by version {number}: this card no longer takes decisions."),
-                                 number=card.superseded_by))
+        return section(
+            "↪️ "
+            + t(N_("Replaced by version {number}: this card no longer takes decisions."), number=card.superseded_by)
+        )
     if state == CardState.PASSED_INTERNAL:
-        return section("✅ " + t(N_("Approved internally by <@{who}> at {time}; it went to the client."),
-                                 who=who, time=when))
+        return section(
+            "✅ " + t(N_("Approved internally by <@{who}> at {time}; it went to the client."), who=who, time=when)
+        )
     if state == CardState.CHANGES_REQUESTED:
-        asked = (t(N_("<@{who}>, standing in for <@{absent}>, asked for changes at {time}:"), who=who, absent=absent,
-                   time=when) if absent else t(N_("<@{who}> asked for changes at {time}:"), who=who, time=when))
+        asked = (
+            t(
+                N_("<@{who}>, standing in for <@{absent}>, asked for changes at {time}:"),
+                who=who,
+                absent=absent,
+                time=when,
+            )
+            if absent
+            else t(N_("<@{who}> asked for changes at {time}:"), who=who, time=when)
+        )
         still = t(N_("Until the revision arrives, this version can still be approved as is."))
         return section("✏️ " + asked + "\n" + (quote(card.comment) or "—") + "\n" + still)
     lines = [t(N_("Written by <@{author}>."), author=card.author)]
@@ -196,8 +243,14 @@ def _status(card: CardView, t: Translator) -> dict[str, Any]:
         lines.append(t(N_("<@{by}> handed this to <@{to}>."), by=card.handed_by, to=card.assignee))
     if card.stands_in_for:
         since = date_token(card.opened_at, card.timezone, t.language) if card.opened_at else "—"
-        stand_in = "⏰ " + t(N_("It has been waiting on <@{absent}> since {since}. You can stand in for them: your "
-                               "decision counts as theirs."), absent=card.stands_in_for, since=since)
+        stand_in = "⏰ " + t(
+            N_(
+                "It has been waiting on <@{absent}> since {since}. You can stand in for them: your "
+                "decision counts as theirs."
+            ),
+            absent=card.stands_in_for,
+            since=since,
+        )
         return section(stand_in + "\n" + " ".join(lines))
     return context(" ".join(lines))
 
@@ -206,7 +259,8 @@ def _buttons(card: CardView, t: Translator, shortened: bool) -> list[dict[str, A
     value = card.value
     elements: list[dict[str, Any]] = []
     if card.state in (CardState.OPEN, CardState.CHANGES_REQUESTED) and not (
-            card.stands_in_for and card.state != CardState.OPEN):  # a stand-in's card closes with the first word
+        card.stands_in_for and card.state != CardState.OPEN
+    ):  # a stand-in's card closes with the first word
         elements.append(button(t(N_("Approve")), ids.APPROVE, value, style="primary"))
     if card.state == CardState.OPEN:
         elements.append(button(t(N_("Request changes")), ids.REQUEST_CHANGES, value))
@@ -218,11 +272,16 @@ def _buttons(card: CardView, t: Translator, shortened: bool) -> list[dict[str, A
     return elements
 
 
-def withdrawn_card(reference: str, who: str, at: datetime | None, tz: str, t: Translator
-                   ) -> tuple[str, list[dict[str, Any]]]:
+def withdrawn_card(
+    reference: str, who: str, at: datetime | None, tz: str, t: Translator
+) -> tuple[str, list[dict[str, Any]]]:
     """Every card of a withdrawn draft, closed to one line: who withdrew it and when; no buttons."""
-    text = "🗑️ " + t(N_("{ref} was withdrawn by <@{who}> at {time}: it will not be published, and nothing waits "
-                        "on you."), ref=reference, who=who, time=_when(at, tz, t))
+    text = "🗑️ " + t(
+        N_("{ref} was withdrawn by <@{who}> at {time}: it will not be published, and nothing waits on you."),
+        ref=reference,
+        who=who,
+        time=_when(at, tz, t),
+    )
     return text, [section(text)]
 
 
@@ -248,20 +307,30 @@ def author_copy(copy: AuthorCopy, t: Translator, *, lead: str | None = None) -> 
     """(text, blocks) of the author's copy; ``lead``: what it opens with instead of where the draft stands
     (its confirmation, when first posted). A withdrawn or rejected draft keeps no buttons."""
     if copy.status == DraftStatus.WITHDRAWN:
-        text = "🗑️ " + t(N_("{ref} was withdrawn by <@{who}> at {time}. Its cards are closed and nothing waits on "
-                            "anyone."), ref=copy.reference, who=copy.withdrawn_by or "?",
-                         time=_when(copy.withdrawn_at, copy.timezone, t))
+        text = "🗑️ " + t(
+            N_("{ref} was withdrawn by <@{who}> at {time}. Its cards are closed and nothing waits on anyone."),
+            ref=copy.reference,
+            who=copy.withdrawn_by or "?",
+            time=_when(copy.withdrawn_at, copy.timezone, t),
+        )
         return text, [section(text)]
     v = copy.version
     text = lead or _copy_status(copy, t)
     if copy.deliver_at is not None and lead is None:  # the confirmation says so already
-        text += " " + t(N_("The client is outside business hours: the card reaches them at {time}."),
-                        time=_when(copy.deliver_at, copy.timezone, t))
+        text += " " + t(
+            N_("The client is outside business hours: the card reaches them at {time}."),
+            time=_when(copy.deliver_at, copy.timezone, t),
+        )
     about = fit(first_words(v.text, 300), 400)[0]
     blocks: list[dict[str, Any]] = [
         section(text + "\n" + "> " + escape(about).replace("\n", "\n> ")),
-        context(t(N_("Networks: {networks} · Publish time: {time}"), networks=networks_label(v.networks),
-                  time=_when(v.publish_at, copy.timezone, t))),
+        context(
+            t(
+                N_("Networks: {networks} · Publish time: {time}"),
+                networks=networks_label(v.networks),
+                time=_when(v.publish_at, copy.timezone, t),
+            )
+        ),
     ]
     if copy.status != DraftStatus.REJECTED:
         blocks.append(actions(author_buttons(copy, t), block_id=ids.AUTHOR_ACTIONS))
@@ -272,20 +341,41 @@ def _copy_status(copy: AuthorCopy, t: Translator) -> str:
     ref, client, number = copy.reference, copy.client_name, copy.version.number
     due = _when(copy.due_at, copy.timezone, t) if copy.due_at else "—"
     if copy.status == DraftStatus.INTERNAL_REVIEW:
-        return "📝 " + t(N_("{ref} (version {version}) for {client} is with {people} for internal review; answer due "
-                            "{due}."), ref=ref, version=number, client=client, people=mentions(copy.waiting_on),
-                         due=due)
+        return "📝 " + t(
+            N_("{ref} (version {version}) for {client} is with {people} for internal review; answer due {due}."),
+            ref=ref,
+            version=number,
+            client=client,
+            people=mentions(copy.waiting_on),
+            due=due,
+        )
     if copy.status == DraftStatus.CLIENT_REVIEW:
-        return "📝 " + t(N_("{ref} (version {version}) for {client} waits on {people}; answer due {due}."), ref=ref,
-                         version=number, client=client, people=mentions(copy.waiting_on), due=due)
+        return "📝 " + t(
+            N_("{ref} (version {version}) for {client} waits on {people}; answer due {due}."),
+            ref=ref,
+            version=number,
+            client=client,
+            people=mentions(copy.waiting_on),
+            due=due,
+        )
     if copy.status in (DraftStatus.INTERNAL_CHANGES, DraftStatus.CLIENT_CHANGES):
-        return "✏️ " + t(N_("{ref} (version {version}) for {client}: changes were requested. Edit it to send a new "
-                            "version."), ref=ref, version=number, client=client)
+        return "✏️ " + t(
+            N_("{ref} (version {version}) for {client}: changes were requested. Edit it to send a new version."),
+            ref=ref,
+            version=number,
+            client=client,
+        )
     if copy.status == DraftStatus.APPROVED:
-        return "✅ " + t(N_("{ref} (version {version}) for {client} is approved. You can still reschedule or withdraw "
-                            "it; an edit goes back for approval."), ref=ref, version=number, client=client)
-    return "⛔ " + t(N_("{ref} (version {version}) for {client} was rejected."), ref=ref, version=number,
-                     client=client)
+        return "✅ " + t(
+            N_(
+                "{ref} (version {version}) for {client} is approved. You can still reschedule or withdraw "
+                "it; an edit goes back for approval."
+            ),
+            ref=ref,
+            version=number,
+            client=client,
+        )
+    return "⛔ " + t(N_("{ref} (version {version}) for {client} was rejected."), ref=ref, version=number, client=client)
 
 
 def author_buttons(copy: AuthorCopy, t: Translator) -> list[dict[str, Any]]:
@@ -293,26 +383,38 @@ def author_buttons(copy: AuthorCopy, t: Translator) -> list[dict[str, Any]]:
     elements = [button(t(N_("Edit")), ids.EDIT, copy.value)]
     if copy.version.publish_at is not None:
         elements.append(button(t(N_("Reschedule")), ids.RESCHEDULE, copy.value))
-    sure = confirm_dialog(t(N_("Withdraw {ref}?"), ref=copy.reference),
-                          t(N_("Its cards close, nothing waits on the client any more, and the publishing tool is told "
-                               "not to publish it.")),
-                          confirm=t(N_("Withdraw")), deny=t(N_("Keep it")), danger=True)
+    sure = confirm_dialog(
+        t(N_("Withdraw {ref}?"), ref=copy.reference),
+        t(
+            N_(
+                "Its cards close, nothing waits on the client any more, and the publishing tool is told "
+                "not to publish it."
+            )
+        ),
+        confirm=t(N_("Withdraw")),
+        deny=t(N_("Keep it")),
+        danger=True,
+    )
     elements.append(button(t(N_("Withdraw")), ids.WITHDRAW, copy.value, style="danger", confirm=sure))
     return elements
 
 
 def withdrawn_reply(reference: str, cards: int, told_tool: bool, t: Translator) -> str:
     """To whoever withdrew a draft: what was closed, and whether the publishing tool is being told."""
-    text = "🗑️ " + t.ngettext("{ref} withdrawn: its {n} card is closed and its reminders stopped.",
-                              "{ref} withdrawn: its {n} cards are closed and its reminders stopped.", cards,
-                              ref=reference)
+    text = "🗑️ " + t.ngettext(
+        "{ref} withdrawn: its {n} card is closed and its reminders stopped.",
+        "{ref} withdrawn: its {n} cards are closed and its reminders stopped.",
+        cards,
+        ref=reference,
+    )
     if told_tool:
         text += " " + t(N_("Telling the publishing tool not to publish it."))
     return text
 
 
-def rescheduled_reply(reference: str, at: datetime, due_at: datetime | None, tz: str, told_tool: bool,
-                      t: Translator) -> str:
+def rescheduled_reply(
+    reference: str, at: datetime, due_at: datetime | None, tz: str, told_tool: bool, t: Translator
+) -> str:
     """To whoever rescheduled a draft: the new time, the answer's new due time, and the tool's news."""
     text = "🗓️ " + t(N_("{ref} now publishes at {time}."), ref=reference, time=_when(at, tz, t))
     if due_at is not None:
@@ -323,40 +425,80 @@ def rescheduled_reply(reference: str, at: datetime, due_at: datetime | None, tz:
 
 
 # -- notices to the agency -------------------------------------------------------------------------
-def created_message(reference: str, *, stage: Stage | None, sent_to: list[str], due_at: datetime | None,
-                    deliver_at: datetime | None, now: datetime, timezone: str, t: Translator,
-                    revised: int | None = None) -> str:
+def created_message(
+    reference: str,
+    *,
+    stage: Stage | None,
+    sent_to: list[str],
+    due_at: datetime | None,
+    deliver_at: datetime | None,
+    now: datetime,
+    timezone: str,
+    t: Translator,
+    revised: int | None = None,
+) -> str:
     """The CM's confirmation: where the draft went, when an answer is due, and whether the card waits."""
-    lead = (t(N_("{ref} revised (version {version})."), ref=reference, version=revised) if revised
-            else t(N_("{ref} created."), ref=reference))
+    lead = (
+        t(N_("{ref} revised (version {version})."), ref=reference, version=revised)
+        if revised
+        else t(N_("{ref} created."), ref=reference)
+    )
     if stage is None:
-        return "✅ " + lead + " " + t(N_("Its category is pre-approved: recorded as approved without the "
-                                        "client step."))
+        return "✅ " + lead + " " + t(N_("Its category is pre-approved: recorded as approved without the client step."))
     if stage == Stage.INTERNAL:
-        step = t(N_("Sent to {people} for internal review; answer due {due}."), people=mentions(sent_to),
-                 due=_when(due_at, timezone, t))
+        step = t(
+            N_("Sent to {people} for internal review; answer due {due}."),
+            people=mentions(sent_to),
+            due=_when(due_at, timezone, t),
+        )
     else:
-        step = t(N_("Sent to {people} for approval; answer due {due}."), people=mentions(sent_to),
-                 due=_when(due_at, timezone, t))
+        step = t(
+            N_("Sent to {people} for approval; answer due {due}."),
+            people=mentions(sent_to),
+            due=_when(due_at, timezone, t),
+        )
     if deliver_at is not None and deliver_at > now:
-        step += " " + t(N_("The client is outside business hours: the card reaches them at {time}."),
-                        time=_when(deliver_at, timezone, t))
+        step += " " + t(
+            N_("The client is outside business hours: the card reaches them at {time}."),
+            time=_when(deliver_at, timezone, t),
+        )
     return "📝 " + lead + " " + step
 
 
-def approved_notice(reference: str, version: int, who: str, when: str, start: str, t: Translator, *,
-                    pre_approved: bool = False, handoff: bool = False, absent: str | None = None
-                    ) -> tuple[str, list[dict[str, Any]]]:
+def approved_notice(
+    reference: str,
+    version: int,
+    who: str,
+    when: str,
+    start: str,
+    t: Translator,
+    *,
+    pre_approved: bool = False,
+    handoff: bool = False,
+    absent: str | None = None,
+) -> tuple[str, list[dict[str, Any]]]:
     """To the author: approved by whom and when (and whether it is going to the publishing tool)."""
     if absent:
-        text = "✅ " + t(N_("{ref} (version {version}) was approved by <@{who}>, standing in for <@{absent}>, at "
-                            "{time}."), ref=reference, version=version, who=who, absent=absent, time=when)
+        text = "✅ " + t(
+            N_("{ref} (version {version}) was approved by <@{who}>, standing in for <@{absent}>, at {time}."),
+            ref=reference,
+            version=version,
+            who=who,
+            absent=absent,
+            time=when,
+        )
     elif pre_approved:
-        text = "✅ " + t(N_("{ref} is in a pre-approved category: recorded as approved without the client step."),
-                         ref=reference)
+        text = "✅ " + t(
+            N_("{ref} is in a pre-approved category: recorded as approved without the client step."), ref=reference
+        )
     else:
-        text = "✅ " + t(N_("{ref} (version {version}) was approved by <@{who}> at {time}."), ref=reference,
-                         version=version, who=who, time=when)
+        text = "✅ " + t(
+            N_("{ref} (version {version}) was approved by <@{who}> at {time}."),
+            ref=reference,
+            version=version,
+            who=who,
+            time=when,
+        )
     lines = [text, "> " + escape(start)]
     if handoff:
         lines.append(t(N_("Handing it to the publishing tool now.")))
@@ -370,49 +512,84 @@ def internal_passed_notice(reference: str, who: str, t: Translator) -> tuple[str
     return text, [section(text)]
 
 
-def changes_notice(reference: str, value: str, who: str, when: str, comment: str | None, t: Translator, *,
-                   absent: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+def changes_notice(
+    reference: str, value: str, who: str, when: str, comment: str | None, t: Translator, *, absent: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """To the CM: what the reviewer asked, and a Revise button (opens the prefilled form)."""
-    text = "✏️ " + (t(N_("<@{who}>, standing in for <@{absent}>, asked for changes to {ref} at {time}."), who=who,
-                      absent=absent, ref=reference, time=when) if absent else
-                    t(N_("<@{who}> asked for changes to {ref} at {time}."), who=who, ref=reference, time=when))
+    text = "✏️ " + (
+        t(
+            N_("<@{who}>, standing in for <@{absent}>, asked for changes to {ref} at {time}."),
+            who=who,
+            absent=absent,
+            ref=reference,
+            time=when,
+        )
+        if absent
+        else t(N_("<@{who}> asked for changes to {ref} at {time}."), who=who, ref=reference, time=when)
+    )
     body = text + ("\n" + quote(comment) if comment else "")
     blocks = [section(body), actions([button(t(N_("Revise")), ids.REVISE, value, style="primary")])]
     return text, blocks
 
 
-def rejected_notice(reference: str, who: str, when: str, comment: str | None, t: Translator, *,
-                    absent: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+def rejected_notice(
+    reference: str, who: str, when: str, comment: str | None, t: Translator, *, absent: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """To the author: who rejected it, when, and why."""
-    text = "⛔ " + (t(N_("<@{who}>, standing in for <@{absent}>, rejected {ref} at {time}."), who=who, absent=absent,
-                      ref=reference, time=when) if absent else
-                    t(N_("<@{who}> rejected {ref} at {time}."), who=who, ref=reference, time=when))
+    text = "⛔ " + (
+        t(
+            N_("<@{who}>, standing in for <@{absent}>, rejected {ref} at {time}."),
+            who=who,
+            absent=absent,
+            ref=reference,
+            time=when,
+        )
+        if absent
+        else t(N_("<@{who}> rejected {ref} at {time}."), who=who, ref=reference, time=when)
+    )
     body = text + ("\n" + quote(comment) if comment else "")
     return text, [section(body)]
 
 
 def missed_notice(reference: str, publish_at: str, waiting_on: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
     """To the author and the lead: the publish time passed and the draft is still not approved."""
-    text = "⚠️ " + t(N_("{ref} was planned for {time} and is still not approved (waiting on {who}). It must not be "
-                        "published as is: revise its publish time or get it approved."),
-                     ref=reference, time=publish_at, who=waiting_on)
+    text = "⚠️ " + t(
+        N_(
+            "{ref} was planned for {time} and is still not approved (waiting on {who}). It must not be "
+            "published as is: revise its publish time or get it approved."
+        ),
+        ref=reference,
+        time=publish_at,
+        who=waiting_on,
+    )
     return text, [section(text)]
 
 
-def handoff_failed_notice(reference: str, attempts: int, error: str, t: Translator, *,
-                          event: str = "post.approved") -> tuple[str, list[dict[str, Any]]]:
+def handoff_failed_notice(
+    reference: str, attempts: int, error: str, t: Translator, *, event: str = "post.approved"
+) -> tuple[str, list[dict[str, Any]]]:
     """To the author and the lead: the publishing tool never accepted the post (or the news about it)."""
     if event == "post.approved":
-        text = t(N_("The publishing tool did not accept {ref} after {attempts} attempts (last error: {error}). "
-                    "Publish it by hand or check the client's webhook."),
-                 ref=reference, attempts=attempts, error=error[:200])
+        text = t(
+            N_(
+                "The publishing tool did not accept {ref} after {attempts} attempts (last error: {error}). "
+                "Publish it by hand or check the client's webhook."
+            ),
+            ref=reference,
+            attempts=attempts,
+            error=error[:200],
+        )
     else:
         what = t(TOOL_NEWS.get(event, TOOL_NEWS["post.held"]), ref=reference)
-        text = t.ngettext("I could not tell the publishing tool that {what}: it refused {n} attempt (last error: "
-                          "{error}). Do it by hand in the tool, or check the client's webhook.",
-                          "I could not tell the publishing tool that {what}: it refused {n} attempts (last error: "
-                          "{error}). Do it by hand in the tool, or check the client's webhook.",
-                          attempts, what=what, error=error[:200])
+        text = t.ngettext(
+            "I could not tell the publishing tool that {what}: it refused {n} attempt (last error: "
+            "{error}). Do it by hand in the tool, or check the client's webhook.",
+            "I could not tell the publishing tool that {what}: it refused {n} attempts (last error: "
+            "{error}). Do it by hand in the tool, or check the client's webhook.",
+            attempts,
+            what=what,
+            error=error[:200],
+        )
     text = "⚠️ " + text
     return text, [section(text)]
 

@@ -61,8 +61,10 @@ def require_changer(actor: Actor, draft: Draft, plan: Plan) -> None:
     if not actor.is_agency:
         raise NotAllowed(N_("Only the agency can edit, withdraw or reschedule a post."))
     if actor.user_id not in {draft.created_by, plan.account_lead, *plan.community_managers}:
-        raise NotAllowed(N_("Only the author of {ref}, the client's community managers or its account lead can "
-                            "change it."), ref=draft.reference)
+        raise NotAllowed(
+            N_("Only the author of {ref}, the client's community managers or its account lead can change it."),
+            ref=draft.reference,
+        )
 
 
 def require_changeable(session: Session, draft: Draft, plan: Plan, now: datetime) -> None:
@@ -70,17 +72,28 @@ def require_changeable(session: Session, draft: Draft, plan: Plan, now: datetime
     when = service.local_time(draft.updated_at, plan, now)
     if draft.status == DraftStatus.WITHDRAWN:
         event = audit.last_event(session, draft, draft.current_version, Event.WITHDRAWN)
-        raise Conflict(N_("{ref} was already withdrawn by <@{who}> at {time}: there is nothing left to change."),
-                       ref=draft.reference, who=event.actor if event else "?",
-                       time=service.local_time(event.at, plan, now) if event else when)
+        raise Conflict(
+            N_("{ref} was already withdrawn by <@{who}> at {time}: there is nothing left to change."),
+            ref=draft.reference,
+            who=event.actor if event else "?",
+            time=service.local_time(event.at, plan, now) if event else when,
+        )
     if draft.status == DraftStatus.REJECTED:
-        raise Conflict(N_("{ref} was rejected by <@{who}> at {time}, so it can't be changed any more. Write a new "
-                          "draft instead."), ref=draft.reference, who=draft.decided_by or "?",
-                       time=service.local_time(draft.decided_at or draft.updated_at, plan, now))
+        raise Conflict(
+            N_("{ref} was rejected by <@{who}> at {time}, so it can't be changed any more. Write a new draft instead."),
+            ref=draft.reference,
+            who=draft.decided_by or "?",
+            time=service.local_time(draft.decided_at or draft.updated_at, plan, now),
+        )
     if draft.status == DraftStatus.APPROVED and draft.publish_at is not None and draft.publish_at <= now:
-        raise Conflict(N_("{ref} was published at {time} (approved, and its publish time has passed), so it can't "
-                          "be edited, withdrawn or rescheduled any more."), ref=draft.reference,
-                       time=service.local_time(draft.publish_at, plan, now))
+        raise Conflict(
+            N_(
+                "{ref} was published at {time} (approved, and its publish time has passed), so it can't "
+                "be edited, withdrawn or rescheduled any more."
+            ),
+            ref=draft.reference,
+            time=service.local_time(draft.publish_at, plan, now),
+        )
     if draft.status not in CHANGEABLE:  # a status this module does not know yet: refuse rather than guess
         raise Conflict(N_("{ref} can't be changed now."), ref=draft.reference)
 
@@ -96,8 +109,7 @@ def _open(session: Session, actor: Actor, draft_id: int, now: datetime) -> tuple
     return draft, client, plan
 
 
-def check_can_change(session: Session, *, actor: Actor, draft_id: int, now: datetime
-                     ) -> tuple[Draft, Client, Plan]:
+def check_can_change(session: Session, *, actor: Actor, draft_id: int, now: datetime) -> tuple[Draft, Client, Plan]:
     """Before a form opens (Edit, Reschedule): the checks its submission repeats."""
     return _open(session, actor, draft_id, now)
 
@@ -107,11 +119,19 @@ def find_draft(session: Session, actor: Actor, reference: str) -> Draft:
     if not actor.is_agency:
         raise NotAllowed(N_("Only the agency can edit, withdraw or reschedule a post."))
     wanted = reference.strip().strip("*`").upper()
-    draft = session.scalars(select(Draft).where(func.upper(Draft.reference) == wanted).limit(1)).first() \
-        if _REFERENCE.match(wanted) else None
+    draft = (
+        session.scalars(select(Draft).where(func.upper(Draft.reference) == wanted).limit(1)).first()
+        if _REFERENCE.match(wanted)
+        else None
+    )
     if draft is None:
-        raise NotFound(N_("I don't know a post called “{ref}”. Use its reference, as in ACME-12 (`/nexo pending` "
-                          "and `/nexo calendar` list them)."), ref=reference.strip()[:40])
+        raise NotFound(
+            N_(
+                "I don't know a post called “{ref}”. Use its reference, as in ACME-12 (`/nexo pending` "
+                "and `/nexo calendar` list them)."
+            ),
+            ref=reference.strip()[:40],
+        )
     return draft
 
 
@@ -121,8 +141,9 @@ def looks_like_reference(word: str) -> bool:
 
 
 # -- edit -----------------------------------------------------------------------------------------------
-def edit_fields(session: Session, *, actor: Actor, draft_id: int, now: datetime
-                ) -> tuple[Draft, Client, Plan, DraftFields]:
+def edit_fields(
+    session: Session, *, actor: Actor, draft_id: int, now: datetime
+) -> tuple[Draft, Client, Plan, DraftFields]:
     """The Edit button: the current version as the form's starting fields."""
     draft, client, plan = check_can_change(session, actor=actor, draft_id=draft_id, now=now)
     return draft, client, plan, fields_of(service.version_of(session, draft))
@@ -130,13 +151,17 @@ def edit_fields(session: Session, *, actor: Actor, draft_id: int, now: datetime
 
 def fields_of(version: DraftVersion) -> DraftFields:
     """A version's fields, to start a new one from."""
-    return DraftFields(text=version.text, networks=list(version.networks), publish_at=version.publish_at,
-                       category=version.category, media_links=list(version.media_links),
-                       internal_note=version.internal_note)
+    return DraftFields(
+        text=version.text,
+        networks=list(version.networks),
+        publish_at=version.publish_at,
+        category=version.category,
+        media_links=list(version.media_links),
+        internal_note=version.internal_note,
+    )
 
 
-def edit(session: Session, *, actor: Actor, draft_id: int, version: int, fields: DraftFields, now: datetime
-         ) -> Outcome:
+def edit(session: Session, *, actor: Actor, draft_id: int, version: int, fields: DraftFields, now: datetime) -> Outcome:
     """A new version of a draft in review (a revision, whatever the reviewers said) or approved (back
     for approval: see the module's notes). The old version's cards say it was replaced; its approvals
     end with it, and its reviewers get the new card with what changed."""
@@ -148,26 +173,53 @@ def edit(session: Session, *, actor: Actor, draft_id: int, version: int, fields:
     return _edit_approved(session, actor, draft, client, plan, fields, now)
 
 
-def _edit_approved(session: Session, actor: Actor, draft: Draft, client: Client, plan: Plan, fields: DraftFields,
-                   now: datetime) -> Outcome:
+def _edit_approved(
+    session: Session, actor: Actor, draft: Draft, client: Client, plan: Plan, fields: DraftFields, now: datetime
+) -> Outcome:
     old = service.version_of(session, draft)
     internal = plan.internal_review and plan.account_lead is not None and actor.user_id != plan.account_lead
     stage = Stage.INTERNAL if internal else Stage.CLIENT
-    told = webhook.enqueue_event(session, draft, WebhookEvent.WITHDRAWN, withdrawn_by=actor.user_id, now=now,
-                                 reason="edited")
+    told = webhook.enqueue_event(
+        session, draft, WebhookEvent.WITHDRAWN, withdrawn_by=actor.user_id, now=now, reason="edited"
+    )
     number = old.number + 1
-    service.transition(session, draft, REVIEW[stage], version=old.number, from_=(DraftStatus.APPROVED,), now=now,
-                       current_version=number, publish_at=fields.publish_at, category=fields.category,
-                       decided_at=None, decided_by=None, decided_version=None, pre_approved=False,
-                       missed_flagged_at=None)
+    service.transition(
+        session,
+        draft,
+        REVIEW[stage],
+        version=old.number,
+        from_=(DraftStatus.APPROVED,),
+        now=now,
+        current_version=number,
+        publish_at=fields.publish_at,
+        category=fields.category,
+        decided_at=None,
+        decided_by=None,
+        decided_version=None,
+        pre_approved=False,
+        missed_flagged_at=None,
+    )
     new = flows.add_version(session, draft, number, fields, actor.user_id, now)
     for shown in (Stage.INTERNAL, Stage.CLIENT):
         flows.refresh_cards(session, draft, old.number, shown, client, plan, now=now)  # "replaced by version N"
-    changed = [f for f in ("text", "networks", "publish_at", "category", "media_links", "internal_note")
-               if getattr(old, f) != getattr(new, f)]
-    audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.REVISED, at=now,
-                 version=number, previous=old.number, changed=changed, after_approval=True,
-                 told_tool=told is not None)
+    changed = [
+        f
+        for f in ("text", "networks", "publish_at", "category", "media_links", "internal_note")
+        if getattr(old, f) != getattr(new, f)
+    ]
+    audit.record(
+        session,
+        client_id=client.id,
+        draft=draft,
+        actor=actor.user_id,
+        event=Event.REVISED,
+        at=now,
+        version=number,
+        previous=old.number,
+        changed=changed,
+        after_approval=True,
+        told_tool=told is not None,
+    )
     outcome = flows.resend(session, draft, new, client, plan, stage, by=actor.user_id, now=now)
     refresh_author_copy(session, draft, client, plan, now=now)
     if told is not None:
@@ -181,14 +233,21 @@ def withdraw(session: Session, *, actor: Actor, draft_id: int, now: datetime) ->
     told if it had the post. Returns the outcome and how many cards were closed."""
     draft, client, plan = _open(session, actor, draft_id, now)
     current = service.version_of(session, draft)
-    service.transition(session, draft, DraftStatus.WITHDRAWN, version=draft.current_version, from_=CHANGEABLE,
-                       now=now)
+    service.transition(session, draft, DraftStatus.WITHDRAWN, version=draft.current_version, from_=CHANGEABLE, now=now)
     for request in service.open_requests(session, current):
-        tracking.close_request(session, request.id, by=actor.user_id, outcome="withdrawn", now=now,
-                               state=RequestState.CANCELLED)
+        tracking.close_request(
+            session, request.id, by=actor.user_id, outcome="withdrawn", now=now, state=RequestState.CANCELLED
+        )
     told = webhook.enqueue_event(session, draft, WebhookEvent.WITHDRAWN, withdrawn_by=actor.user_id, now=now)
-    audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.WITHDRAWN, at=now,
-                 told_tool=told is not None)
+    audit.record(
+        session,
+        client_id=client.id,
+        draft=draft,
+        actor=actor.user_id,
+        event=Event.WITHDRAWN,
+        at=now,
+        told_tool=told is not None,
+    )
     closed = close_every_card(session, draft, plan, by=actor.user_id, now=now)
     refresh_author_copy(session, draft, client, plan, now=now)
     return Outcome(draft, webhook_ids=[told] if told else []), closed
@@ -197,8 +256,12 @@ def withdraw(session: Session, *, actor: Actor, draft_id: int, now: datetime) ->
 def close_every_card(session: Session, draft: Draft, plan: Plan, *, by: str, now: datetime) -> int:
     """Every card of every version (reviewers' DMs, the client channel, stand-ins'), each in its reader's
     language, down to one line without buttons. Returns how many."""
-    rows = session.execute(select(DraftCard, OutboxNotice).join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
-                           .where(DraftCard.draft_id == draft.id).order_by(DraftCard.id)).all()
+    rows = session.execute(
+        select(DraftCard, OutboxNotice)
+        .join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
+        .where(DraftCard.draft_id == draft.id)
+        .order_by(DraftCard.id)
+    ).all()
     for card, notice in rows:
         text, content = blocks.withdrawn_card(draft.reference, by, now, plan.timezone, translator(card.language))
         enqueue_update(session, now=now, of=notice, text=text, blocks=content)
@@ -213,10 +276,22 @@ def reschedule(session: Session, *, actor: Actor, draft_id: int, publish_at: dat
     current = service.version_of(session, draft)
     before = draft.publish_at
     if before == publish_at:
-        raise UserError(N_("{ref} is already planned for {time}."), field="publish_at", ref=draft.reference,
-                        time=service.local_time(publish_at, plan, now))
-    service.transition(session, draft, draft.status, version=current.number, from_=(draft.status,), now=now,
-                       publish_at=publish_at, missed_flagged_at=None)
+        raise UserError(
+            N_("{ref} is already planned for {time}."),
+            field="publish_at",
+            ref=draft.reference,
+            time=service.local_time(publish_at, plan, now),
+        )
+    service.transition(
+        session,
+        draft,
+        draft.status,
+        version=current.number,
+        from_=(draft.status,),
+        now=now,
+        publish_at=publish_at,
+        missed_flagged_at=None,
+    )
     current.publish_at = publish_at  # the schedule, not the words: the same version keeps its decisions
     session.flush()
     due = _retime_requests(session, draft, current, plan, now)
@@ -224,26 +299,37 @@ def reschedule(session: Session, *, actor: Actor, draft_id: int, publish_at: dat
         flows.refresh_cards(session, draft, current.number, stage, client, plan, now=now)
     told = None
     if draft.status == DraftStatus.APPROVED:  # only an approved post may be with the tool
-        told = webhook.enqueue_event(session, draft, WebhookEvent.RESCHEDULED, previous_publish_at=before,
-                                     rescheduled_by=actor.user_id, now=now)
-    audit.record(session, client_id=client.id, draft=draft, actor=actor.user_id, event=Event.RESCHEDULED, at=now,
-                 previous=before.isoformat() if before else None, publish_at=publish_at.isoformat(),
-                 due_at=due.isoformat() if due else None, told_tool=told is not None)
+        told = webhook.enqueue_event(
+            session, draft, WebhookEvent.RESCHEDULED, previous_publish_at=before, rescheduled_by=actor.user_id, now=now
+        )
+    audit.record(
+        session,
+        client_id=client.id,
+        draft=draft,
+        actor=actor.user_id,
+        event=Event.RESCHEDULED,
+        at=now,
+        previous=before.isoformat() if before else None,
+        publish_at=publish_at.isoformat(),
+        due_at=due.isoformat() if due else None,
+        told_tool=told is not None,
+    )
     refresh_author_copy(session, draft, client, plan, now=now)
     return Outcome(draft, due_at=due, webhook_ids=[told] if told else [])
 
 
-def _retime_requests(session: Session, draft: Draft, version: DraftVersion, current: Plan, now: datetime
-                     ) -> datetime | None:
+def _retime_requests(
+    session: Session, draft: Draft, version: DraftVersion, current: Plan, now: datetime
+) -> datetime | None:
     """Re-time the version's open approval requests to its new publish time; the new due time."""
     due = None
     for request in service.open_requests(session, version, RequestKind.APPROVAL):
         opened_under = session.get(Plan, request.plan_id) or current
-        seen, after = replan_for_deadline(request, opened_under, current,
-                                          not_after=flows.publish_deadline(opened_under, version), now=now)
+        seen, after = replan_for_deadline(
+            request, opened_under, current, not_after=flows.publish_deadline(opened_under, version), now=now
+        )
         if not tracking.retime(session, request.id, seen, after):
-            raise Conflict(N_("{ref} changed while you were looking at it; open the newest card."),
-                           ref=draft.reference)
+            raise Conflict(N_("{ref} changed while you were looking at it; open the newest card."), ref=draft.reference)
         due = after.due_at
     return due
 

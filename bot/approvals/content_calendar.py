@@ -112,8 +112,9 @@ def period_of(word: str, today: date) -> Period:
     except ValueError:
         start = None
     if start is None:
-        raise UserError(N_("“{value}” is not a period I know: write `week`, `month` or `from:2026-12-07`."),
-                        value=word[:40])
+        raise UserError(
+            N_("“{value}” is not a period I know: write `week`, `month` or `from:2026-12-07`."), value=word[:40]
+        )
     return Period(start, start + timedelta(days=7))
 
 
@@ -134,8 +135,9 @@ def scheduled_posts(session: Session, actor: Actor, clients: list[Client], perio
     rows = session.execute(
         select(Draft, DraftVersion)
         .join(DraftVersion, (DraftVersion.draft_id == Draft.id) & (DraftVersion.number == Draft.current_version))
-        .where(Draft.client_id.in_(plans), Draft.status.in_(statuses), Draft.publish_at >= since,
-               Draft.publish_at < until)
+        .where(
+            Draft.client_id.in_(plans), Draft.status.in_(statuses), Draft.publish_at >= since, Draft.publish_at < until
+        )
         .order_by(Draft.publish_at, Draft.id)
     ).all()
     by_id = {c.id: c for c in clients}
@@ -152,17 +154,32 @@ def scheduled_posts(session: Session, actor: Actor, clients: list[Client], perio
 def _with_states(session: Session, chosen: list[tuple[Draft, DraftVersion, Client, Plan, datetime]]) -> list[Post]:
     version_ids = [v.id for _, v, *_ in chosen]
     draft_ids = [d.id for d, *_ in chosen]
-    requests = {r.subject_id: r for r in session.scalars(
-        select(TrackedRequest).where(TrackedRequest.subject_type == service.SUBJECT,
-                                     TrackedRequest.subject_id.in_(version_ids),
-                                     TrackedRequest.state == RequestState.OPEN)
-        .order_by(TrackedRequest.id))}
-    handed = set(session.scalars(select(WebhookDelivery.draft_id).where(
-        WebhookDelivery.draft_id.in_(draft_ids), WebhookDelivery.status == DeliveryStatus.DELIVERED)))
+    requests = {
+        r.subject_id: r
+        for r in session.scalars(
+            select(TrackedRequest)
+            .where(
+                TrackedRequest.subject_type == service.SUBJECT,
+                TrackedRequest.subject_id.in_(version_ids),
+                TrackedRequest.state == RequestState.OPEN,
+            )
+            .order_by(TrackedRequest.id)
+        )
+    }
+    handed = set(
+        session.scalars(
+            select(WebhookDelivery.draft_id).where(
+                WebhookDelivery.draft_id.in_(draft_ids), WebhookDelivery.status == DeliveryStatus.DELIVERED
+            )
+        )
+    )
     cards: dict[tuple[int, int], tuple[str, str, str]] = {}
     for card, notice in session.execute(
-            select(DraftCard, OutboxNotice).join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
-            .where(DraftCard.draft_id.in_(draft_ids), OutboxNotice.ts.is_not(None)).order_by(DraftCard.id)):
+        select(DraftCard, OutboxNotice)
+        .join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
+        .where(DraftCard.draft_id.in_(draft_ids), OutboxNotice.ts.is_not(None))
+        .order_by(DraftCard.id)
+    ):
         assert notice.channel is not None and notice.ts is not None
         cards[(card.draft_id, card.version)] = (card.recipient, notice.channel, notice.ts)  # the newest wins
     held: dict[int, set[int]] = {}
@@ -173,8 +190,19 @@ def _with_states(session: Session, chosen: list[tuple[Draft, DraftVersion, Clien
         request = requests.get(version.id)
         state = _state(draft, request, handed)
         waiting = [request.assignee] if request is not None and state != State.APPROVED else []
-        posts.append(Post(draft, client, plan, version, local, state, waiting, draft.id in held[client.id],
-                          cards.get((draft.id, version.number))))
+        posts.append(
+            Post(
+                draft,
+                client,
+                plan,
+                version,
+                local,
+                state,
+                waiting,
+                draft.id in held[client.id],
+                cards.get((draft.id, version.number)),
+            )
+        )
     return posts
 
 
@@ -202,8 +230,9 @@ def reference_timezone(session: Session, actor: Actor, client: Client | None) ->
     return timezone_of(session, actor.user_id) or "UTC"
 
 
-def week_for(session: Session, actor: Actor, client: Client | None, word: str, now: datetime
-             ) -> tuple[Period, list[Post]]:
+def week_for(
+    session: Session, actor: Actor, client: Client | None, word: str, now: datetime
+) -> tuple[Period, list[Post]]:
     """The period ``word`` names around today, and the posts in it."""
     period = period_of(word, today_in(reference_timezone(session, actor, client), now))
     return period, scheduled_posts(session, actor, calendar_clients(session, actor, client), period)
@@ -214,8 +243,15 @@ def home_blocks(session: Session, actor: Actor, now: datetime, t: Translator) ->
     if not actor.is_agency:
         return []
     period, posts = week_for(session, actor, None, "", now)
-    parts: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": t(
-        N_("This week's posts ({period})"), period=period_title(period, t))[:150]}}]
+    parts: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": t(N_("This week's posts ({period})"), period=period_title(period, t))[:150],
+            },
+        }
+    ]
     if posts:
         parts += calendar_blocks(posts, period, t, client=None, max_blocks=HOME_BLOCKS)
     else:
@@ -257,8 +293,10 @@ def post_line(post: Post, t: Translator, *, many_clients: bool) -> str:
     labels = ", ".join(networks.label(n) for n in post.version.networks) or "—"
     who = f" ({escape(post.client.name[:40])})" if many_clients else ""
     start = escape(first_words(post.version.text, 50))
-    return (f"• {post.local:%H:%M} *{post.draft.reference}*{who} {labels}: “{start}” · {_state_text(post, t)}"
-            f" · {_card_text(post, t)}")
+    return (
+        f"• {post.local:%H:%M} *{post.draft.reference}*{who} {labels}: “{start}” · {_state_text(post, t)}"
+        f" · {_card_text(post, t)}"
+    )
 
 
 DAY_PATTERNS = {"es": "EEEE d 'de' MMMM"}  # "miércoles 25 de noviembre"; elsewhere "Wednesday 25 November"
@@ -271,12 +309,16 @@ def day_title(day: date, t: Translator) -> str:
 
 def period_title(period: Period, t: Translator) -> str:
     last = period.end - timedelta(days=1)
-    return t(N_("{start} to {end}"), start=format_skeleton("MMMEd", period.start, locale=t.language),
-             end=format_skeleton("yMMMEd", last, locale=t.language))
+    return t(
+        N_("{start} to {end}"),
+        start=format_skeleton("MMMEd", period.start, locale=t.language),
+        end=format_skeleton("yMMMEd", last, locale=t.language),
+    )
 
 
-def calendar_blocks(posts: list[Post], period: Period, t: Translator, *, client: Client | None,
-                    max_blocks: int = MESSAGE_BLOCKS_MAX - 3) -> list[dict[str, Any]]:
+def calendar_blocks(
+    posts: list[Post], period: Period, t: Translator, *, client: Client | None, max_blocks: int = MESSAGE_BLOCKS_MAX - 3
+) -> list[dict[str, Any]]:
     """One section per day (more when a day is full), at most ``max_blocks``; what does not fit is counted."""
     many = client is None
     days: dict[date, list[Post]] = {}
@@ -288,22 +330,35 @@ def calendar_blocks(posts: list[Post], period: Period, t: Translator, *, client:
         for i in range(0, len(day_posts), LINES_PER_SECTION):
             if len(blocks) >= max_blocks - 1:
                 break
-            chunk = day_posts[i:i + LINES_PER_SECTION]
+            chunk = day_posts[i : i + LINES_PER_SECTION]
             title = f"*{day_title(day, t)}*\n" if i == 0 else ""
             blocks.append(section(title + "\n".join(post_line(p, t, many_clients=many) for p in chunk)))
             shown += len(chunk)
     if shown < len(posts):
-        blocks.append(context(t(N_("…and {count} more. Name a client or a shorter period to see them: "
-                                   "`/nexo calendar CLIENT from:DATE`."), count=len(posts) - shown)))
+        blocks.append(
+            context(
+                t(
+                    N_(
+                        "…and {count} more. Name a client or a shorter period to see them: "
+                        "`/nexo calendar CLIENT from:DATE`."
+                    ),
+                    count=len(posts) - shown,
+                )
+            )
+        )
     return blocks
 
 
-def calendar_message(posts: list[Post], period: Period, t: Translator, *, client: Client | None
-                     ) -> tuple[str, list[dict[str, Any]]]:
+def calendar_message(
+    posts: list[Post], period: Period, t: Translator, *, client: Client | None
+) -> tuple[str, list[dict[str, Any]]]:
     """``/nexo calendar``: a header, the days, and a note on time zones (at most 50 blocks)."""
     span = period_title(period, t)
-    title = (t(N_("Calendar of {client}: {period}"), client=client.name, period=span) if client
-             else t(N_("Calendar: {period}"), period=span))
+    title = (
+        t(N_("Calendar of {client}: {period}"), client=client.name, period=span)
+        if client
+        else t(N_("Calendar: {period}"), period=span)
+    )
     if not posts:
         text = t(N_("{title}. No posts are scheduled."), title=title)
         return text, [section(escape(text))]
@@ -325,9 +380,19 @@ def csv_section(session: Session, actor: Actor, client: Client, *, since: dateti
         return ""
     start = since.astimezone(ZoneInfo(plan.timezone)).date()
     posts = scheduled_posts(session, actor, [client], Period(start, date.max - timedelta(days=2)))
-    rows = [[p.draft.reference, ",".join(p.version.networks), p.draft.publish_at.isoformat().replace("+00:00", "Z")
-             if p.draft.publish_at else "", p.local.strftime("%Y-%m-%d %H:%M"), p.draft.status.value, p.state.value,
-             "yes" if p.held else "no", " ".join(p.waiting_on)] for p in posts]
+    rows = [
+        [
+            p.draft.reference,
+            ",".join(p.version.networks),
+            p.draft.publish_at.isoformat().replace("+00:00", "Z") if p.draft.publish_at else "",
+            p.local.strftime("%Y-%m-%d %H:%M"),
+            p.draft.status.value,
+            p.state.value,
+            "yes" if p.held else "no",
+            " ".join(p.waiting_on),
+        ]
+        for p in posts
+    ]
     if not rows:
         return ""
     return "\r\n" + csv_text(CSV_COLUMNS, rows).removeprefix(BOM)

@@ -56,9 +56,14 @@ def waiting_items(session: Session, actor: Actor, *, client: Client | None = Non
     stmt = (
         select(Draft, DraftVersion, TrackedRequest, Client)
         .join(DraftVersion, and_(DraftVersion.draft_id == Draft.id, DraftVersion.number == Draft.current_version))
-        .join(TrackedRequest, and_(TrackedRequest.subject_type == service.SUBJECT,
-                                   TrackedRequest.subject_id == DraftVersion.id,
-                                   TrackedRequest.state == RequestState.OPEN))
+        .join(
+            TrackedRequest,
+            and_(
+                TrackedRequest.subject_type == service.SUBJECT,
+                TrackedRequest.subject_id == DraftVersion.id,
+                TrackedRequest.state == RequestState.OPEN,
+            ),
+        )
         .join(Client, Client.id == Draft.client_id)
         .where(Draft.status.in_(OPEN_STATUSES), Client.status == ClientStatus.ACTIVE)
         .order_by(TrackedRequest.due_at, Draft.id)
@@ -77,44 +82,62 @@ def waiting_items(session: Session, actor: Actor, *, client: Client | None = Non
             continue
         if owner.id not in held:
             held[owner.id] = held_draft_ids(session, owner.id)
-        items.append(Waiting(draft, owner, plan, version, request, _waiting_on(session, draft, plan, request),
-                             held=draft.id in held[owner.id]))
+        items.append(
+            Waiting(
+                draft,
+                owner,
+                plan,
+                version,
+                request,
+                _waiting_on(session, draft, plan, request),
+                held=draft.id in held[owner.id],
+            )
+        )
     return items
 
 
 def _waiting_on(session: Session, draft: Draft, plan: Plan, request: TrackedRequest) -> list[str]:
     if draft.status == DraftStatus.CLIENT_REVIEW and plan.require_all_reviewers:
-        latest = service.latest_by_reviewer(service.decisions_for(session, draft, draft.current_version,
-                                                                  Stage.CLIENT))
+        latest = service.latest_by_reviewer(service.decisions_for(session, draft, draft.current_version, Stage.CLIENT))
         return [u for u in plan.client_side() if u not in latest or latest[u].decision != Decision.APPROVED]
     return [request.assignee]
 
 
 def _line(item: Waiting, now: datetime, t: Translator) -> str:
     who = mentions(item.waiting_on)
-    side = (t(N_("waiting on {who} (client)"), who=who) if item.request.waiting_on == WaitingOn.CLIENT
-            else t(N_("waiting on {who} (agency)"), who=who))
+    side = (
+        t(N_("waiting on {who} (client)"), who=who)
+        if item.request.waiting_on == WaitingOn.CLIENT
+        else t(N_("waiting on {who} (agency)"), who=who)
+    )
     if item.draft.status in (DraftStatus.CLIENT_CHANGES, DraftStatus.INTERNAL_CHANGES):
         side = t(N_("changes requested, revision by {who}"), who=who)
     elif item.draft.status == DraftStatus.INTERNAL_REVIEW:
         side = t(N_("internal review by {who}"), who=who)
     age = format_duration(max(now - item.request.opened_at, timedelta(0)))
     due = date_token(item.request.due_at, item.plan.timezone, t.language)
-    when = (t(N_("overdue since {time}"), time=due) if item.request.due_at <= now
-            else t(N_("due {time}"), time=due))
+    when = t(N_("overdue since {time}"), time=due) if item.request.due_at <= now else t(N_("due {time}"), time=due)
     start = escape(first_words(item.version.text, 50))
-    line = t(N_("• *{ref}* “{start}”: {side}; waiting {age}, {when}"), ref=item.draft.reference, start=start,
-             side=side, age=age, when=("⚠️ " + when) if item.request.due_at <= now else when)
+    line = t(
+        N_("• *{ref}* “{start}”: {side}; waiting {age}, {when}"),
+        ref=item.draft.reference,
+        start=start,
+        side=side,
+        age=age,
+        when=("⚠️ " + when) if item.request.due_at <= now else when,
+    )
     return line + " · " + t(N_("⏸️ held: the client is in a crisis")) if item.held else line
 
 
 def _sections(lines: list[str], max_blocks: int) -> list[dict[str, Any]]:
-    return [section("\n".join(lines[i:i + LINES_PER_SECTION]))
-            for i in range(0, len(lines), LINES_PER_SECTION)][:max_blocks]
+    return [section("\n".join(lines[i : i + LINES_PER_SECTION])) for i in range(0, len(lines), LINES_PER_SECTION)][
+        :max_blocks
+    ]
 
 
-def pending_message(items: list[Waiting], now: datetime, t: Translator, *, client: Client | None = None,
-                    mine: Sequence[Entry] = ()) -> tuple[str, list[dict[str, Any]]]:
+def pending_message(
+    items: list[Waiting], now: datetime, t: Translator, *, client: Client | None = None, mine: Sequence[Entry] = ()
+) -> tuple[str, list[dict[str, Any]]]:
     """``/nexo pending``: first what waits on the reader, with the buttons to act (``mine``, see
     :mod:`bot.waiting`), then every open draft with who it waits on, age and due time. At most 50 blocks."""
     if not items and not mine:
@@ -127,8 +150,11 @@ def pending_message(items: list[Waiting], now: datetime, t: Translator, *, clien
         blocks += [header(head), *entry_blocks(list(mine), t, max_blocks=MINE_BLOCKS)]
         text_lines += [head, *(e.line for e in by_urgency(list(mine))[:10])]
     if items:
-        title = (t(N_("Waiting at {client} ({count})"), client=client.name, count=len(items)) if client
-                 else t(N_("Waiting ({count})"), count=len(items)))
+        title = (
+            t(N_("Waiting at {client} ({count})"), client=client.name, count=len(items))
+            if client
+            else t(N_("Waiting ({count})"), count=len(items))
+        )
         lines = [_line(item, now, t) for item in items]
         blocks += [header(title), *_sections(lines, MESSAGE_BLOCKS - 2 - len(blocks))]
         text_lines += [title, *lines[:30]]
@@ -142,13 +168,16 @@ def header(title: str) -> dict[str, Any]:
 
 def decision_buttons(value: str, t: Translator) -> list[dict[str, Any]]:
     """The approval card's Approve / Request changes / Reject (value: ``"<draft_id>:<version>"``)."""
-    return [button(t(N_("Approve")), ids.APPROVE, value, style="primary"),
-            button(t(N_("Request changes")), ids.REQUEST_CHANGES, value),
-            button(t(N_("Reject")), ids.REJECT, value, style="danger")]
+    return [
+        button(t(N_("Approve")), ids.APPROVE, value, style="primary"),
+        button(t(N_("Request changes")), ids.REQUEST_CHANGES, value),
+        button(t(N_("Reject")), ids.REJECT, value, style="danger"),
+    ]
 
 
-def my_entries(session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
-               ) -> list[Entry]:
+def my_entries(
+    session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
+) -> list[Entry]:
     """Drafts waiting on the actor: to decide (the card's buttons) or to revise (Revise), each with its due
     or overdue state. A client's person sees only their own clients' (see :func:`waiting_items`)."""
     entries = []
@@ -163,9 +192,14 @@ def my_entries(session: Session, actor: Actor, now: datetime, t: Translator, *, 
         else:
             continue
         state = due_state(item.request.due_at, item.request.promised_at, item.plan.timezone, now, t)
-        line = t(N_("📝 *{ref}* ({client}), {what}: “{start}” · {state}"), ref=item.draft.reference,
-                 client=escape(item.client.name), what=what, start=escape(first_words(item.version.text, 50)),
-                 state=state)
+        line = t(
+            N_("📝 *{ref}* ({client}), {what}: “{start}” · {state}"),
+            ref=item.draft.reference,
+            client=escape(item.client.name),
+            what=what,
+            start=escape(first_words(item.version.text, 50)),
+            state=state,
+        )
         if item.held:
             line += " · " + t(N_("⏸️ held: the client is in a crisis"))
         entries.append(Entry(item.request.promised_at or item.request.due_at, line, buttons))

@@ -71,12 +71,17 @@ class MediaItem:
 
 
 UNREADABLE = {
-    "file_deleted": N_("I can't use “{name}”: it was deleted. Share it again and send the draft once more. "
-                       "Nothing was saved."),
-    "access_denied": N_("I can't use “{name}”: its owner's organization doesn't let me read it. Upload it "
-                        "yourself and send the draft once more. Nothing was saved."),
-    "file_not_found": N_("I can't read “{name}”: it isn't shared with me. Share it in a conversation with me "
-                         "(or attach it in the form) and send the draft once more. Nothing was saved."),
+    "file_deleted": N_(
+        "I can't use “{name}”: it was deleted. Share it again and send the draft once more. Nothing was saved."
+    ),
+    "access_denied": N_(
+        "I can't use “{name}”: its owner's organization doesn't let me read it. Upload it "
+        "yourself and send the draft once more. Nothing was saved."
+    ),
+    "file_not_found": N_(
+        "I can't read “{name}”: it isn't shared with me. Share it in a conversation with me "
+        "(or attach it in the form) and send the draft once more. Nothing was saved."
+    ),
 }
 
 
@@ -85,21 +90,31 @@ def check_files(found: Sequence[LookupLike], *, owner: str, target: Iterable[str
     the network that does not take it). Nothing is saved when one is refused."""
     target = list(target)
     if len(found) > FILES_MAX:
-        raise UserError(N_("Too many files ({count}; at most {limit})."), field="files", count=len(found),
-                        limit=FILES_MAX)
+        raise UserError(
+            N_("Too many files ({count}; at most {limit})."), field="files", count=len(found), limit=FILES_MAX
+        )
     items = []
     for lookup in found:
         file = lookup.file
         if file is None:
-            raise UserError(UNREADABLE.get(lookup.error or "", UNREADABLE["file_not_found"]), field="files",
-                            name=lookup.name[:80])
+            raise UserError(
+                UNREADABLE.get(lookup.error or "", UNREADABLE["file_not_found"]), field="files", name=lookup.name[:80]
+            )
         name = file.name[:80]
         if file.user != owner:
-            raise UserError(N_("“{name}” was shared by someone else: attach only files you shared yourself. "
-                               "Nothing was saved."), field="files", name=name)
+            raise UserError(
+                N_("“{name}” was shared by someone else: attach only files you shared yourself. Nothing was saved."),
+                field="files",
+                name=name,
+            )
         if file.size > MAX_BYTES:
-            raise UserError(N_("“{name}” is too large ({size} MB; at most {limit} MB). Nothing was saved."),
-                            field="files", name=name, size=round(file.size / 1_048_576), limit=MAX_BYTES // 1_048_576)
+            raise UserError(
+                N_("“{name}” is too large ({size} MB; at most {limit} MB). Nothing was saved."),
+                field="files",
+                name=name,
+                size=round(file.size / 1_048_576),
+                limit=MAX_BYTES // 1_048_576,
+            )
         kind = check_type(file.name, file.mimetype, target)
         items.append(MediaItem(file.id, file.name, file.mimetype, file.size, kind, file.duration_ms))
     return items
@@ -109,13 +124,24 @@ def check_type(name: str, mimetype: str, target: Iterable[str]) -> MediaKind:
     """The kind of a file every ``target`` network takes; refused (naming the file and the network) otherwise."""
     kind = kind_of(mimetype)
     if kind is None:
-        raise UserError(N_("“{name}” ({type}) is not a picture or a video a social network takes (use JPEG, "
-                           "PNG, GIF, MP4 or MOV). Nothing was saved."), field="files", name=name[:80],
-                        type=mimetype[:60])
+        raise UserError(
+            N_(
+                "“{name}” ({type}) is not a picture or a video a social network takes (use JPEG, "
+                "PNG, GIF, MP4 or MOV). Nothing was saved."
+            ),
+            field="files",
+            name=name[:80],
+            type=mimetype[:60],
+        )
     for network in target:
         if mimetype not in TYPES.get(network, IMAGE_TYPES | VIDEO_TYPES):
-            raise UserError(N_("{network} does not take “{name}” ({type}). Nothing was saved."), field="files",
-                            network=networks.label(network), name=name[:80], type=mimetype[:60])
+            raise UserError(
+                N_("{network} does not take “{name}” ({type}). Nothing was saved."),
+                field="files",
+                network=networks.label(network),
+                name=name[:80],
+                type=mimetype[:60],
+            )
     return kind
 
 
@@ -127,8 +153,9 @@ def combine(kept: Sequence[MediaItem], added: Sequence[MediaItem], *, target: It
         check_type(item.name, item.mimetype, target)
     chosen = list({item.file_id: item for item in [*kept, *added]}.values())
     if len(chosen) > FILES_MAX:
-        raise UserError(N_("Too many files ({count}; at most {limit})."), field="files", count=len(chosen),
-                        limit=FILES_MAX)
+        raise UserError(
+            N_("Too many files ({count}; at most {limit})."), field="files", count=len(chosen), limit=FILES_MAX
+        )
     return chosen
 
 
@@ -144,16 +171,30 @@ def kind_of(mimetype: str) -> MediaKind | None:
 def save(session: Session, draft: Draft, version: int, items: Sequence[MediaItem]) -> None:
     """The files of ``version``, in order."""
     for position, item in enumerate(items):
-        session.add(DraftMedia(draft_id=draft.id, version=version, position=position, file_id=item.file_id,
-                               name=item.name, mimetype=item.mimetype, size=item.size, kind=item.kind,
-                               duration_ms=item.duration_ms))
+        session.add(
+            DraftMedia(
+                draft_id=draft.id,
+                version=version,
+                position=position,
+                file_id=item.file_id,
+                name=item.name,
+                mimetype=item.mimetype,
+                size=item.size,
+                kind=item.kind,
+                duration_ms=item.duration_ms,
+            )
+        )
     session.flush()
 
 
 def of_version(session: Session, draft_id: int, version: int) -> list[DraftMedia]:
-    return list(session.scalars(select(DraftMedia).where(DraftMedia.draft_id == draft_id,
-                                                         DraftMedia.version == version)
-                                .order_by(DraftMedia.position)))
+    return list(
+        session.scalars(
+            select(DraftMedia)
+            .where(DraftMedia.draft_id == draft_id, DraftMedia.version == version)
+            .order_by(DraftMedia.position)
+        )
+    )
 
 
 def as_items(rows: Iterable[DraftMedia]) -> list[MediaItem]:
@@ -178,8 +219,9 @@ def diff(old: Sequence[Any], new: Sequence[Any]) -> MediaDiff:
     gone = [m.name for m in old if m.file_id not in old_ids & new_ids]
     came = [m.name for m in new if m.file_id not in old_ids & new_ids]
     replaced = [name for name in came if name in gone]
-    return MediaDiff(added=[n for n in came if n not in replaced], removed=[n for n in gone if n not in replaced],
-                     replaced=replaced)
+    return MediaDiff(
+        added=[n for n in came if n not in replaced], removed=[n for n in gone if n not in replaced], replaced=replaced
+    )
 
 
 # -- on the card ------------------------------------------------------------------------------------------
@@ -188,16 +230,33 @@ def source(item: DraftMedia) -> str:
     return f"media:{item.file_id}"
 
 
-def owe_copies(session: Session, rows: Sequence[DraftMedia], *, reference: str, version: int, to: str,
-               now: datetime, not_before: datetime | None, t: Translator) -> None:
+def owe_copies(
+    session: Session,
+    rows: Sequence[DraftMedia],
+    *,
+    reference: str,
+    version: int,
+    to: str,
+    now: datetime,
+    not_before: datetime | None,
+    t: Translator,
+) -> None:
     """A copy of each file shared in ``to`` (where a card is about to go) before the card, once per file
     and conversation."""
     if not rows:
         return
     comment = t(N_("The files of {ref} (version {version}), for the card below."), ref=reference, version=version)
-    shares.owe_copies(session, now=now, to=to, comment=comment, not_before=not_before, files=[
-        {"source": source(r), "file": r.file_id, "name": r.name, "title": f"{reference} · {r.name}"[:250]}
-        for r in rows])
+    shares.owe_copies(
+        session,
+        now=now,
+        to=to,
+        comment=comment,
+        not_before=not_before,
+        files=[
+            {"source": source(r), "file": r.file_id, "name": r.name, "title": f"{reference} · {r.name}"[:250]}
+            for r in rows
+        ],
+    )
 
 
 def duration(ms: int | None) -> str | None:

@@ -46,8 +46,12 @@ class DraftStatus(enum.StrEnum):
 
 REVIEW = {Stage.INTERNAL: DraftStatus.INTERNAL_REVIEW, Stage.CLIENT: DraftStatus.CLIENT_REVIEW}
 CHANGES = {Stage.INTERNAL: DraftStatus.INTERNAL_CHANGES, Stage.CLIENT: DraftStatus.CLIENT_CHANGES}
-OPEN_STATUSES = (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES, DraftStatus.CLIENT_REVIEW,
-                 DraftStatus.CLIENT_CHANGES)
+OPEN_STATUSES = (
+    DraftStatus.INTERNAL_REVIEW,
+    DraftStatus.INTERNAL_CHANGES,
+    DraftStatus.CLIENT_REVIEW,
+    DraftStatus.CLIENT_CHANGES,
+)
 # No way out of these. An approved post may still be rescheduled, edited (back to review) or withdrawn.
 FINAL_STATUSES = (DraftStatus.REJECTED, DraftStatus.WITHDRAWN)
 # What the agency may still change on its own (edit, withdraw, reschedule: bot.approvals.changes).
@@ -58,21 +62,43 @@ CHANGEABLE = (*OPEN_STATUSES, DraftStatus.APPROVED)
 # conditional on the status. The agency may withdraw any draft it can still change (:data:`CHANGEABLE`).
 TRANSITIONS: dict[DraftStatus, frozenset[DraftStatus]] = {
     # The lead approves (to the client, or approved when pre-approved), asks for changes, or rejects.
-    DraftStatus.INTERNAL_REVIEW: frozenset({DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES,
-                                            DraftStatus.CLIENT_REVIEW, DraftStatus.APPROVED,
-                                            DraftStatus.REJECTED, DraftStatus.WITHDRAWN}),
+    DraftStatus.INTERNAL_REVIEW: frozenset(
+        {
+            DraftStatus.INTERNAL_REVIEW,
+            DraftStatus.INTERNAL_CHANGES,
+            DraftStatus.CLIENT_REVIEW,
+            DraftStatus.APPROVED,
+            DraftStatus.REJECTED,
+            DraftStatus.WITHDRAWN,
+        }
+    ),
     # Revised (back to the lead), or approved as is by the lead.
-    DraftStatus.INTERNAL_CHANGES: frozenset({DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES,
-                                             DraftStatus.CLIENT_REVIEW, DraftStatus.APPROVED,
-                                             DraftStatus.WITHDRAWN}),
-    DraftStatus.CLIENT_REVIEW: frozenset({DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES,
-                                          DraftStatus.APPROVED, DraftStatus.REJECTED, DraftStatus.WITHDRAWN}),
+    DraftStatus.INTERNAL_CHANGES: frozenset(
+        {
+            DraftStatus.INTERNAL_REVIEW,
+            DraftStatus.INTERNAL_CHANGES,
+            DraftStatus.CLIENT_REVIEW,
+            DraftStatus.APPROVED,
+            DraftStatus.WITHDRAWN,
+        }
+    ),
+    DraftStatus.CLIENT_REVIEW: frozenset(
+        {
+            DraftStatus.CLIENT_REVIEW,
+            DraftStatus.CLIENT_CHANGES,
+            DraftStatus.APPROVED,
+            DraftStatus.REJECTED,
+            DraftStatus.WITHDRAWN,
+        }
+    ),
     # Revised, or the request for changes no longer stands (all must approve), or approved as is.
-    DraftStatus.CLIENT_CHANGES: frozenset({DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES,
-                                           DraftStatus.APPROVED, DraftStatus.WITHDRAWN}),
+    DraftStatus.CLIENT_CHANGES: frozenset(
+        {DraftStatus.CLIENT_REVIEW, DraftStatus.CLIENT_CHANGES, DraftStatus.APPROVED, DraftStatus.WITHDRAWN}
+    ),
     # Rescheduled (stays approved), edited (a new version goes back for approval), or withdrawn.
-    DraftStatus.APPROVED: frozenset({DraftStatus.APPROVED, DraftStatus.INTERNAL_REVIEW, DraftStatus.CLIENT_REVIEW,
-                                     DraftStatus.WITHDRAWN}),
+    DraftStatus.APPROVED: frozenset(
+        {DraftStatus.APPROVED, DraftStatus.INTERNAL_REVIEW, DraftStatus.CLIENT_REVIEW, DraftStatus.WITHDRAWN}
+    ),
     DraftStatus.REJECTED: frozenset(),
     DraftStatus.WITHDRAWN: frozenset(),
 }
@@ -297,8 +323,9 @@ class WebhookDelivery(Base):
     crisis_id: Mapped[int | None] = mapped_column(Integer)
     url: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)  # the exact JSON signed and sent on every attempt
-    status: Mapped[DeliveryStatus] = mapped_column(Enum(DeliveryStatus, native_enum=False, length=16),
-                                                   default=DeliveryStatus.PENDING)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(DeliveryStatus, native_enum=False, length=16), default=DeliveryStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -61,8 +61,9 @@ def parse_metadata(meta: dict[str, Any]) -> tuple[int, int]:
 # -- reading ---------------------------------------------------------------------------------------
 def lock_draft(session: Session, draft_id: int) -> Draft:
     """The draft, its row locked until commit on PostgreSQL (SQLite serializes writers anyway)."""
-    draft = session.scalars(select(Draft).where(Draft.id == draft_id).with_for_update()
-                            .execution_options(populate_existing=True)).first()
+    draft = session.scalars(
+        select(Draft).where(Draft.id == draft_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
     if draft is None:
         raise NotFound(N_("That draft no longer exists."))
     return draft
@@ -87,8 +88,9 @@ def client_and_plan(session: Session, draft: Draft) -> tuple[Client, Plan]:
 def version_of(session: Session, draft: Draft, number: int | None = None) -> DraftVersion:
     """Version ``number`` of the draft (its current one by default)."""
     number = draft.current_version if number is None else number
-    version = session.scalars(select(DraftVersion).where(DraftVersion.draft_id == draft.id,
-                                                         DraftVersion.number == number)).first()
+    version = session.scalars(
+        select(DraftVersion).where(DraftVersion.draft_id == draft.id, DraftVersion.number == number)
+    ).first()
     if version is None:
         raise NotFound(N_("That draft no longer exists."))
     return version
@@ -96,17 +98,24 @@ def version_of(session: Session, draft: Draft, number: int | None = None) -> Dra
 
 def previous_shown(session: Session, draft: Draft, number: int, stage: Stage) -> DraftVersion | None:
     """The last earlier version these reviewers were shown (the client never sees internal rounds)."""
-    shown = session.scalar(select(DraftCard.version).where(DraftCard.draft_id == draft.id, DraftCard.stage == stage,
-                                                           DraftCard.version < number)
-                           .order_by(DraftCard.version.desc()).limit(1))
+    shown = session.scalar(
+        select(DraftCard.version)
+        .where(DraftCard.draft_id == draft.id, DraftCard.stage == stage, DraftCard.version < number)
+        .order_by(DraftCard.version.desc())
+        .limit(1)
+    )
     return version_of(session, draft, shown) if shown is not None else None
 
 
 def decisions_for(session: Session, draft: Draft, version: int, stage: Stage) -> list[DraftDecision]:
     """Every decision on the version at ``stage``, oldest first."""
-    return list(session.scalars(
-        select(DraftDecision).where(DraftDecision.draft_id == draft.id, DraftDecision.version == version,
-                                    DraftDecision.stage == stage).order_by(DraftDecision.id)))
+    return list(
+        session.scalars(
+            select(DraftDecision)
+            .where(DraftDecision.draft_id == draft.id, DraftDecision.version == version, DraftDecision.stage == stage)
+            .order_by(DraftDecision.id)
+        )
+    )
 
 
 def latest_by_reviewer(decisions: Iterable[DraftDecision]) -> dict[str, DraftDecision]:
@@ -120,16 +129,19 @@ def latest_by_reviewer(decisions: Iterable[DraftDecision]) -> dict[str, DraftDec
 
 def last_decision(session: Session, draft: Draft) -> DraftDecision | None:
     """The newest decision on any version of the draft."""
-    return session.scalars(select(DraftDecision).where(DraftDecision.draft_id == draft.id)
-                           .order_by(DraftDecision.id.desc()).limit(1)).first()
+    return session.scalars(
+        select(DraftDecision).where(DraftDecision.draft_id == draft.id).order_by(DraftDecision.id.desc()).limit(1)
+    ).first()
 
 
 def cards_of(session: Session, draft: Draft, version: int, stage: Stage) -> list[tuple[DraftCard, OutboxNotice]]:
     """The approval cards posted (or owed) for the version at ``stage``, with their outbox rows."""
     rows = session.execute(
-        select(DraftCard, OutboxNotice).join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
+        select(DraftCard, OutboxNotice)
+        .join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
         .where(DraftCard.draft_id == draft.id, DraftCard.version == version, DraftCard.stage == stage)
-        .order_by(DraftCard.id))
+        .order_by(DraftCard.id)
+    )
     return [(card, notice) for card, notice in rows]
 
 
@@ -138,8 +150,11 @@ def card_at(session: Session, channel: str | None, ts: str | None) -> DraftCard 
     if not channel or not ts:
         return None
     return session.scalars(
-        select(DraftCard).join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
-        .where(OutboxNotice.channel == channel, OutboxNotice.ts == ts).limit(1)).first()
+        select(DraftCard)
+        .join(OutboxNotice, OutboxNotice.id == DraftCard.notice_id)
+        .where(OutboxNotice.channel == channel, OutboxNotice.ts == ts)
+        .limit(1)
+    ).first()
 
 
 def require_card_matches(session: Session, channel: str | None, ts: str | None, draft_id: int) -> None:
@@ -151,9 +166,11 @@ def require_card_matches(session: Session, channel: str | None, ts: str | None, 
 
 def open_requests(session: Session, version: DraftVersion, kind: RequestKind | None = None) -> list[TrackedRequest]:
     """The version's open tracked requests (of ``kind``, when given), oldest first."""
-    stmt = select(TrackedRequest).where(TrackedRequest.subject_type == SUBJECT,
-                                        TrackedRequest.subject_id == version.id,
-                                        TrackedRequest.state == RequestState.OPEN)
+    stmt = select(TrackedRequest).where(
+        TrackedRequest.subject_type == SUBJECT,
+        TrackedRequest.subject_id == version.id,
+        TrackedRequest.state == RequestState.OPEN,
+    )
     if kind is not None:
         stmt = stmt.where(TrackedRequest.kind == kind)
     return list(session.scalars(stmt.order_by(TrackedRequest.id)))
@@ -199,8 +216,12 @@ def require_reviewer(actor: Actor, draft: Draft, plan: Plan, stage: Stage) -> No
 def require_current(draft: Draft, version: int) -> None:
     """A card for an older version no longer takes decisions."""
     if version != draft.current_version:
-        raise Conflict(N_("This card shows version {old} of {ref}, which was replaced by version {new}. Use the "
-                          "newest card."), old=version, ref=draft.reference, new=draft.current_version)
+        raise Conflict(
+            N_("This card shows version {old} of {ref}, which was replaced by version {new}. Use the newest card."),
+            old=version,
+            ref=draft.reference,
+            new=draft.current_version,
+        )
 
 
 def local_time(at: datetime, plan: Plan, now: datetime | None = None) -> str:
@@ -220,30 +241,53 @@ def decided_error(session: Session, draft: Draft, plan: Plan, now: datetime) -> 
     if draft.status == DraftStatus.APPROVED and draft.pre_approved:
         return Conflict(N_("{ref} is in a pre-approved category: it needed no approval."), ref=draft.reference)
     if draft.status == DraftStatus.APPROVED:
-        return Conflict(N_("{ref} was already approved by <@{who}> at {time}."), ref=draft.reference, who=who,
-                        time=when)
+        return Conflict(
+            N_("{ref} was already approved by <@{who}> at {time}."), ref=draft.reference, who=who, time=when
+        )
     if draft.status == DraftStatus.REJECTED:
-        return Conflict(N_("{ref} was already rejected by <@{who}> at {time}."), ref=draft.reference, who=who,
-                        time=when)
+        return Conflict(
+            N_("{ref} was already rejected by <@{who}> at {time}."), ref=draft.reference, who=who, time=when
+        )
     if draft.status == DraftStatus.WITHDRAWN:
-        return Conflict(N_("The agency withdrew {ref} at {time}: it will not be published and needs no decision."),
-                        ref=draft.reference, time=local_time(draft.updated_at, plan, now))
-    return Conflict(N_("<@{who}> already asked for changes to {ref} at {time}; it can still be approved as is "
-                       "until the revision arrives."), ref=draft.reference, who=who, time=when)
+        return Conflict(
+            N_("The agency withdrew {ref} at {time}: it will not be published and needs no decision."),
+            ref=draft.reference,
+            time=local_time(draft.updated_at, plan, now),
+        )
+    return Conflict(
+        N_(
+            "<@{who}> already asked for changes to {ref} at {time}; it can still be approved as is "
+            "until the revision arrives."
+        ),
+        ref=draft.reference,
+        who=who,
+        time=when,
+    )
 
 
 # -- writing ---------------------------------------------------------------------------------------
 def take_number(session: Session, client: Client) -> int:
     """The client's next draft number, taken atomically (one UPDATE ... RETURNING)."""
     taken = session.execute(
-        update(Client).where(Client.id == client.id).values(next_number=Client.next_number + 1)
-        .returning(Client.next_number).execution_options(synchronize_session=False)
+        update(Client)
+        .where(Client.id == client.id)
+        .values(next_number=Client.next_number + 1)
+        .returning(Client.next_number)
+        .execution_options(synchronize_session=False)
     ).scalar_one()
     return int(taken) - 1
 
 
-def transition(session: Session, draft: Draft, to: DraftStatus, *, version: int, now: datetime,
-               from_: Iterable[DraftStatus] | None = None, **values: Any) -> None:
+def transition(
+    session: Session,
+    draft: Draft,
+    to: DraftStatus,
+    *,
+    version: int,
+    now: datetime,
+    from_: Iterable[DraftStatus] | None = None,
+    **values: Any,
+) -> None:
     """The one way a draft changes status: a conditional UPDATE on (status, version).
 
     The row must be in a status :data:`~bot.approvals.models.TRANSITIONS` lets it leave for ``to``
@@ -252,28 +296,73 @@ def transition(session: Session, draft: Draft, to: DraftStatus, *, version: int,
     twice. Asking for a move the table does not declare is a bug (ValueError), whatever the row holds.
     """
     sources = transitions.sources(TRANSITIONS, to, narrowed_to=from_)  # checked before the row is looked at
-    if not transitions.move(session, Draft.status, draft.id, to, TRANSITIONS, narrowed_to=sources,
-                            where=[Draft.current_version == version], updated_at=now, **values):
+    if not transitions.move(
+        session,
+        Draft.status,
+        draft.id,
+        to,
+        TRANSITIONS,
+        narrowed_to=sources,
+        where=[Draft.current_version == version],
+        updated_at=now,
+        **values,
+    ):
         raise Conflict(N_("{ref} changed while you were looking at it; open the newest card."), ref=draft.reference)
     session.refresh(draft)
 
 
-def add_decision(session: Session, draft: Draft, *, version: int, stage: Stage, reviewer: str, decision: Decision,
-                 comment: str | None, now: datetime, on_behalf_of: str | None = None) -> DraftDecision:
+def add_decision(
+    session: Session,
+    draft: Draft,
+    *,
+    version: int,
+    stage: Stage,
+    reviewer: str,
+    decision: Decision,
+    comment: str | None,
+    now: datetime,
+    on_behalf_of: str | None = None,
+) -> DraftDecision:
     """Record one reviewer's decision on a version (append-only); ``on_behalf_of``: the absent reviewer a
     stand-in decided for."""
-    row = DraftDecision(draft_id=draft.id, version=version, stage=stage, reviewer=reviewer, decision=decision,
-                        comment=comment, at=now, on_behalf_of=on_behalf_of)
+    row = DraftDecision(
+        draft_id=draft.id,
+        version=version,
+        stage=stage,
+        reviewer=reviewer,
+        decision=decision,
+        comment=comment,
+        at=now,
+        on_behalf_of=on_behalf_of,
+    )
     session.add(row)
     session.flush()
     return row
 
 
-def add_card(session: Session, draft: Draft, *, version: int, stage: Stage, recipient: str, language: str,
-             notice: OutboxNotice, now: datetime, stands_in_for: str | None = None) -> DraftCard:
+def add_card(
+    session: Session,
+    draft: Draft,
+    *,
+    version: int,
+    stage: Stage,
+    recipient: str,
+    language: str,
+    notice: OutboxNotice,
+    now: datetime,
+    stands_in_for: str | None = None,
+) -> DraftCard:
     """Remember the card ``notice`` posts, so decisions and revisions can update it in place
     (``stands_in_for``: a stand-in's card, see :mod:`bot.approvals.standins`)."""
-    card = DraftCard(draft_id=draft.id, version=version, stage=stage, recipient=recipient, language=language,
-                     notice_id=notice.id, created_at=now, stands_in_for=stands_in_for)
+    card = DraftCard(
+        draft_id=draft.id,
+        version=version,
+        stage=stage,
+        recipient=recipient,
+        language=language,
+        notice_id=notice.id,
+        created_at=now,
+        stands_in_for=stands_in_for,
+    )
     session.add(card)
     return card

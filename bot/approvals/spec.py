@@ -28,11 +28,27 @@ NOTE_MAX = 2_000
 NETWORKS = networks.NAMES
 NETWORK_LABELS = networks.LABELS
 OPTION_KEYS = {
-    "network": "network", "networks": "network", "red": "network", "redes": "network",
-    "at": "at", "when": "at", "publish": "at", "fecha": "at", "cuando": "at", "cuándo": "at",
-    "category": "category", "cat": "category", "categoria": "category", "categoría": "category",
-    "media": "media", "link": "media", "links": "media", "enlace": "media", "enlaces": "media",
-    "note": "note", "nota": "note",
+    "network": "network",
+    "networks": "network",
+    "red": "network",
+    "redes": "network",
+    "at": "at",
+    "when": "at",
+    "publish": "at",
+    "fecha": "at",
+    "cuando": "at",
+    "cuándo": "at",
+    "category": "category",
+    "cat": "category",
+    "categoria": "category",
+    "categoría": "category",
+    "media": "media",
+    "link": "media",
+    "links": "media",
+    "enlace": "media",
+    "enlaces": "media",
+    "note": "note",
+    "nota": "note",
 }
 # Phones and Macs type curly quotes: a quoted client name or option value may use either kind.
 _CLOSING_QUOTE = {'"': '"', "“": "”", "«": "»"}
@@ -58,8 +74,12 @@ def check_text(text: str) -> str:
     if not text:
         raise UserError(N_("The post needs some text."), field="text")
     if len(text) > TEXT_MAX:
-        raise UserError(N_("The text is too long ({length} characters; at most {limit})."), field="text",
-                        length=len(text), limit=TEXT_MAX)
+        raise UserError(
+            N_("The text is too long ({length} characters; at most {limit})."),
+            field="text",
+            length=len(text),
+            limit=TEXT_MAX,
+        )
     return text
 
 
@@ -70,8 +90,12 @@ def parse_networks(raw: str) -> list[str]:
     for part in (p.strip().lower() for p in re.split(r"[,|/\s]+", raw) if p.strip()):
         name = networks.canonical(part)
         if name is None:
-            raise UserError(N_("network: “{value}” is not a network I know. Use: {networks}."), field="networks",
-                            value=part[:30], networks=", ".join(NETWORKS))
+            raise UserError(
+                N_("network: “{value}” is not a network I know. Use: {networks}."),
+                field="networks",
+                value=part[:30],
+                networks=", ".join(NETWORKS),
+            )
         if name not in chosen:
             chosen.append(name)
     return chosen
@@ -83,8 +107,11 @@ def parse_publish_at(raw: str, tz: str) -> datetime:
     try:
         local = datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(N_("at: “{value}” is not a date and time; write it like 2026-12-01T10:00 (the client's "
-                           "time zone)."), field="publish_at", value=raw[:40]) from None
+        raise UserError(
+            N_("at: “{value}” is not a date and time; write it like 2026-12-01T10:00 (the client's time zone)."),
+            field="publish_at",
+            value=raw[:40],
+        ) from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=ZoneInfo(tz))
     return local.astimezone(ZoneInfo("UTC"))
@@ -99,8 +126,11 @@ def publish_at_from_pickers(day: str | None, clock: str | None, tz: str) -> date
     try:
         local = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=ZoneInfo(tz))
     except ValueError:
-        raise UserError(N_("at: “{value}” is not a date and time; write it like 2026-12-01T10:00 (the client's "
-                           "time zone)."), field="publish_at", value=f"{day} {clock}"[:40]) from None
+        raise UserError(
+            N_("at: “{value}” is not a date and time; write it like 2026-12-01T10:00 (the client's time zone)."),
+            field="publish_at",
+            value=f"{day} {clock}"[:40],
+        ) from None
     return local.astimezone(ZoneInfo("UTC"))
 
 
@@ -113,8 +143,9 @@ def check_publish_at(publish_at: datetime | None, now: datetime) -> datetime | N
 def parse_category(raw: str | None) -> str | None:
     value = " ".join((raw or "").strip().strip('"').split())
     if len(value) > CATEGORY_MAX:
-        raise UserError(N_("The category is too long (at most {limit} characters)."), field="category",
-                        limit=CATEGORY_MAX)
+        raise UserError(
+            N_("The category is too long (at most {limit} characters)."), field="category", limit=CATEGORY_MAX
+        )
     return value or None
 
 
@@ -123,21 +154,22 @@ def parse_links(raw: str | None) -> list[str]:
     for part in (p for p in re.split(r"[\s,]+", (raw or "").strip()) if p):
         part = part.strip("<>")
         if not _URL.match(part) or len(part) > 2000:
-            raise UserError(N_("“{value}” is not a link; paste links starting with https://."), field="media",
-                            value=part[:60])
+            raise UserError(
+                N_("“{value}” is not a link; paste links starting with https://."), field="media", value=part[:60]
+            )
         if part not in links:
             links.append(part)
     if len(links) > LINKS_MAX:
-        raise UserError(N_("Too many media links ({count}; at most {limit})."), field="media", count=len(links),
-                        limit=LINKS_MAX)
+        raise UserError(
+            N_("Too many media links ({count}; at most {limit})."), field="media", count=len(links), limit=LINKS_MAX
+        )
     return links
 
 
 def parse_note(raw: str | None) -> str | None:
     value = (raw or "").strip().strip('"')
     if len(value) > NOTE_MAX:
-        raise UserError(N_("The internal note is too long (at most {limit} characters)."), field="note",
-                        limit=NOTE_MAX)
+        raise UserError(N_("The internal note is too long (at most {limit} characters)."), field="note", limit=NOTE_MAX)
     return value or None
 
 
@@ -153,10 +185,10 @@ def split_command(args: str) -> tuple[str, dict[str, str], str]:
         end = rest.find(_CLOSING_QUOTE[rest[0]], 1)
         if end < 0:
             raise UserError(N_("A quote is not closed in “{text}”."), text=rest[:80])
-        client, rest = rest[1:end], rest[end + 1:]
+        client, rest = rest[1:end], rest[end + 1 :]
     else:
         client = re.split(r"\s", rest, maxsplit=1)[0]
-        rest = rest[len(client):]
+        rest = rest[len(client) :]
     options: dict[str, str] = {}
     while True:
         stripped = rest.lstrip()
@@ -167,7 +199,7 @@ def split_command(args: str) -> tuple[str, dict[str, str], str]:
         if key in options:
             raise UserError(N_("The option “{option}:” is given twice."), option=key)
         options[key] = match.group(2).strip('"“”')
-        rest = stripped[match.end():]
+        rest = stripped[match.end() :]
     return client.strip(), options, rest.strip()
 
 

@@ -32,10 +32,18 @@ def flag_missed_publish_times(db: Database, clock: Clock) -> int:
     """
     now = clock.now()
     with db.transaction() as session:
-        stmt = (select(Draft.id).join(Client, Client.id == Draft.client_id)
-                .where(Draft.status.in_(OPEN_STATUSES), Draft.publish_at <= now, Draft.missed_flagged_at.is_(None),
-                       Client.status == ClientStatus.ACTIVE)
-                .order_by(Draft.publish_at).limit(BATCH))
+        stmt = (
+            select(Draft.id)
+            .join(Client, Client.id == Draft.client_id)
+            .where(
+                Draft.status.in_(OPEN_STATUSES),
+                Draft.publish_at <= now,
+                Draft.missed_flagged_at.is_(None),
+                Client.status == ClientStatus.ACTIVE,
+            )
+            .order_by(Draft.publish_at)
+            .limit(BATCH)
+        )
         if db.is_postgres:
             stmt = stmt.with_for_update(skip_locked=True, of=Draft)
         ids = list(session.scalars(stmt))
@@ -52,9 +60,16 @@ def flag_missed_publish_times(db: Database, clock: Clock) -> int:
 def flag_missed(session: Session, draft_id: int, *, now: datetime) -> int:
     """Claim the draft's flag (a conditional UPDATE) and tell the CM and the lead; 0 if already flagged."""
     claimed = session.execute(
-        update(Draft).where(Draft.id == draft_id, Draft.missed_flagged_at.is_(None), Draft.status.in_(OPEN_STATUSES),
-                            Draft.publish_at <= now)
-        .values(missed_flagged_at=now).execution_options(synchronize_session=False))
+        update(Draft)
+        .where(
+            Draft.id == draft_id,
+            Draft.missed_flagged_at.is_(None),
+            Draft.status.in_(OPEN_STATUSES),
+            Draft.publish_at <= now,
+        )
+        .values(missed_flagged_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return 0
     draft = service.get_draft(session, draft_id)
@@ -67,6 +82,14 @@ def flag_missed(session: Session, draft_id: int, *, now: datetime) -> int:
         publish_at = date_token(draft.publish_at, plan.timezone, t.language) if draft.publish_at else "—"
         text, notice = blocks.missed_notice(draft.reference, publish_at, mentions(waiting), t)
         enqueue_post(session, now=now, to=user, text=text, blocks=notice)
-    audit.record(session, client_id=client.id, draft=draft, actor=BOT_ACTOR, event=Event.MISSED_PUBLISH_TIME, at=now,
-                 publish_at=draft.publish_at.isoformat() if draft.publish_at else None, waiting_on=waiting)
+    audit.record(
+        session,
+        client_id=client.id,
+        draft=draft,
+        actor=BOT_ACTOR,
+        event=Event.MISSED_PUBLISH_TIME,
+        at=now,
+        publish_at=draft.publish_at.isoformat() if draft.publish_at else None,
+        waiting_on=waiting,
+    )
     return 1

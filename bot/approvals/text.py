@@ -105,7 +105,7 @@ def _marked(tokens: list[str], mark: str, *, keep_trailing: bool) -> str:
     words = "".join(tokens)
     core = words.strip()
     lead = words[: len(words) - len(words.lstrip())]
-    trail = words[len(words.rstrip()):] if keep_trailing else ""
+    trail = words[len(words.rstrip()) :] if keep_trailing else ""
     lines = [f"{mark}{escape(' '.join(line.split()))}{mark}" for line in core.split("\n") if line.strip()]
     return lead + "\n".join(lines) + trail
 
@@ -117,5 +117,5 @@ def _elide(tokens: list[str], *, first: bool, last: bool) -> str:
     if len(tokens) <= keep_head + keep_tail + 2:
         return escape("".join(tokens))
     head = escape("".join(tokens[:keep_head]))
-    tail = escape("".join(tokens[len(tokens) - keep_tail:])) if keep_tail else ""
+    tail = escape("".join(tokens[len(tokens) - keep_tail :])) if keep_tail else ""
     return f"{head.rstrip()} … {tail.lstrip()}" if head or tail else " … "

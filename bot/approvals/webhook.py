@@ -85,10 +85,13 @@ def check_url(url: str) -> str:
     url = url.strip().strip("<>")
     parts = urlsplit(url)
     # Plain http only to this machine (a local publishing tool): drafts and their signature cross the network.
-    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000 or (
-            parts.scheme == "http" and not _is_loopback(parts.hostname)):
-        raise UserError(N_("webhook: “{value}” is not a web address; use https://…"), field="webhook",
-                        value=url[:80])
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or len(url) > 2000
+        or (parts.scheme == "http" and not _is_loopback(parts.hostname))
+    ):
+        raise UserError(N_("webhook: “{value}” is not a web address; use https://…"), field="webhook", value=url[:80])
     return url
 
 
@@ -99,8 +102,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def set_webhook(session: Session, *, actor: Actor, client: Client, url: str, secret: str | None, now: datetime
-                ) -> str | None:
+def set_webhook(
+    session: Session, *, actor: Actor, client: Client, url: str, secret: str | None, now: datetime
+) -> str | None:
     """Set the client's webhook; returns the secret when Nexo generated it (shown once)."""
     require_agency(actor)
     url = check_url(url)
@@ -111,12 +115,14 @@ def set_webhook(session: Session, *, actor: Actor, client: Client, url: str, sec
     if not secret:
         secret = generated = secrets.token_urlsafe(32)
     if len(secret) < SECRET_MIN or len(secret) > 200:
-        raise UserError(N_("webhook-secret: use from {low} to {high} characters."), field="webhook_secret",
-                        low=SECRET_MIN, high=200)
+        raise UserError(
+            N_("webhook-secret: use from {low} to {high} characters."), field="webhook_secret", low=SECRET_MIN, high=200
+        )
     hook = get_webhook(session, client.id)
     if hook is None:
-        session.add(ClientWebhook(client_id=client.id, url=url, secret=secret, updated_at=now,
-                                  updated_by=actor.user_id))
+        session.add(
+            ClientWebhook(client_id=client.id, url=url, secret=secret, updated_at=now, updated_by=actor.user_id)
+        )
     else:
         hook.url, hook.secret, hook.updated_at, hook.updated_by = url, secret, now, actor.user_id
     session.flush()
@@ -148,58 +154,110 @@ def sign(secret: str, body: bytes) -> str:
 
 
 # -- owing a hand-off and the news after it -----------------------------------------------------------
-def _owe(session: Session, hook: ClientWebhook, draft: Draft, *, event: WebhookEvent, version: int, dedup_key: str,
-         now: datetime, payload: dict[str, Any], crisis_id: int | None = None) -> int:
+def _owe(
+    session: Session,
+    hook: ClientWebhook,
+    draft: Draft,
+    *,
+    event: WebhookEvent,
+    version: int,
+    dedup_key: str,
+    now: datetime,
+    payload: dict[str, Any],
+    crisis_id: int | None = None,
+) -> int:
     """One event owed to the publishing tool (once per ``dedup_key``); returns its delivery id."""
     existing = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.dedup_key == dedup_key))
     if existing is not None:
         return int(existing)
-    delivery = WebhookDelivery(client_id=draft.client_id, draft_id=draft.id, version=version, event=str(event),
-                               dedup_key=dedup_key, crisis_id=crisis_id, url=hook.url, body="",
-                               status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
+    delivery = WebhookDelivery(
+        client_id=draft.client_id,
+        draft_id=draft.id,
+        version=version,
+        event=str(event),
+        dedup_key=dedup_key,
+        crisis_id=crisis_id,
+        url=hook.url,
+        body="",
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
     session.add(delivery)
     session.flush()
     client = session.get(Client, draft.client_id)
-    delivery.body = json.dumps({
-        "event": str(event),
-        "delivery_id": delivery.id,
-        "occurred_at": now.isoformat(),
-        "client": {"id": draft.client_id, "name": client.name if client else None},
-        "draft": {"id": draft.id, "reference": draft.reference},
-        "version": version,
-        **payload,
-    }, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    delivery.body = json.dumps(
+        {
+            "event": str(event),
+            "delivery_id": delivery.id,
+            "occurred_at": now.isoformat(),
+            "client": {"id": draft.client_id, "name": client.name if client else None},
+            "draft": {"id": draft.id, "reference": draft.reference},
+            "version": version,
+            **payload,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+    )
     return delivery.id
 
 
-def enqueue_handoff(session: Session, draft: Draft, version: DraftVersion, client: Client, *,
-                    approved_by: list[str], now: datetime) -> int | None:
+def enqueue_handoff(
+    session: Session, draft: Draft, version: DraftVersion, client: Client, *, approved_by: list[str], now: datetime
+) -> int | None:
     """Owe the approved version to the client's publishing tool (if it has one): ``post.approved``.
     Returns the delivery id."""
     hook = get_webhook(session, client.id)
     if hook is None:
         return None
-    return _owe(session, hook, draft, event=WebhookEvent.APPROVED, version=version.number, now=now,
-                dedup_key=f"{WebhookEvent.APPROVED}:{draft.id}:{version.number}", payload={
-                    "post": {"text": version.text, "networks": version.networks,
-                             "publish_at": _iso(version.publish_at), "category": version.category,
-                             "media_links": version.media_links,
-                             "media": media_list(session, hook, media.of_version(session, draft.id, version.number),
-                                                 now=now)},
-                    "approval": {"approved_by": approved_by, "approved_at": now.isoformat(),
-                                 "pre_approved": draft.pre_approved}})
+    return _owe(
+        session,
+        hook,
+        draft,
+        event=WebhookEvent.APPROVED,
+        version=version.number,
+        now=now,
+        dedup_key=f"{WebhookEvent.APPROVED}:{draft.id}:{version.number}",
+        payload={
+            "post": {
+                "text": version.text,
+                "networks": version.networks,
+                "publish_at": _iso(version.publish_at),
+                "category": version.category,
+                "media_links": version.media_links,
+                "media": media_list(session, hook, media.of_version(session, draft.id, version.number), now=now),
+            },
+            "approval": {
+                "approved_by": approved_by,
+                "approved_at": now.isoformat(),
+                "pre_approved": draft.pre_approved,
+            },
+        },
+    )
 
 
 # -- media links ------------------------------------------------------------------------------------------
-def media_list(session: Session, hook: ClientWebhook, items: list[DraftMedia], *, now: datetime
-               ) -> list[dict[str, Any]]:
+def media_list(
+    session: Session, hook: ClientWebhook, items: list[DraftMedia], *, now: datetime
+) -> list[dict[str, Any]]:
     """Each file of the hand-off: name, type, size and a signed link that Nexo serves (``GET /media/…``,
     :func:`media_for_token`) until it expires, so the tool never holds a Slack token."""
     expires = int((now + MEDIA_LINK_TTL).timestamp())
     base = str(session.info.get(PUBLIC_URL) or "")
-    return [{"name": m.name, "type": m.mimetype, "kind": str(m.kind), "size": m.size, "duration_ms": m.duration_ms,
-             "url": f"{base}{MEDIA_PATH}{media_token(hook.secret, m.id, expires)}",
-             "expires_at": datetime.fromtimestamp(expires, tz=now.tzinfo).isoformat()} for m in items]
+    return [
+        {
+            "name": m.name,
+            "type": m.mimetype,
+            "kind": str(m.kind),
+            "size": m.size,
+            "duration_ms": m.duration_ms,
+            "url": f"{base}{MEDIA_PATH}{media_token(hook.secret, m.id, expires)}",
+            "expires_at": datetime.fromtimestamp(expires, tz=now.tzinfo).isoformat(),
+        }
+        for m in items
+    ]
 
 
 def _media_key(secret: str) -> bytes:
@@ -232,17 +290,32 @@ def media_for_token(session: Session, token: str, *, now: datetime) -> DraftMedi
 
 def with_the_tool(session: Session, draft_id: int) -> bool:
     """Whether the publishing tool accepted a hand-off of this draft (so it may publish it on its own)."""
-    return session.scalar(select(WebhookDelivery.id).where(
-        WebhookDelivery.draft_id == draft_id, WebhookDelivery.event == WebhookEvent.APPROVED,
-        WebhookDelivery.status == DeliveryStatus.DELIVERED).limit(1)) is not None
+    return (
+        session.scalar(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.draft_id == draft_id,
+                WebhookDelivery.event == WebhookEvent.APPROVED,
+                WebhookDelivery.status == DeliveryStatus.DELIVERED,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _last_handoff(session: Session, draft_id: int) -> WebhookDelivery | None:
     """The newest hand-off of the draft that went out or still may (not given up, not cancelled)."""
-    return session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.draft_id == draft_id, WebhookDelivery.event == WebhookEvent.APPROVED,
-        WebhookDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DELIVERED)))
-        .order_by(WebhookDelivery.id.desc()).limit(1)).first()
+    return session.scalars(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.draft_id == draft_id,
+            WebhookDelivery.event == WebhookEvent.APPROVED,
+            WebhookDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DELIVERED)),
+        )
+        .order_by(WebhookDelivery.id.desc())
+        .limit(1)
+    ).first()
 
 
 def enqueue_held(session: Session, draft: Draft, *, crisis_id: int, severity: int, now: datetime) -> int | None:
@@ -251,41 +324,65 @@ def enqueue_held(session: Session, draft: Draft, *, crisis_id: int, severity: in
     hook = get_webhook(session, draft.client_id)
     if hook is None or not with_the_tool(session, draft.id):
         return None
-    return _owe(session, hook, draft, event=WebhookEvent.HELD, version=draft.current_version, now=now,
-                crisis_id=crisis_id, dedup_key=f"{WebhookEvent.HELD}:{crisis_id}:{draft.id}",
-                payload={"post": {"publish_at": _iso(draft.publish_at)},
-                         "crisis": {"id": crisis_id, "severity": severity}})
+    return _owe(
+        session,
+        hook,
+        draft,
+        event=WebhookEvent.HELD,
+        version=draft.current_version,
+        now=now,
+        crisis_id=crisis_id,
+        dedup_key=f"{WebhookEvent.HELD}:{crisis_id}:{draft.id}",
+        payload={"post": {"publish_at": _iso(draft.publish_at)}, "crisis": {"id": crisis_id, "severity": severity}},
+    )
 
 
 def paused_draft_ids(crisis_id: int) -> Select[int]:
     """SQL: the drafts whose publishing tool this crisis asked to pause (a ``post.held`` was owed)."""
-    return select(WebhookDelivery.draft_id).where(WebhookDelivery.crisis_id == crisis_id,
-                                                  WebhookDelivery.event == WebhookEvent.HELD)
+    return select(WebhookDelivery.draft_id).where(
+        WebhookDelivery.crisis_id == crisis_id, WebhookDelivery.event == WebhookEvent.HELD
+    )
 
 
 def owed_for_crisis(session: Session, crisis_id: int) -> list[int]:
     """Deliveries about this crisis's holds still owed (to try right after the commit that owed them)."""
-    return list(session.scalars(select(WebhookDelivery.id).where(
-        WebhookDelivery.crisis_id == crisis_id, WebhookDelivery.status == DeliveryStatus.PENDING)
-        .order_by(WebhookDelivery.id)))
+    return list(
+        session.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.crisis_id == crisis_id, WebhookDelivery.status == DeliveryStatus.PENDING)
+            .order_by(WebhookDelivery.id)
+        )
+    )
 
 
-def enqueue_released(session: Session, draft: Draft, *, crisis_id: int, released_by: str, now: datetime
-                     ) -> int | None:
+def enqueue_released(session: Session, draft: Draft, *, crisis_id: int, released_by: str, now: datetime) -> int | None:
     """``post.released``: the crisis that asked the tool to pause this post is over (only if it was asked)."""
     hook = get_webhook(session, draft.client_id)
-    asked = session.scalar(select(WebhookDelivery.id).where(
-        WebhookDelivery.dedup_key == f"{WebhookEvent.HELD}:{crisis_id}:{draft.id}"))
+    asked = session.scalar(
+        select(WebhookDelivery.id).where(WebhookDelivery.dedup_key == f"{WebhookEvent.HELD}:{crisis_id}:{draft.id}")
+    )
     if hook is None or asked is None:
         return None
-    return _owe(session, hook, draft, event=WebhookEvent.RELEASED, version=draft.current_version, now=now,
-                crisis_id=crisis_id, dedup_key=f"{WebhookEvent.RELEASED}:{crisis_id}:{draft.id}",
-                payload={"post": {"publish_at": _iso(draft.publish_at)}, "crisis": {"id": crisis_id},
-                         "released_by": released_by})
+    return _owe(
+        session,
+        hook,
+        draft,
+        event=WebhookEvent.RELEASED,
+        version=draft.current_version,
+        now=now,
+        crisis_id=crisis_id,
+        dedup_key=f"{WebhookEvent.RELEASED}:{crisis_id}:{draft.id}",
+        payload={
+            "post": {"publish_at": _iso(draft.publish_at)},
+            "crisis": {"id": crisis_id},
+            "released_by": released_by,
+        },
+    )
 
 
-def enqueue_withdrawn(session: Session, draft: Draft, *, withdrawn_by: str, now: datetime,
-                      reason: str | None = None) -> int | None:
+def enqueue_withdrawn(
+    session: Session, draft: Draft, *, withdrawn_by: str, now: datetime, reason: str | None = None
+) -> int | None:
     """``post.withdrawn``: the post must not be published (as the tool has it). It supersedes whatever is
     still owed about the post (cancelled, never sent); if the hand-off itself never left, the tool never
     heard of the post and nothing is sent (None). Once per hand-off: an approved post edited (its old
@@ -296,37 +393,73 @@ def enqueue_withdrawn(session: Session, draft: Draft, *, withdrawn_by: str, now:
     if hook is None or handoff is None:
         return None
     reached = handoff.status == DeliveryStatus.DELIVERED or handoff.attempts > 0  # a timed-out try may have
-    session.execute(update(WebhookDelivery).where(WebhookDelivery.draft_id == draft.id,
-                                                  WebhookDelivery.status == DeliveryStatus.PENDING)
-                    .values(status=DeliveryStatus.CANCELLED).execution_options(synchronize_session=False))
-    told = session.scalar(select(WebhookDelivery.id).where(
-        WebhookDelivery.draft_id == draft.id, WebhookDelivery.event == WebhookEvent.WITHDRAWN,
-        WebhookDelivery.id > handoff.id, WebhookDelivery.status != DeliveryStatus.CANCELLED).limit(1))
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.draft_id == draft.id, WebhookDelivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    told = session.scalar(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.draft_id == draft.id,
+            WebhookDelivery.event == WebhookEvent.WITHDRAWN,
+            WebhookDelivery.id > handoff.id,
+            WebhookDelivery.status != DeliveryStatus.CANCELLED,
+        )
+        .limit(1)
+    )
     if not reached or told is not None:
         return None
-    return _owe(session, hook, draft, event=WebhookEvent.WITHDRAWN, version=handoff.version, now=now,
-                dedup_key=f"{WebhookEvent.WITHDRAWN}:{draft.id}:{handoff.id}",
-                payload={"withdrawn_by": withdrawn_by, "reason": reason})
+    return _owe(
+        session,
+        hook,
+        draft,
+        event=WebhookEvent.WITHDRAWN,
+        version=handoff.version,
+        now=now,
+        dedup_key=f"{WebhookEvent.WITHDRAWN}:{draft.id}:{handoff.id}",
+        payload={"withdrawn_by": withdrawn_by, "reason": reason},
+    )
 
 
-def enqueue_rescheduled(session: Session, draft: Draft, *, previous_publish_at: datetime | None,
-                        rescheduled_by: str, now: datetime) -> int | None:
+def enqueue_rescheduled(
+    session: Session, draft: Draft, *, previous_publish_at: datetime | None, rescheduled_by: str, now: datetime
+) -> int | None:
     """``post.rescheduled``: publish at ``draft.publish_at`` instead (sent after the hand-off it corrects).
     None when the tool has not been handed the post (its hand-off carries the time)."""
     hook = get_webhook(session, draft.client_id)
     if hook is None or _last_handoff(session, draft.id) is None:
         return None
-    count = session.scalar(select(func.count()).select_from(WebhookDelivery).where(
-        WebhookDelivery.draft_id == draft.id, WebhookDelivery.event == WebhookEvent.RESCHEDULED)) or 0
-    return _owe(session, hook, draft, event=WebhookEvent.RESCHEDULED, version=draft.current_version, now=now,
-                dedup_key=f"{WebhookEvent.RESCHEDULED}:{draft.id}:{count + 1}",
-                payload={"post": {"publish_at": _iso(draft.publish_at)},
-                         "previous_publish_at": _iso(previous_publish_at), "rescheduled_by": rescheduled_by})
+    count = (
+        session.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.draft_id == draft.id, WebhookDelivery.event == WebhookEvent.RESCHEDULED)
+        )
+        or 0
+    )
+    return _owe(
+        session,
+        hook,
+        draft,
+        event=WebhookEvent.RESCHEDULED,
+        version=draft.current_version,
+        now=now,
+        dedup_key=f"{WebhookEvent.RESCHEDULED}:{draft.id}:{count + 1}",
+        payload={
+            "post": {"publish_at": _iso(draft.publish_at)},
+            "previous_publish_at": _iso(previous_publish_at),
+            "rescheduled_by": rescheduled_by,
+        },
+    )
 
 
 EVENTS: dict[WebhookEvent, Callable[..., int | None]] = {
-    WebhookEvent.HELD: enqueue_held, WebhookEvent.RELEASED: enqueue_released,
-    WebhookEvent.WITHDRAWN: enqueue_withdrawn, WebhookEvent.RESCHEDULED: enqueue_rescheduled,
+    WebhookEvent.HELD: enqueue_held,
+    WebhookEvent.RELEASED: enqueue_released,
+    WebhookEvent.WITHDRAWN: enqueue_withdrawn,
+    WebhookEvent.RESCHEDULED: enqueue_rescheduled,
 }
 
 
@@ -360,8 +493,12 @@ def deliver_due_webhooks(db: Database, clock: Clock) -> int:
     """The sweep: every hand-off whose next attempt is due. Returns how many were accepted."""
     now = clock.now()
     with db.transaction() as session:
-        stmt = (select(WebhookDelivery.id).where(*_due(now))
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(50))
+        stmt = (
+            select(WebhookDelivery.id)
+            .where(*_due(now))
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(50)
+        )
         if db.is_postgres:
             stmt = stmt.with_for_update(skip_locked=True)
         ids = list(session.scalars(stmt))
@@ -370,15 +507,23 @@ def deliver_due_webhooks(db: Database, clock: Clock) -> int:
 
 def _due(now: datetime) -> list:
     earlier = aliased(WebhookDelivery)
-    return [WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
-            # A client crisis holds scheduled posts: not handed off until a person releases them. News of a
-            # post the tool already has (held, released...) is what a crisis must get through.
-            or_(WebhookDelivery.event != WebhookEvent.APPROVED,
-                crisis_holds.not_held(WebhookDelivery.draft_id, WebhookDelivery.client_id)),
-            # A post's events in the order they were owed: a release never overtakes its hold.
-            ~exists().where(earlier.draft_id == WebhookDelivery.draft_id, earlier.id < WebhookDelivery.id,
-                            earlier.status == DeliveryStatus.PENDING)]
+    return [
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
+        # A client crisis holds scheduled posts: not handed off until a person releases them. News of a
+        # post the tool already has (held, released...) is what a crisis must get through.
+        or_(
+            WebhookDelivery.event != WebhookEvent.APPROVED,
+            crisis_holds.not_held(WebhookDelivery.draft_id, WebhookDelivery.client_id),
+        ),
+        # A post's events in the order they were owed: a release never overtakes its hold.
+        ~exists().where(
+            earlier.draft_id == WebhookDelivery.draft_id,
+            earlier.id < WebhookDelivery.id,
+            earlier.status == DeliveryStatus.PENDING,
+        ),
+    ]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -391,9 +536,11 @@ def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int) -> b
     now = now_fn()
     with db.transaction() as session:
         claimed = session.execute(
-            update(WebhookDelivery).where(WebhookDelivery.id == delivery_id, *_due(now))
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id, *_due(now))
             .values(claimed_until=now + CLAIM_LEASE, attempts=WebhookDelivery.attempts + 1)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return False
         delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
@@ -410,11 +557,17 @@ def attempt(db: Database, now_fn: Callable[[], datetime], delivery_id: int) -> b
     return error is None
 
 
-def _post(url: str, body: bytes, secret: str, delivery_id: int, event: str, now: datetime
-          ) -> tuple[int | None, str | None]:
-    headers = {"Content-Type": "application/json", "User-Agent": "Nexo-webhook/1",
-               SIGNATURE_HEADER: sign(secret, body), TIMESTAMP_HEADER: str(int(now.timestamp())),
-               DELIVERY_HEADER: str(delivery_id), EVENT_HEADER: event}
+def _post(
+    url: str, body: bytes, secret: str, delivery_id: int, event: str, now: datetime
+) -> tuple[int | None, str | None]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Nexo-webhook/1",
+        SIGNATURE_HEADER: sign(secret, body),
+        TIMESTAMP_HEADER: str(int(now.timestamp())),
+        DELIVERY_HEADER: str(delivery_id),
+        EVENT_HEADER: event,
+    }
     try:
         response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
     except httpx.HTTPError as exc:
@@ -424,8 +577,9 @@ def _post(url: str, body: bytes, secret: str, delivery_id: int, event: str, now:
     return response.status_code, f"http_{response.status_code}"
 
 
-def _record(session: Session, delivery: WebhookDelivery, status: int | None, error: str | None, now: datetime,
-            *, give_up: bool) -> None:
+def _record(
+    session: Session, delivery: WebhookDelivery, status: int | None, error: str | None, now: datetime, *, give_up: bool
+) -> None:
     delivery.claimed_until = None
     delivery.last_status = status
     draft = session.get(Draft, delivery.draft_id)
@@ -433,34 +587,59 @@ def _record(session: Session, delivery: WebhookDelivery, status: int | None, err
     handoff = delivery.event == WebhookEvent.APPROVED
     if error is None:
         delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.DELIVERED, now, None
-        audit.record(session, client_id=delivery.client_id, draft=draft, version=delivery.version, actor=BOT_ACTOR,
-                     event=Event.HANDED_OFF if handoff else Event.TOOL_TOLD, at=now, host=host,
-                     attempts=delivery.attempts, status=status, webhook_event=delivery.event)
+        audit.record(
+            session,
+            client_id=delivery.client_id,
+            draft=draft,
+            version=delivery.version,
+            actor=BOT_ACTOR,
+            event=Event.HANDED_OFF if handoff else Event.TOOL_TOLD,
+            at=now,
+            host=host,
+            attempts=delivery.attempts,
+            status=status,
+            webhook_event=delivery.event,
+        )
         log.info("webhook accepted", extra={"delivery_id": delivery.id, "attempts": delivery.attempts})
         return
     delivery.last_error = error
     if give_up or delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
-        audit.record(session, client_id=delivery.client_id, draft=draft, version=delivery.version, actor=BOT_ACTOR,
-                     event=Event.HANDOFF_FAILED, at=now, host=host, attempts=delivery.attempts, error=error,
-                     webhook_event=delivery.event)
+        audit.record(
+            session,
+            client_id=delivery.client_id,
+            draft=draft,
+            version=delivery.version,
+            actor=BOT_ACTOR,
+            event=Event.HANDOFF_FAILED,
+            at=now,
+            host=host,
+            attempts=delivery.attempts,
+            error=error,
+            webhook_event=delivery.event,
+        )
         _tell_agency(session, delivery, draft, error, now)
         log.error("webhook gave up", extra={"delivery_id": delivery.id, "error": error})
         return
     delivery.next_attempt_at = now + backoff(delivery.attempts)
-    log.warning("webhook not accepted, will retry", extra={"delivery_id": delivery.id, "error": error,
-                                                           "retry_at": delivery.next_attempt_at.isoformat()})
+    log.warning(
+        "webhook not accepted, will retry",
+        extra={"delivery_id": delivery.id, "error": error, "retry_at": delivery.next_attempt_at.isoformat()},
+    )
 
 
-def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | None, error: str,
-                 now: datetime) -> None:
+def _tell_agency(session: Session, delivery: WebhookDelivery, draft: Draft | None, error: str, now: datetime) -> None:
     client = session.get(Client, delivery.client_id)
     plan = client.current_plan if client else None
     people = {draft.created_by} if draft else set()
     if plan and plan.account_lead:
         people.add(plan.account_lead)
     for user in sorted(people):
-        text, notice = blocks.handoff_failed_notice(draft.reference if draft else "?", delivery.attempts, error,
-                                                    translator(language_for(session, user, plan)),
-                                                    event=delivery.event)
+        text, notice = blocks.handoff_failed_notice(
+            draft.reference if draft else "?",
+            delivery.attempts,
+            error,
+            translator(language_for(session, user, plan)),
+            event=delivery.event,
+        )
         enqueue_post(session, now=now, to=user, text=text, blocks=notice)

@@ -43,7 +43,7 @@ def parse_keywords(raw: str) -> list[str]:
     """``"scam, fraud;boycott"`` -> the keywords (at most 50, each up to 60 characters)."""
     words = [w.strip() for w in re.split(r"[,;\n]", raw) if w.strip()]
     if not words:
-        raise UserError(N_("Give at least one keyword, e.g. keywords:\"scam,fraud,boycott\"."))
+        raise UserError(N_('Give at least one keyword, e.g. keywords:"scam,fraud,boycott".'))
     return list(dict.fromkeys(w[:60] for w in words))[:50]
 
 
@@ -67,15 +67,30 @@ def settings_row(session: Session, client: Client, *, actor: Actor, now: datetim
     """The client's settings row, created if needed, stamped as changed by ``actor`` now."""
     row = settings_for(session, client.id)
     if row is None:
-        row = CrisisSettings(client_id=client.id, watch_keywords=[], watch_threshold=5, watch_window_minutes=10,
-                             updated_at=now, updated_by=actor.user_id)
+        row = CrisisSettings(
+            client_id=client.id,
+            watch_keywords=[],
+            watch_threshold=5,
+            watch_window_minutes=10,
+            updated_at=now,
+            updated_by=actor.user_id,
+        )
         session.add(row)
     row.updated_at, row.updated_by = now, actor.user_id
     return row
 
 
-def configure_watch(session: Session, *, actor: Actor, client: Client, channel: str | None, keywords: list[str],
-                    threshold: int, window_minutes: int, now: datetime) -> CrisisSettings:
+def configure_watch(
+    session: Session,
+    *,
+    actor: Actor,
+    client: Client,
+    channel: str | None,
+    keywords: list[str],
+    threshold: int,
+    window_minutes: int,
+    now: datetime,
+) -> CrisisSettings:
     """Listen to ``channel`` for ``client`` (``channel`` None: stop listening)."""
     require_agency(actor)
     row = settings_row(session, client, actor=actor, now=now)
@@ -103,12 +118,16 @@ def parse_watch(words: list[str]) -> tuple[str | None, list[str], int, int]:
         elif key.lower() in ("threshold", "umbral"):
             threshold, window = parse_threshold(value)
         else:
-            raise UserError(N_("I don't understand “{value}”. Write: watch #channel keywords:\"a,b\" "
-                               "threshold:5/10m, or watch off."), value=word[:60])
+            raise UserError(
+                N_(
+                    'I don\'t understand “{value}”. Write: watch #channel keywords:"a,b" threshold:5/10m, or watch off.'
+                ),
+                value=word[:60],
+            )
     if channel is None:
         raise UserError(N_("Which channel should I listen to? Type # and pick it, e.g. watch #mentions."))
     if not keywords:
-        raise UserError(N_("Give at least one keyword, e.g. keywords:\"scam,fraud,boycott\"."))
+        raise UserError(N_('Give at least one keyword, e.g. keywords:"scam,fraud,boycott".'))
     return channel, keywords, threshold, window
 
 
@@ -132,8 +151,14 @@ def record_message(session: Session, *, channel: str, ts: str, text: str, now: d
             continue
         since = now - timedelta(minutes=row.watch_window_minutes)
         session.execute(delete(CrisisSignal).where(CrisisSignal.client_id == row.client_id, CrisisSignal.at < since))
-        count = session.scalar(select(func.count()).select_from(CrisisSignal).where(
-            CrisisSignal.client_id == row.client_id, CrisisSignal.at >= since)) or 0
+        count = (
+            session.scalar(
+                select(func.count())
+                .select_from(CrisisSignal)
+                .where(CrisisSignal.client_id == row.client_id, CrisisSignal.at >= since)
+            )
+            or 0
+        )
         if count >= row.watch_threshold:
             crisis = _suggest(session, row, count=count, channel=channel, sample=text, now=now)
             if crisis is not None:
@@ -141,31 +166,51 @@ def record_message(session: Session, *, channel: str, ts: str, text: str, now: d
     return opened
 
 
-def _suggest(session: Session, row: CrisisSettings, *, count: int, channel: str, sample: str, now: datetime
-             ) -> Crisis | None:
+def _suggest(
+    session: Session, row: CrisisSettings, *, count: int, channel: str, sample: str, now: datetime
+) -> Crisis | None:
     client = session.get(Client, row.client_id)
     if client is None or client.status != ClientStatus.ACTIVE or client.current_plan is None:
         return None
     if session.scalar(select(Crisis.id).where(Crisis.client_id == client.id, Crisis.status.in_(ACTIVE)).limit(1)):
         return None
     since = now - timedelta(minutes=row.watch_window_minutes)
-    claimed = session.execute(
-        update(CrisisSettings)
-        .where(CrisisSettings.id == row.id,
-               or_(CrisisSettings.last_suggested_at.is_(None), CrisisSettings.last_suggested_at <= since))
-        .values(last_suggested_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1  # type: ignore[attr-defined]
+    claimed = (
+        session.execute(
+            update(CrisisSettings)
+            .where(
+                CrisisSettings.id == row.id,
+                or_(CrisisSettings.last_suggested_at.is_(None), CrisisSettings.last_suggested_at <= since),
+            )
+            .values(last_suggested_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        == 1
+    )
     if not claimed:
         return None
     plan = current_plan(client)
     t = translator(plan.language)
-    description = t(N_("{count} messages matching “{keywords}” in <#{channel}> within {window} minutes. Latest: "
-                       "{sample}"), count=count, keywords=", ".join(row.watch_keywords[:10]), channel=channel,
-                    window=row.watch_window_minutes, sample=sample[:500])
-    crisis = Crisis(client_id=client.id, plan_id=plan.id, status=CrisisStatus.SUGGESTED, severity=2,
-                    description=description, source=CrisisSource.DETECTION, source_channel=channel,
-                    created_at=now, level=0, page_round=0)
+    description = t(
+        N_("{count} messages matching “{keywords}” in <#{channel}> within {window} minutes. Latest: {sample}"),
+        count=count,
+        keywords=", ".join(row.watch_keywords[:10]),
+        channel=channel,
+        window=row.watch_window_minutes,
+        sample=sample[:500],
+    )
+    crisis = Crisis(
+        client_id=client.id,
+        plan_id=plan.id,
+        status=CrisisStatus.SUGGESTED,
+        severity=2,
+        description=description,
+        source=CrisisSource.DETECTION,
+        source_channel=channel,
+        created_at=now,
+        level=0,
+        page_round=0,
+    )
     paging.freeze(session, crisis, plan)
     session.add(crisis)
     session.flush()

@@ -48,9 +48,11 @@ def held_draft_ids(session: Session, client_id: int) -> set[int]:
     Those a crisis held and nobody released yet, plus, while the client has an
     open crisis, every scheduled draft (also ones written after it was declared).
     """
-    held = set(session.scalars(
-        select(CrisisHold.draft_id).where(CrisisHold.client_id == client_id, CrisisHold.released_at.is_(None))
-    ))
+    held = set(
+        session.scalars(
+            select(CrisisHold.draft_id).where(CrisisHold.client_id == client_id, CrisisHold.released_at.is_(None))
+        )
+    )
     if session.scalar(select(Crisis.id).where(Crisis.client_id == client_id, Crisis.status.in_(ACTIVE)).limit(1)):
         held |= {draft_id for draft_id, _, _ in scheduled_drafts(session, client_id)}
     return held
@@ -67,8 +69,9 @@ def not_held(draft_id: SQLColumn, client_id: SQLColumn) -> ColumnElement[bool]:
     return and_(released_or_none, ~and_(in_crisis, scheduled))
 
 
-def hold_scheduled_drafts(session: Session, crisis: Crisis, client: Client, *, now: datetime,
-                          notify: bool = True) -> list[str]:
+def hold_scheduled_drafts(
+    session: Session, crisis: Crisis, client: Client, *, now: datetime, notify: bool = True
+) -> list[str]:
     """Hold every scheduled draft of the client not yet held by this crisis and (``notify``) tell the CMs
     who wrote them and the account lead what was held where. A post the publishing tool already has is
     held there (``post.held``), unless its time has passed: then it is out already. Returns the
@@ -83,13 +86,17 @@ def hold_scheduled_drafts(session: Session, crisis: Crisis, client: Client, *, n
         if with_tool and draft.publish_at is not None and draft.publish_at <= now:
             continue  # published by the tool already: nothing left to hold
         drafts.append((draft_id, ref, author))
-        if with_tool and webhook.enqueue_held(session, draft, crisis_id=crisis.id, severity=crisis.severity,
-                                              now=now) is not None:
+        if (
+            with_tool
+            and webhook.enqueue_held(session, draft, crisis_id=crisis.id, severity=crisis.severity, now=now) is not None
+        ):
             paused.append(ref)
     if not drafts:
         return []
-    session.add_all(CrisisHold(crisis_id=crisis.id, client_id=client.id, draft_id=draft_id, reference=ref,
-                               held_at=now) for draft_id, ref, _ in drafts)
+    session.add_all(
+        CrisisHold(crisis_id=crisis.id, client_id=client.id, draft_id=draft_id, reference=ref, held_at=now)
+        for draft_id, ref, _ in drafts
+    )
     session.flush()
     refs = [ref for _, ref, _ in drafts]
     record(session, crisis.id, EventKind.HELD, at=now, drafts=refs, paused=paused)
@@ -105,9 +112,13 @@ def hold_scheduled_drafts(session: Session, crisis: Crisis, client: Client, *, n
 
 def where_held(session: Session, crisis_id: int) -> tuple[list[str], list[str]]:
     """The crisis's holds not yet released: (held by Nexo alone, with the publishing tool asked to pause)."""
-    paused = set(session.scalars(
-        select(CrisisHold.reference).where(CrisisHold.crisis_id == crisis_id,
-                                           CrisisHold.draft_id.in_(webhook.paused_draft_ids(crisis_id)))))
+    paused = set(
+        session.scalars(
+            select(CrisisHold.reference).where(
+                CrisisHold.crisis_id == crisis_id, CrisisHold.draft_id.in_(webhook.paused_draft_ids(crisis_id))
+            )
+        )
+    )
     refs = unreleased_references(session, crisis_id)
     return [r for r in refs if r not in paused], [r for r in refs if r in paused]
 
@@ -119,10 +130,13 @@ def pending_news(session: Session, crisis_id: int) -> list[int]:
 
 def unreleased_references(session: Session, crisis_id: int) -> list[str]:
     """References of the crisis's held drafts nobody released yet, in the order they were held."""
-    return list(session.scalars(
-        select(CrisisHold.reference).where(CrisisHold.crisis_id == crisis_id, CrisisHold.released_at.is_(None))
-        .order_by(CrisisHold.id)
-    ))
+    return list(
+        session.scalars(
+            select(CrisisHold.reference)
+            .where(CrisisHold.crisis_id == crisis_id, CrisisHold.released_at.is_(None))
+            .order_by(CrisisHold.id)
+        )
+    )
 
 
 def holds_of(session: Session, crisis_id: int) -> list[CrisisHold]:
@@ -134,19 +148,26 @@ def release(session: Session, crisis: Crisis, *, by: str, now: datetime) -> list
     """Release the crisis's holds not yet released (a conditional UPDATE: a second click releases nothing);
     the publishing tool hears ``post.released`` for each post it was asked to pause."""
     refs = unreleased_references(session, crisis.id)
-    ids = list(session.scalars(select(CrisisHold.draft_id).where(CrisisHold.crisis_id == crisis.id,
-                                                                 CrisisHold.released_at.is_(None))))
+    ids = list(
+        session.scalars(
+            select(CrisisHold.draft_id).where(CrisisHold.crisis_id == crisis.id, CrisisHold.released_at.is_(None))
+        )
+    )
     released = session.execute(
-        update(CrisisHold).where(CrisisHold.crisis_id == crisis.id, CrisisHold.released_at.is_(None))
-        .values(released_at=now, released_by=by).execution_options(synchronize_session=False)
+        update(CrisisHold)
+        .where(CrisisHold.crisis_id == crisis.id, CrisisHold.released_at.is_(None))
+        .values(released_at=now, released_by=by)
+        .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if not released:
         return []
     resumed = []
     for draft_id in ids:
         draft = session.get(Draft, draft_id)
-        if draft is not None and webhook.enqueue_released(session, draft, crisis_id=crisis.id, released_by=by,
-                                                          now=now) is not None:
+        if (
+            draft is not None
+            and webhook.enqueue_released(session, draft, crisis_id=crisis.id, released_by=by, now=now) is not None
+        ):
             resumed.append(draft.reference)
     record(session, crisis.id, EventKind.RELEASED, at=now, actor=by, drafts=refs, resumed=resumed)
     return refs
@@ -162,8 +183,9 @@ def ask_to_release(session: Session, crisis: Crisis, client: Client, *, now: dat
     enqueue_post(session, now=now, to=to, text=text, blocks=card, ref_key=f"crisis:{crisis.id}:release")
 
 
-def answer_question(session: Session, crisis: Crisis, client_name: str, refs: list[str], *, by: str,
-                    released: bool, now: datetime) -> None:
+def answer_question(
+    session: Session, crisis: Crisis, client_name: str, refs: list[str], *, by: str, released: bool, now: datetime
+) -> None:
     """Replace the release question (if it was asked) with what was decided, so it can't be clicked again."""
     question = find_by_ref(session, f"crisis:{crisis.id}:release")
     if question is None:
@@ -176,7 +198,9 @@ def answer_question(session: Session, crisis: Crisis, client_name: str, refs: li
 def last_crisis_with_holds(session: Session, client_id: int) -> Crisis | None:
     """The latest crisis of the client that still holds posts."""
     return session.scalars(
-        select(Crisis).join(CrisisHold, CrisisHold.crisis_id == Crisis.id)
+        select(Crisis)
+        .join(CrisisHold, CrisisHold.crisis_id == Crisis.id)
         .where(Crisis.client_id == client_id, CrisisHold.released_at.is_(None))
-        .order_by(Crisis.id.desc()).limit(1)
+        .order_by(Crisis.id.desc())
+        .limit(1)
     ).first()

@@ -29,12 +29,17 @@ def waits_on(crisis: Crisis, user_id: str) -> bool:
     return crisis.status == CrisisStatus.ACKNOWLEDGED and crisis.acknowledged_by == user_id
 
 
-def my_entries(session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
-               ) -> list[Entry]:
+def my_entries(
+    session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
+) -> list[Entry]:
     """The active crises waiting on the actor, with the page's Acknowledge / Resolve buttons; always first."""
-    stmt = (select(Crisis, Client).join(Client, Client.id == Crisis.client_id)
-            .where(Crisis.status.in_(ACTIVE), Client.status == ClientStatus.ACTIVE)
-            .order_by(Crisis.declared_at, Crisis.id).limit(LIMIT))
+    stmt = (
+        select(Crisis, Client)
+        .join(Client, Client.id == Crisis.client_id)
+        .where(Crisis.status.in_(ACTIVE), Client.status == ClientStatus.ACTIVE)
+        .order_by(Crisis.declared_at, Crisis.id)
+        .limit(LIMIT)
+    )
     if client is not None:
         stmt = stmt.where(Client.id == client.id)
     if not actor.is_agency:
@@ -46,6 +51,7 @@ def my_entries(session: Session, actor: Actor, now: datetime, t: Translator, *, 
         due = crisis.declared_at or crisis.created_at
         if crisis.status == CrisisStatus.OPEN:
             due = crisis.level_up_at or due + paging.window(crisis)
-        entries.append(Entry(due, blocks.crisis_entry(crisis, owner.name, now, t), blocks.page_buttons(crisis, t),
-                             rank=0))
+        entries.append(
+            Entry(due, blocks.crisis_entry(crisis, owner.name, now, t), blocks.page_buttons(crisis, t), rank=0)
+        )
     return entries

@@ -96,8 +96,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def configure(session: Session, *, actor: Actor, client: Client, target: tuple[str, str, str] | None,
-              now: datetime) -> CrisisSettings:
+def configure(
+    session: Session, *, actor: Actor, client: Client, target: tuple[str, str, str] | None, now: datetime
+) -> CrisisSettings:
     """Set (or with ``target`` None, remove) the client's on-call target; open crises keep theirs."""
     require_agency(actor)
     row = settings_row(session, client, actor=actor, now=now)
@@ -134,17 +135,30 @@ def enqueue_event(session: Session, crisis: Crisis, action: str, *, client_name:
     else:
         text = json.dumps(body, ensure_ascii=False, sort_keys=True)
         headers[SIGNATURE_HEADER] = sign(target["key"], text)
-    session.add(OncallDelivery(crisis_id=crisis.id, action=action, kind=target["kind"], url=target["url"],
-                               dedup_key=dedup_key(crisis.id), body=text, headers=headers,
-                               status=DeliveryStatus.PENDING, attempts=0, created_at=now, next_attempt_at=now))
+    session.add(
+        OncallDelivery(
+            crisis_id=crisis.id,
+            action=action,
+            kind=target["kind"],
+            url=target["url"],
+            dedup_key=dedup_key(crisis.id),
+            body=text,
+            headers=headers,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
     session.flush()
 
 
 # -- delivering ------------------------------------------------------------------------------------
 def _sendable(now: datetime) -> list[Any]:
     older = aliased(OncallDelivery)
-    older_owed = exists().where(older.crisis_id == OncallDelivery.crisis_id, older.status.in_(OWED),
-                                older.id < OncallDelivery.id)
+    older_owed = exists().where(
+        older.crisis_id == OncallDelivery.crisis_id, older.status.in_(OWED), older.id < OncallDelivery.id
+    )
     return [
         OncallDelivery.status.in_(OWED),
         OncallDelivery.next_attempt_at <= now,
@@ -161,7 +175,8 @@ def backoff_seconds(attempts: int) -> float:
 def claim(session: Session, delivery_id: int, *, now: datetime) -> OncallDelivery | None:
     """Take one due delivery (lease + attempt count) or None if someone else has it or it isn't due."""
     result = session.execute(
-        update(OncallDelivery).where(OncallDelivery.id == delivery_id, *_sendable(now))
+        update(OncallDelivery)
+        .where(OncallDelivery.id == delivery_id, *_sendable(now))
         .values(claimed_until=now + CLAIM_LEASE, attempts=OncallDelivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -176,8 +191,9 @@ def post(delivery: OncallDelivery, *, http: httpx.Client | None = None) -> tuple
         if http is not None:
             r = http.post(delivery.url, content=delivery.body.encode(), headers=delivery.headers)
         else:
-            r = httpx.post(delivery.url, content=delivery.body.encode(), headers=delivery.headers,
-                           timeout=TIMEOUT_SECONDS)
+            r = httpx.post(
+                delivery.url, content=delivery.body.encode(), headers=delivery.headers, timeout=TIMEOUT_SECONDS
+            )
     except httpx.HTTPError as e:
         return False, False, type(e).__name__
     if 200 <= r.status_code < 300:
@@ -190,8 +206,12 @@ def sweep(db: Database, clock: Clock, *, limit: int = 50) -> int:
     """Deliver every due on-call event. Returns how many were accepted."""
     now = clock.now()
     with db.transaction() as session:
-        stmt = (select(OncallDelivery.id).where(*_sendable(now))
-                .order_by(OncallDelivery.next_attempt_at, OncallDelivery.id).limit(limit))
+        stmt = (
+            select(OncallDelivery.id)
+            .where(*_sendable(now))
+            .order_by(OncallDelivery.next_attempt_at, OncallDelivery.id)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True, of=OncallDelivery)
         due = list(session.scalars(stmt))
@@ -217,14 +237,29 @@ def finish(session: Session, delivery_id: int, *, ok: bool, permanent: bool, err
     delivery.claimed_until = None
     if ok:
         delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.DELIVERED, now, None
-        record(session, delivery.crisis_id, EventKind.ONCALL, at=now, action=delivery.action, outcome="accepted",
-               attempts=delivery.attempts)
+        record(
+            session,
+            delivery.crisis_id,
+            EventKind.ONCALL,
+            at=now,
+            action=delivery.action,
+            outcome="accepted",
+            attempts=delivery.attempts,
+        )
         return
     delivery.last_error = error
     if permanent or delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
-        record(session, delivery.crisis_id, EventKind.ONCALL, at=now, action=delivery.action, outcome="failed",
-               error=error, attempts=delivery.attempts)
+        record(
+            session,
+            delivery.crisis_id,
+            EventKind.ONCALL,
+            at=now,
+            action=delivery.action,
+            outcome="failed",
+            error=error,
+            attempts=delivery.attempts,
+        )
         log.error("on-call event refused for good", extra={"delivery": delivery.id, "error": error})
         return
     delivery.next_attempt_at = now + timedelta(seconds=backoff_seconds(delivery.attempts))

@@ -123,8 +123,15 @@ def start_paging(session: Session, crisis: Crisis, steps: list[CrisisStep], *, n
     crisis.root_notice_id = root.id
     if steps:
         text, card = blocks.checklist(crisis, steps, name, thread_translator(crisis))
-        crisis.checklist_notice_id = enqueue_post(session, now=now, to=root.conversation, text=text, blocks=card,
-                                                  thread_of=root, ref_key=f"crisis:{crisis.id}:checklist").id
+        crisis.checklist_notice_id = enqueue_post(
+            session,
+            now=now,
+            to=root.conversation,
+            text=text,
+            blocks=card,
+            thread_of=root,
+            ref_key=f"crisis:{crisis.id}:checklist",
+        ).id
 
 
 def thread_translator(crisis: Crisis) -> Translator:
@@ -134,8 +141,9 @@ def thread_translator(crisis: Crisis) -> Translator:
     return translator(crisis.language_of(crisis.lead or crisis.declared_by or ""))
 
 
-def send_pages(session: Session, crisis: Crisis, name: str, users: list[str], *, now: datetime,
-               hint_for: str | None = None) -> dict[str, OutboxNotice]:
+def send_pages(
+    session: Session, crisis: Crisis, name: str, users: list[str], *, now: datetime, hint_for: str | None = None
+) -> dict[str, OutboxNotice]:
     """One page (DM) to each of ``users`` for the current round; recorded for the report and for updates.
 
     A repeat page is a new message, so the phone rings again; the person's previous page of this crisis
@@ -147,14 +155,29 @@ def send_pages(session: Session, crisis: Crisis, name: str, users: list[str], *,
     for user in users:
         t = translator(crisis.language_of(user))
         text, card = blocks.crisis_card(crisis, name, t, round=crisis.page_round, thread_hint=user == hint_for)
-        notice = enqueue_post(session, now=now, to=user, text=text, blocks=card,
-                              ref_key=f"crisis:{crisis.id}:page:{crisis.page_round}:{user}")
+        notice = enqueue_post(
+            session,
+            now=now,
+            to=user,
+            text=text,
+            blocks=card,
+            ref_key=f"crisis:{crisis.id}:page:{crisis.page_round}:{user}",
+        )
         level = next((i for i, lvl in enumerate(crisis.chain, 1) if user in lvl), crisis.level)
-        session.add(CrisisPage(crisis_id=crisis.id, recipient=user, level=level, round=crisis.page_round,
-                               paged_at=now, notice_id=notice.id))
+        session.add(
+            CrisisPage(
+                crisis_id=crisis.id,
+                recipient=user,
+                level=level,
+                round=crisis.page_round,
+                paged_at=now,
+                notice_id=notice.id,
+            )
+        )
         if (previous := earlier.get(user)) is not None:
-            text, line = blocks.paged_again(crisis, name, t, thread_hint=bool(crisis.checklist_notice_id)
-                                            and previous.id == crisis.root_notice_id)
+            text, line = blocks.paged_again(
+                crisis, name, t, thread_hint=bool(crisis.checklist_notice_id) and previous.id == crisis.root_notice_id
+            )
             enqueue_update(session, now=now, of=previous, text=text, blocks=line)
         sent[user] = notice
     record(session, crisis.id, EventKind.PAGED, at=now, round=crisis.page_round, level=crisis.level, users=users)
@@ -163,13 +186,15 @@ def send_pages(session: Session, crisis: Crisis, name: str, users: list[str], *,
 
 def live_pages(session: Session, crisis: Crisis) -> dict[str, OutboxNotice]:
     """Each person's live page of ``crisis``: their newest (the earlier ones say "paged again below")."""
-    newest = (select(func.max(CrisisPage.id)).where(CrisisPage.crisis_id == crisis.id)
-              .group_by(CrisisPage.recipient))
-    return dict(session.execute(
-        select(CrisisPage.recipient, OutboxNotice)
-        .join(OutboxNotice, OutboxNotice.id == CrisisPage.notice_id)
-        .where(CrisisPage.id.in_(newest)).order_by(CrisisPage.id)
-    ).all())
+    newest = select(func.max(CrisisPage.id)).where(CrisisPage.crisis_id == crisis.id).group_by(CrisisPage.recipient)
+    return dict(
+        session.execute(
+            select(CrisisPage.recipient, OutboxNotice)
+            .join(OutboxNotice, OutboxNotice.id == CrisisPage.notice_id)
+            .where(CrisisPage.id.in_(newest))
+            .order_by(CrisisPage.id)
+        ).all()
+    )
 
 
 def require_live_page(session: Session, channel: str | None, ts: str | None) -> None:
@@ -181,15 +206,23 @@ def require_live_page(session: Session, channel: str | None, ts: str | None) -> 
     page = session.execute(
         select(CrisisPage.crisis_id, CrisisPage.recipient, CrisisPage.id)
         .join(OutboxNotice, OutboxNotice.id == CrisisPage.notice_id)
-        .where(OutboxNotice.channel == channel, OutboxNotice.ts == ts).limit(1)
+        .where(OutboxNotice.channel == channel, OutboxNotice.ts == ts)
+        .limit(1)
     ).first()
     if page is None:
         return
-    newer = session.scalar(select(func.count()).select_from(CrisisPage).where(
-        CrisisPage.crisis_id == page.crisis_id, CrisisPage.recipient == page.recipient, CrisisPage.id > page.id))
+    newer = session.scalar(
+        select(func.count())
+        .select_from(CrisisPage)
+        .where(CrisisPage.crisis_id == page.crisis_id, CrisisPage.recipient == page.recipient, CrisisPage.id > page.id)
+    )
     if newer:
-        raise Conflict(N_("I've paged you again since, so this page is out of date: use the buttons on the newest "
-                          "one, below. Nothing was changed."))
+        raise Conflict(
+            N_(
+                "I've paged you again since, so this page is out of date: use the buttons on the newest "
+                "one, below. Nothing was changed."
+            )
+        )
 
 
 def _next_page_at(crisis: Crisis, now: datetime) -> datetime:
@@ -207,8 +240,7 @@ def page_due(session: Session, crisis_id: int, *, now: datetime) -> bool:
     on PostgreSQL), in the same transaction as the pages it writes: a second worker or a retried
     tick finds nothing to do, and a crash loses nothing.
     """
-    stmt = select(Crisis).where(Crisis.id == crisis_id, Crisis.status == CrisisStatus.OPEN,
-                                Crisis.next_page_at <= now)
+    stmt = select(Crisis).where(Crisis.id == crisis_id, Crisis.status == CrisisStatus.OPEN, Crisis.next_page_at <= now)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     crisis = session.scalars(stmt).first()
@@ -224,13 +256,20 @@ def page_due(session: Session, crisis_id: int, *, now: datetime) -> bool:
     next_at = calendar(crisis).due(now, repeat_interval(crisis))
     if level_up_at is not None and level_up_at < next_at:
         next_at = level_up_at
-    claimed = session.execute(
-        update(Crisis)
-        .where(Crisis.id == crisis_id, Crisis.status == CrisisStatus.OPEN, Crisis.page_round == seen,
-               Crisis.next_page_at <= now)
-        .values(page_round=seen + 1, next_page_at=next_at, **crisis_after)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1  # type: ignore[attr-defined]
+    claimed = (
+        session.execute(
+            update(Crisis)
+            .where(
+                Crisis.id == crisis_id,
+                Crisis.status == CrisisStatus.OPEN,
+                Crisis.page_round == seen,
+                Crisis.next_page_at <= now,
+            )
+            .values(page_round=seen + 1, next_page_at=next_at, **crisis_after)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        == 1
+    )
     if not claimed:
         return False
     session.refresh(crisis)
@@ -238,8 +277,9 @@ def page_due(session: Session, crisis_id: int, *, now: datetime) -> bool:
     added = [u for u in crisis.recipients if u not in before]
     if added:
         record(session, crisis.id, EventKind.ESCALATED, at=now, level=crisis.level, users=added)
-        post_in_thread(session, crisis, now=now,
-                       render=lambda t: (blocks.escalated_notice(crisis, name, added, t), None))
+        post_in_thread(
+            session, crisis, now=now, render=lambda t: (blocks.escalated_notice(crisis, name, added, t), None)
+        )
     send_pages(session, crisis, name, crisis.recipients, now=now)
     return True
 
@@ -248,10 +288,14 @@ def sweep_pages(db: Database, clock: Clock, *, limit: int = 100) -> int:
     """Page again every open crisis that nobody acknowledged in time. Returns how many were paged."""
     now = clock.now()
     with db.transaction() as session:
-        due = list(session.scalars(
-            select(Crisis.id).where(Crisis.status == CrisisStatus.OPEN, Crisis.next_page_at <= now)
-            .order_by(Crisis.next_page_at).limit(limit)
-        ))
+        due = list(
+            session.scalars(
+                select(Crisis.id)
+                .where(Crisis.status == CrisisStatus.OPEN, Crisis.next_page_at <= now)
+                .order_by(Crisis.next_page_at)
+                .limit(limit)
+            )
+        )
     done = 0
     for crisis_id in due:
         try:
@@ -266,22 +310,29 @@ def sweep_update_reminders(db: Database, clock: Clock, *, limit: int = 100) -> i
     """Ask the lead for a status update at every window while a crisis is unresolved."""
     now = clock.now()
     with db.transaction() as session:
-        due = list(session.execute(
-            select(Crisis.id, Crisis.next_update_at).where(Crisis.status.in_(ACTIVE), Crisis.next_update_at <= now)
-            .order_by(Crisis.next_update_at).limit(limit)
-        ))
+        due = list(
+            session.execute(
+                select(Crisis.id, Crisis.next_update_at)
+                .where(Crisis.status.in_(ACTIVE), Crisis.next_update_at <= now)
+                .order_by(Crisis.next_update_at)
+                .limit(limit)
+            )
+        )
     done = 0
     for crisis_id, seen in due:
         with db.transaction() as session:
             crisis = session.get(Crisis, crisis_id)
             if crisis is None:
                 continue
-            claimed = session.execute(
-                update(Crisis)
-                .where(Crisis.id == crisis_id, Crisis.status.in_(ACTIVE), Crisis.next_update_at == seen)
-                .values(next_update_at=calendar(crisis).due(now, window(crisis)))
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1  # type: ignore[attr-defined]
+            claimed = (
+                session.execute(
+                    update(Crisis)
+                    .where(Crisis.id == crisis_id, Crisis.status.in_(ACTIVE), Crisis.next_update_at == seen)
+                    .values(next_update_at=calendar(crisis).due(now, window(crisis)))
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                == 1
+            )
             if not claimed:
                 continue
             client = session.get(Client, crisis.client_id)
@@ -297,8 +348,9 @@ def sweep_update_reminders(db: Database, clock: Clock, *, limit: int = 100) -> i
 # -- telling everyone ------------------------------------------------------------------------------
 def everyone_paged(session: Session, crisis: Crisis) -> list[str]:
     """Every person paged so far, in the order they were first paged."""
-    rows = session.scalars(select(CrisisPage.recipient).where(CrisisPage.crisis_id == crisis.id)
-                           .order_by(CrisisPage.id))
+    rows = session.scalars(
+        select(CrisisPage.recipient).where(CrisisPage.crisis_id == crisis.id).order_by(CrisisPage.id)
+    )
     return _unique(list(rows))
 
 
@@ -333,8 +385,12 @@ def refresh_messages(session: Session, crisis: Crisis, *, now: datetime) -> None
     edited: set[int] = set()
     has_checklist = bool(crisis.checklist_notice_id)
     for user, notice in pages.items():
-        text, card = blocks.crisis_card(crisis, name, translator(crisis.language_of(user)),
-                                        thread_hint=has_checklist and notice.id == crisis.root_notice_id)
+        text, card = blocks.crisis_card(
+            crisis,
+            name,
+            translator(crisis.language_of(user)),
+            thread_hint=has_checklist and notice.id == crisis.root_notice_id,
+        )
         enqueue_update(session, now=now, of=notice, text=text, blocks=card)
         edited.add(notice.id)
     root = root_notice(session, crisis)
@@ -349,8 +405,9 @@ def refresh_checklist(session: Session, crisis: Crisis, *, now: datetime) -> Non
     if not crisis.checklist_notice_id:
         return
     notice = session.get(OutboxNotice, crisis.checklist_notice_id)
-    steps = list(session.scalars(select(CrisisStep).where(CrisisStep.crisis_id == crisis.id)
-                                 .order_by(CrisisStep.position)))
+    steps = list(
+        session.scalars(select(CrisisStep).where(CrisisStep.crisis_id == crisis.id).order_by(CrisisStep.position))
+    )
     if notice is None:
         return
     text, card = blocks.checklist(crisis, steps, client_name(session, crisis), thread_translator(crisis))

@@ -50,24 +50,37 @@ def build_report(session: Session, crisis: Crisis) -> CrisisReport:
     for page in session.scalars(select(CrisisPage).where(CrisisPage.crisis_id == crisis.id).order_by(CrisisPage.id)):
         person = paged.setdefault(page.recipient, PagedPerson(page.recipient, page.level))
         person.times.append(page.paged_at)
-    steps = list(session.scalars(select(CrisisStep).where(CrisisStep.crisis_id == crisis.id)
-                                 .order_by(CrisisStep.position)))
-    counts = dict(session.execute(
-        select(CrisisEvent.kind, func.count()).where(CrisisEvent.crisis_id == crisis.id,
-                                                     CrisisEvent.kind.in_((EventKind.UPDATE, EventKind.MESSAGE)))
-        .group_by(CrisisEvent.kind)
-    ).all())
-    return CrisisReport(crisis, client_name(session, crisis), tta, ttr, list(paged.values()), steps,
-                        holds.holds_of(session, crisis.id), counts.get(EventKind.UPDATE, 0),
-                        counts.get(EventKind.MESSAGE, 0), timeline.events(session, crisis.id))
+    steps = list(
+        session.scalars(select(CrisisStep).where(CrisisStep.crisis_id == crisis.id).order_by(CrisisStep.position))
+    )
+    counts = dict(
+        session.execute(
+            select(CrisisEvent.kind, func.count())
+            .where(CrisisEvent.crisis_id == crisis.id, CrisisEvent.kind.in_((EventKind.UPDATE, EventKind.MESSAGE)))
+            .group_by(CrisisEvent.kind)
+        ).all()
+    )
+    return CrisisReport(
+        crisis,
+        client_name(session, crisis),
+        tta,
+        ttr,
+        list(paged.values()),
+        steps,
+        holds.holds_of(session, crisis.id),
+        counts.get(EventKind.UPDATE, 0),
+        counts.get(EventKind.MESSAGE, 0),
+        timeline.events(session, crisis.id),
+    )
 
 
 def past_crises(session: Session, client_id: int, *, limit: int = 20) -> list[CrisisReport]:
     """The client's declared crises, newest first, with their figures (and timelines)."""
     crises = session.scalars(
-        select(Crisis).where(Crisis.client_id == client_id, Crisis.declared_at.is_not(None),
-                             Crisis.status != CrisisStatus.SUGGESTED)
-        .order_by(Crisis.declared_at.desc(), Crisis.id.desc()).limit(limit)
+        select(Crisis)
+        .where(Crisis.client_id == client_id, Crisis.declared_at.is_not(None), Crisis.status != CrisisStatus.SUGGESTED)
+        .order_by(Crisis.declared_at.desc(), Crisis.id.desc())
+        .limit(limit)
     )
     return [build_report(session, c) for c in crises]
 

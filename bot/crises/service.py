@@ -37,8 +37,12 @@ DESCRIPTION_MAX = 3000
 # -- finding ---------------------------------------------------------------------------------------
 def active_crisis(session: Session, client_id: int) -> Crisis | None:
     """The client's open or acknowledged crisis, if it has one."""
-    return session.scalars(select(Crisis).where(Crisis.client_id == client_id, Crisis.status.in_(ACTIVE))
-                           .order_by(Crisis.id.desc()).limit(1)).first()
+    return session.scalars(
+        select(Crisis)
+        .where(Crisis.client_id == client_id, Crisis.status.in_(ACTIVE))
+        .order_by(Crisis.id.desc())
+        .limit(1)
+    ).first()
 
 
 def require_active(session: Session, client: Client) -> Crisis:
@@ -85,23 +89,47 @@ def client_to_declare_for(session: Session, actor: Actor, client_id: int | None)
         raise
 
 
-def declare(session: Session, *, actor: Actor, client: Client, severity: int, description: str, now: datetime,
-            source: CrisisSource = CrisisSource.COMMAND, source_link: str | None = None,
-            source_channel: str | None = None, source_ts: str | None = None) -> Crisis:
+def declare(
+    session: Session,
+    *,
+    actor: Actor,
+    client: Client,
+    severity: int,
+    description: str,
+    now: datetime,
+    source: CrisisSource = CrisisSource.COMMAND,
+    source_link: str | None = None,
+    source_channel: str | None = None,
+    source_ts: str | None = None,
+) -> Crisis:
     """Open a crisis for ``client`` and page its chain at once. ``client`` must be visible to ``actor``."""
     description = description.strip()
     if not description:
-        raise UserError(N_("Say what is happening, e.g. `/nexo crisis Acme sev:1 Fraud accusations trending on X`."),
-                        field="description")
+        raise UserError(
+            N_("Say what is happening, e.g. `/nexo crisis Acme sev:1 Fraud accusations trending on X`."),
+            field="description",
+        )
     if severity not in (1, 2, 3):
         raise UserError(N_("Severity must be 1, 2 or 3 (1 is the worst)."), field="severity")
     _lock_client(session, client.id)
     _refuse_second(session, client)
     plan = current_plan(client)
-    crisis = Crisis(client_id=client.id, plan_id=plan.id, status=CrisisStatus.OPEN, severity=severity,
-                    description=description[:DESCRIPTION_MAX], source=source, source_link=source_link,
-                    source_channel=source_channel, source_ts=source_ts, created_at=now, declared_at=now,
-                    declared_by=actor.user_id, level=0, page_round=0)
+    crisis = Crisis(
+        client_id=client.id,
+        plan_id=plan.id,
+        status=CrisisStatus.OPEN,
+        severity=severity,
+        description=description[:DESCRIPTION_MAX],
+        source=source,
+        source_link=source_link,
+        source_channel=source_channel,
+        source_ts=source_ts,
+        created_at=now,
+        declared_at=now,
+        declared_by=actor.user_id,
+        level=0,
+        page_round=0,
+    )
     paging.freeze(session, crisis, plan)
     session.add(crisis)
     session.flush()
@@ -150,8 +178,17 @@ def _start(session: Session, crisis: Crisis, client: Client, *, now: datetime) -
     steps = [CrisisStep(crisis_id=crisis.id, position=i, text=text) for i, text in enumerate(plan.crisis_manual, 1)]
     session.add_all(steps)
     session.flush()
-    record(session, crisis.id, EventKind.DECLARED, at=now, actor=crisis.declared_by, severity=crisis.severity,
-           source=str(crisis.source), chain=crisis.chain, plan_version=plan.version)
+    record(
+        session,
+        crisis.id,
+        EventKind.DECLARED,
+        at=now,
+        actor=crisis.declared_by,
+        severity=crisis.severity,
+        source=str(crisis.source),
+        chain=crisis.chain,
+        plan_version=plan.version,
+    )
     crisis.oncall = oncall.snapshot(detection.settings_for(session, client.id))
     paging.start_paging(session, crisis, steps, now=now)
     holds.hold_scheduled_drafts(session, crisis, client, now=now)
@@ -161,9 +198,15 @@ def _start(session: Session, crisis: Crisis, client: Client, *, now: datetime) -
 def _refuse_second(session: Session, client: Client) -> None:
     existing = active_crisis(session, client.id)
     if existing is not None:
-        raise Conflict(N_("*{client}* already has an open crisis (declared by {who} at {time}). Post news with "
-                          "`/nexo crisis update {client} TEXT`."), client=client.name,
-                       who=mention(existing.declared_by), time=local_stamp(existing.declared_at, existing.timezone))
+        raise Conflict(
+            N_(
+                "*{client}* already has an open crisis (declared by {who} at {time}). Post news with "
+                "`/nexo crisis update {client} TEXT`."
+            ),
+            client=client.name,
+            who=mention(existing.declared_by),
+            time=local_stamp(existing.declared_at, existing.timezone),
+        )
 
 
 def _lock_client(session: Session, client_id: int) -> None:
@@ -186,8 +229,14 @@ def acknowledge(session: Session, *, actor: Actor, crisis_id: int | None, now: d
     """Take the crisis: pages stop, everyone paged hears who took it. A second ack changes nothing."""
     crisis = get_crisis(session, crisis_id)
     require_may_act(session, actor, crisis)
-    if not transition(session, crisis, CrisisStatus.ACKNOWLEDGED, acknowledged_at=now,
-                      acknowledged_by=actor.user_id, next_page_at=None):
+    if not transition(
+        session,
+        crisis,
+        CrisisStatus.ACKNOWLEDGED,
+        acknowledged_at=now,
+        acknowledged_by=actor.user_id,
+        next_page_at=None,
+    ):
         raise _already(crisis)
     name = paging.client_name(session, crisis)
     record(session, crisis.id, EventKind.ACKNOWLEDGED, at=now, actor=actor.user_id)
@@ -197,15 +246,22 @@ def acknowledge(session: Session, *, actor: Actor, crisis_id: int | None, now: d
     return crisis
 
 
-def resolve(session: Session, *, actor: Actor, crisis_id: int | None, now: datetime, note: str | None = None
-            ) -> Crisis:
+def resolve(session: Session, *, actor: Actor, crisis_id: int | None, now: datetime, note: str | None = None) -> Crisis:
     """Close the crisis (acknowledging it too if nobody had), report, and ask about held posts."""
     crisis = get_crisis(session, crisis_id)
     require_may_act(session, actor, crisis)
-    if not transition(session, crisis, CrisisStatus.RESOLVED, resolved_at=now, resolved_by=actor.user_id,
-                      resolution=(note or None), next_page_at=None, next_update_at=None,
-                      acknowledged_at=func.coalesce(Crisis.acknowledged_at, now),
-                      acknowledged_by=func.coalesce(Crisis.acknowledged_by, actor.user_id)):
+    if not transition(
+        session,
+        crisis,
+        CrisisStatus.RESOLVED,
+        resolved_at=now,
+        resolved_by=actor.user_id,
+        resolution=(note or None),
+        next_page_at=None,
+        next_update_at=None,
+        acknowledged_at=func.coalesce(Crisis.acknowledged_at, now),
+        acknowledged_by=func.coalesce(Crisis.acknowledged_by, actor.user_id),
+    ):
         raise _already(crisis)
     name = paging.client_name(session, crisis)
     record(session, crisis.id, EventKind.RESOLVED, at=now, actor=actor.user_id, note=note or None)
@@ -225,11 +281,17 @@ def resolve(session: Session, *, actor: Actor, crisis_id: int | None, now: datet
 def _already(crisis: Crisis) -> UserError:
     tz = crisis.timezone
     if crisis.status == CrisisStatus.ACKNOWLEDGED:
-        return Conflict(N_("This crisis was already acknowledged by {who} at {time}."),
-                        who=mention(crisis.acknowledged_by), time=local_hhmm(crisis.acknowledged_at, tz))
+        return Conflict(
+            N_("This crisis was already acknowledged by {who} at {time}."),
+            who=mention(crisis.acknowledged_by),
+            time=local_hhmm(crisis.acknowledged_at, tz),
+        )
     if crisis.status == CrisisStatus.RESOLVED:
-        return Conflict(N_("This crisis was already resolved by {who} at {time}."),
-                        who=mention(crisis.resolved_by), time=local_hhmm(crisis.resolved_at, tz))
+        return Conflict(
+            N_("This crisis was already resolved by {who} at {time}."),
+            who=mention(crisis.resolved_by),
+            time=local_hhmm(crisis.resolved_at, tz),
+        )
     return Conflict(N_("This crisis is not open."))
 
 
@@ -243,8 +305,9 @@ def post_update(session: Session, *, actor: Actor, client: Client, text: str, no
     require_may_act(session, actor, crisis)
     record(session, crisis.id, EventKind.UPDATE, at=now, actor=actor.user_id, text=text[:DESCRIPTION_MAX])
     crisis.next_update_at = paging.calendar(crisis).due(now, timedelta(minutes=crisis.window_minutes))
-    paging.broadcast(session, crisis, now=now,
-                     render=lambda t: blocks.update_notice(crisis, client.name, actor.user_id, text, t))
+    paging.broadcast(
+        session, crisis, now=now, render=lambda t: blocks.update_notice(crisis, client.name, actor.user_id, text, t)
+    )
     return crisis
 
 
@@ -257,14 +320,22 @@ def tick_step(session: Session, *, actor: Actor, step_id: int | None, now: datet
     require_may_act(session, actor, crisis)
     if crisis.status not in ACTIVE:
         raise Conflict(N_("This crisis is closed; its checklist can't change any more."))
-    done = session.execute(
-        update(CrisisStep).where(CrisisStep.id == step.id, CrisisStep.done_at.is_(None))
-        .values(done_at=now, done_by=actor.user_id).execution_options(synchronize_session=False)
-    ).rowcount == 1  # type: ignore[attr-defined]
+    done = (
+        session.execute(
+            update(CrisisStep)
+            .where(CrisisStep.id == step.id, CrisisStep.done_at.is_(None))
+            .values(done_at=now, done_by=actor.user_id)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        == 1
+    )
     session.refresh(step)
     if not done:
-        raise Conflict(N_("{who} already ticked this step at {time}."), who=mention(step.done_by),
-                       time=local_hhmm(step.done_at, crisis.timezone))
+        raise Conflict(
+            N_("{who} already ticked this step at {time}."),
+            who=mention(step.done_by),
+            time=local_hhmm(step.done_at, crisis.timezone),
+        )
     record(session, crisis.id, EventKind.STEP_DONE, at=now, actor=actor.user_id, step=step.position, text=step.text)
     paging.refresh_checklist(session, crisis, now=now)
     return step
@@ -278,8 +349,9 @@ def release_holds(session: Session, *, actor: Actor, crisis_id: int | None, now:
     if crisis.status in ACTIVE:
         raise Conflict(N_("The crisis is still open: resolve it before releasing its held posts."))
     refs = holds.release(session, crisis, by=actor.user_id, now=now)
-    holds.answer_question(session, crisis, paging.client_name(session, crisis), refs, by=actor.user_id,
-                          released=True, now=now)
+    holds.answer_question(
+        session, crisis, paging.client_name(session, crisis), refs, by=actor.user_id, released=True, now=now
+    )
     return refs
 
 
@@ -290,8 +362,9 @@ def keep_holds(session: Session, *, actor: Actor, crisis_id: int | None, now: da
         raise NotAllowed(N_("Only agency members can release held posts."))
     refs = holds.unreleased_references(session, crisis.id)
     record(session, crisis.id, EventKind.KEPT_HELD, at=now, actor=actor.user_id, drafts=refs)
-    holds.answer_question(session, crisis, paging.client_name(session, crisis), refs, by=actor.user_id,
-                          released=False, now=now)
+    holds.answer_question(
+        session, crisis, paging.client_name(session, crisis), refs, by=actor.user_id, released=False, now=now
+    )
     return refs
 
 

@@ -29,22 +29,36 @@ def event_line(crisis: Crisis, event: CrisisEvent, t: Translator) -> str:
     if kind == EventKind.DECLARED:
         what = t(N_("🚨 Declared by {who} ({severity})"), who=who, severity=severity(int(d.get("severity", 2)), t))
     elif kind == EventKind.SUGGESTED:
-        what = t.ngettext("🔎 Suggested: {n} matching message in <#{channel}>",
-                          "🔎 Suggested: {n} matching messages in <#{channel}>", int(d.get("count", 0)),
-                          channel=d.get("channel", "?"))
+        what = t.ngettext(
+            "🔎 Suggested: {n} matching message in <#{channel}>",
+            "🔎 Suggested: {n} matching messages in <#{channel}>",
+            int(d.get("count", 0)),
+            channel=d.get("channel", "?"),
+        )
     elif kind == EventKind.DISMISSED:
         what = t(N_("Dismissed by {who}"), who=who)
     elif kind == EventKind.PAGED:
-        what = t(N_("📟 Page {round}, level {level}: {people}"), round=d.get("round", 1), level=d.get("level", 1),
-                 people=mentions(list(d.get("users") or [])))
+        what = t(
+            N_("📟 Page {round}, level {level}: {people}"),
+            round=d.get("round", 1),
+            level=d.get("level", 1),
+            people=mentions(list(d.get("users") or [])),
+        )
     elif kind == EventKind.ESCALATED:
-        what = t(N_("⏫ Escalated to level {level}: {people}"), level=d.get("level", "?"),
-                 people=mentions(list(d.get("users") or [])))
+        what = t(
+            N_("⏫ Escalated to level {level}: {people}"),
+            level=d.get("level", "?"),
+            people=mentions(list(d.get("users") or [])),
+        )
     elif kind == EventKind.ACKNOWLEDGED:
         what = t(N_("✅ Acknowledged by {who}"), who=who)
     elif kind == EventKind.STEP_DONE:
-        what = t(N_("☑️ Step {n} done by {who}: {step}"), n=d.get("step", "?"), who=who,
-                 step=safe(str(d.get("text", "")))[:200])
+        what = t(
+            N_("☑️ Step {n} done by {who}: {step}"),
+            n=d.get("step", "?"),
+            who=who,
+            step=safe(str(d.get("text", "")))[:200],
+        )
     elif kind == EventKind.UPDATE:
         what = t(N_("📣 Status update from {who}: {text}"), who=who, text=_quote(d.get("text")))
     elif kind == EventKind.MESSAGE:
@@ -56,18 +70,25 @@ def event_line(crisis: Crisis, event: CrisisEvent, t: Translator) -> str:
     elif kind == EventKind.RELEASED:
         what = t(N_("▶️ Released by {who}: {drafts}"), who=who, drafts=", ".join(d.get("drafts") or []) or "—")
         if d.get("resumed"):
-            what += " " + t.ngettext("({n} resumed in the publishing tool)", "({n} resumed in the publishing tool)",
-                                     len(d["resumed"]))
+            what += " " + t.ngettext(
+                "({n} resumed in the publishing tool)", "({n} resumed in the publishing tool)", len(d["resumed"])
+            )
     elif kind == EventKind.KEPT_HELD:
-        what = t(N_("⏸️ {who} kept the posts on hold: {drafts}"), who=who,
-                 drafts=", ".join(d.get("drafts") or []) or "—")
+        what = t(
+            N_("⏸️ {who} kept the posts on hold: {drafts}"), who=who, drafts=", ".join(d.get("drafts") or []) or "—"
+        )
     elif kind == EventKind.ONCALL:
         action = ONCALL_ACTIONS.get(str(d.get("action")))
         action_name = t(action) if action else str(d.get("action", "?"))
-        what = (t(N_("📡 The on-call service took the event ({action})"), action=action_name)
-                if d.get("outcome") == "accepted" else
-                t(N_("📡 The on-call service refused the event ({action}): {error}"), action=action_name,
-                  error=str(d.get("error", "?"))[:100]))
+        what = (
+            t(N_("📡 The on-call service took the event ({action})"), action=action_name)
+            if d.get("outcome") == "accepted"
+            else t(
+                N_("📡 The on-call service refused the event ({action}): {error}"),
+                action=action_name,
+                error=str(d.get("error", "?"))[:100],
+            )
+        )
     elif kind == EventKind.RESOLVED:
         what = t(N_("✔️ Resolved by {who}"), who=who)
         if d.get("note"):
@@ -82,8 +103,9 @@ def _quote(text: Any) -> str:
     return f"“{text[:200]}…”" if len(text) > 200 else f"“{text}”"
 
 
-def timeline_sections(crisis: Crisis, events: list[CrisisEvent], t: Translator, *, max_sections: int
-                      ) -> list[dict[str, Any]]:
+def timeline_sections(
+    crisis: Crisis, events: list[CrisisEvent], t: Translator, *, max_sections: int
+) -> list[dict[str, Any]]:
     """The events as sections (each within Slack's 3,000 characters), at most ``max_sections`` of them plus
     one context line saying how many events were left out."""
     lines = [event_line(crisis, e, t) for e in events]
@@ -116,8 +138,9 @@ def _pack(lines: list[str], max_sections: int) -> list[dict[str, Any]] | None:
     return [section("\n".join(chunk)) for chunk in sections]
 
 
-def timeline_message(crisis: Crisis, client_name: str, events: list[CrisisEvent], t: Translator
-                     ) -> tuple[str, list[dict[str, Any]]]:
+def timeline_message(
+    crisis: Crisis, client_name: str, events: list[CrisisEvent], t: Translator
+) -> tuple[str, list[dict[str, Any]]]:
     """``/nexo crisis timeline CLIENT``: a header, the crisis's status, then its events (50 blocks at most)."""
     title = t(N_("Crisis timeline: {client}"), client=client_name)
     status = status_name(crisis, t)

@@ -64,9 +64,11 @@ _SCHEMA = "_nexo_schema"
 def announcer(db: Database) -> Callable[[Session, list[int]], None]:
     """For ``db.before_outbox_commit``: tell the worker about new outbox rows when (and only if) the
     transaction that wrote them commits."""
+
     def announce(session: Session, ids: list[int]) -> None:
         payload = ",".join(str(i) for i in ids)
         session.execute(select(func.pg_notify(channel(db, OUTBOX), payload if len(payload) <= MAX_PAYLOAD else "")))
+
     return announce
 
 
@@ -121,8 +123,10 @@ class Listener:
                 self.listening.clear()
                 pause = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
-                log.warning("hand-off listener lost its connection; reconnecting",
-                            extra={"error": type(exc).__name__, "retry_in_s": pause})
+                log.warning(
+                    "hand-off listener lost its connection; reconnecting",
+                    extra={"error": type(exc).__name__, "retry_in_s": pause},
+                )
                 self._stop.wait(pause)
 
     def _listen(self) -> None:
@@ -130,8 +134,15 @@ class Listener:
 
         # TCP keepalives: a connection that died silently (a NAT or failover dropped it) is noticed in
         # about a minute and reopened, instead of looking like "no notifications".
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5, keepalives=1, keepalives_idle=30,
-                             keepalives_interval=10, keepalives_count=3) as conn:
+        with psycopg.connect(
+            self.url,
+            autocommit=True,
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+        ) as conn:
             for channel in self.wakes:
                 conn.execute(f"LISTEN {channel}")
             self.listening.set()

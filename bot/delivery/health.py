@@ -35,6 +35,10 @@ def oldest_owed_age(db: Database, *, now: datetime) -> float:
     instead of looking fresh after every retry. A notice deferred to business hours is left out
     until its hour comes, and then counts from when it was written until it is sent."""
     with db.sessionmaker() as session:
-        oldest = session.scalar(select(func.min(OutboxNotice.created_at)).where(
-            OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)), OutboxNotice.next_attempt_at <= now))
+        oldest = session.scalar(
+            select(func.min(OutboxNotice.created_at)).where(
+                OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)),
+                OutboxNotice.next_attempt_at <= now,
+            )
+        )
     return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0

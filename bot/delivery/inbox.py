@@ -85,10 +85,19 @@ _STORE_AND_NOTIFY = text(
 ).bindparams(bindparam("received_at", type_=UTCDateTime()))
 
 
-_STORE_CLAIMED = insert(InboxRequest).values(
-    work=bindparam("work"), payload=bindparam("payload"), agency_team=bindparam("agency_team"),
-    received_at=bindparam("received_at"), claimed_until=bindparam("claimed_until"),
-    claimed_by=bindparam("claimed_by"), attempts=1).returning(InboxRequest.id)
+_STORE_CLAIMED = (
+    insert(InboxRequest)
+    .values(
+        work=bindparam("work"),
+        payload=bindparam("payload"),
+        agency_team=bindparam("agency_team"),
+        received_at=bindparam("received_at"),
+        claimed_until=bindparam("claimed_until"),
+        claimed_by=bindparam("claimed_by"),
+        attempts=1,
+    )
+    .returning(InboxRequest.id)
+)
 
 
 class AlreadyDone(BaseException):  # control flow: no handler's `except Exception` may take it for a failure
@@ -119,8 +128,9 @@ class Inbox:
     runs each request itself right after the ack (:meth:`store` returns it claimed).
     """
 
-    def __init__(self, db: Database, clock: Clock, *, hands_off: bool = False, threads: int = 4,
-                 lease: timedelta = LEASE) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, *, hands_off: bool = False, threads: int = 4, lease: timedelta = LEASE
+    ) -> None:
         self.db = db
         self.clock = clock
         self.hands_off = hands_off
@@ -152,14 +162,33 @@ class Inbox:
         now = self.clock.now()
         if self.hands_off:
             with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                return int(conn.execute(_STORE_AND_NOTIFY, {
-                    "channel": handoff.channel(self.db, handoff.INBOX), "work": name,
-                    "payload": json.dumps(payload), "agency_team": agency_team, "received_at": now}).scalar_one())
+                return int(
+                    conn.execute(
+                        _STORE_AND_NOTIFY,
+                        {
+                            "channel": handoff.channel(self.db, handoff.INBOX),
+                            "work": name,
+                            "payload": json.dumps(payload),
+                            "agency_team": agency_team,
+                            "received_at": now,
+                        },
+                    ).scalar_one()
+                )
         # Core, not the ORM: this runs before every deferrable ack, so it is kept to one cheap statement.
         with self.db.engine.begin() as conn:
-            return int(conn.execute(_STORE_CLAIMED, {
-                "work": name, "payload": payload, "agency_team": agency_team, "received_at": now,
-                "claimed_until": now + self.lease, "claimed_by": me()}).scalar_one())
+            return int(
+                conn.execute(
+                    _STORE_CLAIMED,
+                    {
+                        "work": name,
+                        "payload": payload,
+                        "agency_team": agency_team,
+                        "received_at": now,
+                        "claimed_until": now + self.lease,
+                        "claimed_by": me(),
+                    },
+                ).scalar_one()
+            )
 
     # -- after the ack: run ---------------------------------------------------------------------------
     def run_stored(self, row_id: int, name: str, payload: dict[str, Any], *, agency_team: str | None) -> None:
@@ -185,16 +214,17 @@ class Inbox:
                 update(InboxRequest)
                 .where(InboxRequest.id == row_id, InboxRequest.attempts < MAX_ATTEMPTS, _claimable(now, dead))
                 .values(claimed_until=now + self.lease, claimed_by=me(), attempts=InboxRequest.attempts + 1)
-                .returning(InboxRequest.work, InboxRequest.payload, InboxRequest.agency_team,
-                           InboxRequest.received_at)).first()
+                .returning(InboxRequest.work, InboxRequest.payload, InboxRequest.agency_team, InboxRequest.received_at)
+            ).first()
         if claimed is None:
             return False
         name, payload, agency_team, received_at = claimed
         payload = json.loads(payload) if isinstance(payload, str) else payload
         return self._run(row_id, name, payload, agency_team, received_at)
 
-    def _run(self, row_id: int, name: str, payload: dict[str, Any], agency_team: str | None,
-             received_at: datetime) -> bool:
+    def _run(
+        self, row_id: int, name: str, payload: dict[str, Any], agency_team: str | None, received_at: datetime
+    ) -> bool:
         run = DeferredRun(row_id, received_at)
         token = _RUNNING.set(run)
         try:
@@ -248,9 +278,14 @@ class Inbox:
         now = self.clock.now()
         with self.db.transaction() as session:
             dead = _dead_local_claimers(session) if dead is None else dead
-            return list(session.scalars(
-                select(InboxRequest.id).where(_claimable(now, dead), InboxRequest.attempts < MAX_ATTEMPTS)
-                .order_by(InboxRequest.id).limit(limit)))
+            return list(
+                session.scalars(
+                    select(InboxRequest.id)
+                    .where(_claimable(now, dead), InboxRequest.attempts < MAX_ATTEMPTS)
+                    .order_by(InboxRequest.id)
+                    .limit(limit)
+                )
+            )
 
     def _dead_claimers(self) -> list[str]:
         with self.db.transaction() as session:
@@ -258,8 +293,11 @@ class Inbox:
 
     def _record_error(self, row_id: int, exc: BaseException) -> None:
         with self.db.transaction() as session:
-            session.execute(update(InboxRequest).where(InboxRequest.id == row_id)
-                            .values(last_error=f"{type(exc).__name__}: {exc}"[:500]))
+            session.execute(
+                update(InboxRequest)
+                .where(InboxRequest.id == row_id)
+                .values(last_error=f"{type(exc).__name__}: {exc}"[:500])
+            )
 
     def close(self) -> None:
         self._local.shutdown(wait=True)
@@ -278,8 +316,9 @@ def _dead_local_claimers(session: Session) -> list[str]:
     """The claimers named in the inbox that were processes of this host and are no longer running."""
     dead: list[str] = []
     mine = me()
-    for claimer in session.scalars(select(InboxRequest.claimed_by).where(
-            InboxRequest.claimed_by.like(f"{HOST}:%")).distinct()):
+    for claimer in session.scalars(
+        select(InboxRequest.claimed_by).where(InboxRequest.claimed_by.like(f"{HOST}:%")).distinct()
+    ):
         host, _, pid = (claimer or "").rpartition(":")
         if claimer and host == HOST and pid.isdigit() and claimer != mine and not _alive(int(pid)):
             dead.append(claimer)

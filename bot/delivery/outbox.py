@@ -100,7 +100,12 @@ def enqueue_update(
 
 
 def enqueue_ephemeral(
-    session: Session, *, now: datetime, channel: str, user: str, text: str,
+    session: Session,
+    *,
+    now: datetime,
+    channel: str,
+    user: str,
+    text: str,
     blocks: list[dict[str, Any]] | None = None,
 ) -> OutboxNotice:
     """Owe a message only ``user`` sees in ``channel``."""
@@ -109,14 +114,25 @@ def enqueue_ephemeral(
         payload["blocks"] = blocks
     return _add(
         session,
-        OutboxNotice(kind=NoticeKind.EPHEMERAL, conversation=f"{channel}/{user}", payload=payload,
-                     created_at=now, next_attempt_at=now),
+        OutboxNotice(
+            kind=NoticeKind.EPHEMERAL,
+            conversation=f"{channel}/{user}",
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now,
+        ),
     )
 
 
 def enqueue_response(
-    session: Session, *, now: datetime, response_url: str, text: str,
-    blocks: list[dict[str, Any]] | None = None, replace_original: bool = False, in_channel: bool = False,
+    session: Session,
+    *,
+    now: datetime,
+    response_url: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    replace_original: bool = False,
+    in_channel: bool = False,
 ) -> OutboxNotice:
     """Owe a reply through a ``response_url`` (valid 30 minutes, 5 posts); ephemeral unless ``in_channel``."""
     payload: dict[str, Any] = {"url": response_url, "text": text, "replace_original": replace_original}
@@ -126,8 +142,13 @@ def enqueue_response(
         payload["blocks"] = blocks
     return _add(
         session,
-        OutboxNotice(kind=NoticeKind.RESPONSE, conversation=response_url[-64:], payload=payload,
-                     created_at=now, next_attempt_at=now),
+        OutboxNotice(
+            kind=NoticeKind.RESPONSE,
+            conversation=response_url[-64:],
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now,
+        ),
     )
 
 
@@ -135,14 +156,26 @@ def enqueue_home(session: Session, *, now: datetime, user: str, view: dict[str, 
     """Owe a refresh of ``user``'s App Home tab."""
     return _add(
         session,
-        OutboxNotice(kind=NoticeKind.HOME, conversation=f"home/{user}", payload={"user": user, "view": view},
-                     created_at=now, next_attempt_at=now),
+        OutboxNotice(
+            kind=NoticeKind.HOME,
+            conversation=f"home/{user}",
+            payload={"user": user, "view": view},
+            created_at=now,
+            next_attempt_at=now,
+        ),
     )
 
 
 def enqueue_upload(
-    session: Session, *, now: datetime, to: str, filename: str, title: str, comment: str,
-    content: str | None = None, render: dict[str, Any] | None = None,
+    session: Session,
+    *,
+    now: datetime,
+    to: str,
+    filename: str,
+    title: str,
+    comment: str,
+    content: str | None = None,
+    render: dict[str, Any] | None = None,
 ) -> OutboxNotice:
     """Owe a file shared in ``to`` (a user id for a DM): ``content`` as text (a CSV), or a picture
     the sender draws at delivery time from ``render`` = ``{"name": ..., "args": {...}}`` (a chart:
@@ -193,9 +226,7 @@ def _sendable(now: datetime | BindParameter[datetime]) -> list[Any]:
         older.id < OutboxNotice.id,
         or_(older.attempts > 0, older.next_attempt_at <= now),
     )
-    target_undelivered = exists().where(
-        target.id == OutboxNotice.target_id, target.status != NoticeStatus.DELIVERED
-    )
+    target_undelivered = exists().where(target.id == OutboxNotice.target_id, target.status != NoticeStatus.DELIVERED)
     return [
         OutboxNotice.status.in_(OWED),
         OutboxNotice.next_attempt_at <= now,

@@ -48,19 +48,45 @@ METADATA_EVENT = "nexo_notice"
 # Errors no retry can fix: the notice is marked FAILED and logged loudly.
 PERMANENT_ERRORS = frozenset(
     {
-        "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_arguments",
-        "msg_too_long", "user_not_found", "cannot_dm_bot", "message_not_found", "cant_update_message",
-        "edit_window_closed", "invalid_metadata_format", "used_url", "expired_url", "no_text",
-        "invalid_blocks_format", "account_inactive", "user_disabled", "not_allowed",
-        "render_failed", "invalid_user_combination", "file_not_found", "file_deleted", "access_denied", "too_large",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_arguments",
+        "msg_too_long",
+        "user_not_found",
+        "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "invalid_metadata_format",
+        "used_url",
+        "expired_url",
+        "no_text",
+        "invalid_blocks_format",
+        "account_inactive",
+        "user_disabled",
+        "not_allowed",
+        "render_failed",
+        "invalid_user_combination",
+        "file_not_found",
+        "file_deleted",
+        "access_denied",
+        "too_large",
         "untrusted_file_host",
     }
 )
 # How Slack refuses a DM to a person for good (their user id as the channel, or the DM itself).
 DM_REFUSED = frozenset(
     {
-        "channel_not_found", "invalid_user_combination", "cannot_dm_bot", "user_not_found", "user_disabled",
-        "account_inactive", "is_archived", "not_in_channel",
+        "channel_not_found",
+        "invalid_user_combination",
+        "cannot_dm_bot",
+        "user_not_found",
+        "user_disabled",
+        "account_inactive",
+        "is_archived",
+        "not_in_channel",
     }
 )
 MESSAGE_BLOCKS_MAX = 50
@@ -74,6 +100,8 @@ class Detours(Protocol):
     def channel_for(self, session: Session, user_id: str) -> Detour | None: ...
 
     def undeliverable(self, session: Session, user_id: str, *, now: datetime) -> bool: ...
+
+
 # Draws the bytes of an upload from its stored arguments (see ``outbox.enqueue_upload``).
 Renderer = Callable[[dict[str, Any]], bytes]
 
@@ -96,9 +124,17 @@ class SendResult:
 class Deliverer:
     """Delivers outbox notices; safe to run in many threads and processes at once."""
 
-    def __init__(self, db: Database, client: WebClient, clock: Clock, *, threads: int = 4,
-                 renderers: Mapping[str, Renderer] | None = None, metrics: Metrics | None = None,
-                 detours: Detours | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        clock: Clock,
+        *,
+        threads: int = 4,
+        renderers: Mapping[str, Renderer] | None = None,
+        metrics: Metrics | None = None,
+        detours: Detours | None = None,
+    ) -> None:
         self.db = db
         self.detours = detours
         self.metrics = metrics
@@ -171,8 +207,14 @@ class Deliverer:
             payload = dict(notice.payload)
             if notice.kind in (NoticeKind.POST, NoticeKind.UPDATE) and shares.needs_resolving(payload.get("blocks")):
                 payload["blocks"] = shares.resolve(session, notice.conversation, payload["blocks"])
-            job = _Job(notice.id, notice.kind, payload, notice.attempts,
-                       target.channel if target else None, target.ts if target else None)
+            job = _Job(
+                notice.id,
+                notice.kind,
+                payload,
+                notice.attempts,
+                target.channel if target else None,
+                target.ts if target else None,
+            )
 
         result = None
         if outcome_unknown and job.kind in (NoticeKind.POST, NoticeKind.UPLOAD):
@@ -196,9 +238,14 @@ class Deliverer:
     # -- a DM Slack refuses: the client's channel instead ------------------------------------------
     def _dm_refused(self, job: _Job, result: SendResult) -> bool:
         """A first refusal, for good, of a top-level post to a person (a DM)."""
-        return (job.kind == NoticeKind.POST and result.permanent and result.error in DM_REFUSED
-                and not job.target_ts and str(job.payload.get("to", ""))[:1] in ("U", "W")
-                and "detour" not in job.payload)
+        return (
+            job.kind == NoticeKind.POST
+            and result.permanent
+            and result.error in DM_REFUSED
+            and not job.target_ts
+            and str(job.payload.get("to", ""))[:1] in ("U", "W")
+            and "detour" not in job.payload
+        )
 
     def _detour(self, job: _Job, refused: SendResult) -> tuple[_Job, SendResult]:
         """Post what Slack would not DM in the client's channel, after a mention; with no such channel,
@@ -209,8 +256,10 @@ class Deliverer:
             detour = self.detours.channel_for(session, job.payload["to"])
         if detour is None:
             return job, refused
-        log.warning("DM refused; posting in the client's channel", extra={
-            "notice_id": job.id, "error": refused.error, "channel": detour.channel})
+        log.warning(
+            "DM refused; posting in the client's channel",
+            extra={"notice_id": job.id, "error": refused.error, "channel": detour.channel},
+        )
         payload = {**job.payload, "detour": {"channel": detour.channel, "line": detour.line, "error": refused.error}}
         job = dataclasses.replace(job, payload=payload)
         return job, self._send(job)
@@ -227,8 +276,10 @@ class Deliverer:
             notice.ts = result.ts or notice.ts
             notice.last_error = None
             self._observe_lag(notice, now)
-            log.info("notice delivered", extra={"notice_id": notice.id, "kind": str(notice.kind),
-                                                "attempts": notice.attempts})
+            log.info(
+                "notice delivered",
+                extra={"notice_id": notice.id, "kind": str(notice.kind), "attempts": notice.attempts},
+            )
             return
         notice.last_error = result.error
         if result.permanent or result.error == "target_failed":
@@ -238,8 +289,10 @@ class Deliverer:
         notice.status = NoticeStatus.SENDING if result.unknown else NoticeStatus.PENDING
         delay = result.retry_after if result.retry_after is not None else outbox.backoff_seconds(notice.attempts)
         notice.next_attempt_at = now + timedelta(seconds=delay)
-        log.warning("notice not delivered, will retry", extra={"notice_id": notice.id, "error": result.error,
-                                                                "retry_in_s": delay})
+        log.warning(
+            "notice not delivered, will retry",
+            extra={"notice_id": notice.id, "error": result.error, "retry_in_s": delay},
+        )
 
     def _observe_lag(self, notice: OutboxNotice, accepted_at: datetime) -> None:
         """A chase step's notice carries its due instant (``outbox.enqueue_post(due=...)``): how late
@@ -258,8 +311,13 @@ class Deliverer:
         p = job.payload
         try:
             if job.kind == NoticeKind.POST:
-                kwargs: dict[str, Any] = {"channel": p["to"], "text": p["text"], "blocks": p.get("blocks"),
-                                          "unfurl_links": False, "unfurl_media": False}
+                kwargs: dict[str, Any] = {
+                    "channel": p["to"],
+                    "text": p["text"],
+                    "blocks": p.get("blocks"),
+                    "unfurl_links": False,
+                    "unfurl_media": False,
+                }
                 if detour := p.get("detour"):
                     kwargs.update(_detoured(detour, p))
                 if job.target_ts:
@@ -268,12 +326,17 @@ class Deliverer:
                 r = self.client.chat_postMessage(**kwargs)
                 return SendResult(ok=True, channel=r.get("channel"), ts=r.get("ts"))
             if job.kind == NoticeKind.UPDATE:
-                r = self.client.chat_update(channel=job.target_channel or "", ts=job.target_ts or "", text=p["text"],
-                                            blocks=p.get("blocks") or [])
+                r = self.client.chat_update(
+                    channel=job.target_channel or "",
+                    ts=job.target_ts or "",
+                    text=p["text"],
+                    blocks=p.get("blocks") or [],
+                )
                 return SendResult(ok=True, channel=r.get("channel"), ts=r.get("ts"))
             if job.kind == NoticeKind.EPHEMERAL:
-                r = self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=p["text"],
-                                                   blocks=p.get("blocks"))
+                r = self.client.chat_postEphemeral(
+                    channel=p["channel"], user=p["user"], text=p["text"], blocks=p.get("blocks")
+                )
                 return SendResult(ok=True, channel=p["channel"], ts=r.get("message_ts"))
             if job.kind == NoticeKind.HOME:
                 self.client.views_publish(user_id=p["user"], view=p["view"])
@@ -321,8 +384,9 @@ class Deliverer:
         if channel.startswith(("U", "W")):
             channel = self.client.conversations_open(users=channel)["channel"]["id"]
         body = {"file": data} if isinstance(data, bytes) else {"content": data}
-        self.client.files_upload_v2(channel=channel, filename=p["filename"], title=p["title"],
-                                    initial_comment=p["comment"], **body)
+        self.client.files_upload_v2(
+            channel=channel, filename=p["filename"], title=p["title"], initial_comment=p["comment"], **body
+        )
         return SendResult(ok=True, channel=channel)
 
     def _share_copies(self, p: dict[str, Any]) -> SendResult:
@@ -358,8 +422,9 @@ class Deliverer:
             if channel.startswith(("U", "W")):
                 channel = self.client.conversations_open(users=channel)["channel"]["id"]
             if job.target_ts:
-                r = self.client.conversations_replies(channel=channel, ts=job.target_ts, limit=100,
-                                                      include_all_metadata=True)
+                r = self.client.conversations_replies(
+                    channel=channel, ts=job.target_ts, limit=100, include_all_metadata=True
+                )
             else:
                 r = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
         except (SlackClientError, OSError):
@@ -368,12 +433,16 @@ class Deliverer:
         for message in messages:
             if job.kind == NoticeKind.UPLOAD:
                 found = message.get("files") or []
-                if any(f.get("name") == job.payload["filename"] and f.get("title") == job.payload["title"]
-                       for f in found):
+                if any(
+                    f.get("name") == job.payload["filename"] and f.get("title") == job.payload["title"] for f in found
+                ):
                     log.info("upload found already shared", extra={"notice_id": job.id})
-                    return SendResult(ok=True, channel=channel, ts=message.get("ts"),
-                                      files=tuple({"id": f.get("id"), "permalink": f.get("permalink")}
-                                                  for f in found))
+                    return SendResult(
+                        ok=True,
+                        channel=channel,
+                        ts=message.get("ts"),
+                        files=tuple({"id": f.get("id"), "permalink": f.get("permalink")} for f in found),
+                    )
                 continue
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("outbox_id") == job.id:

@@ -36,8 +36,12 @@ def share_key(source: str, conversation: str) -> str:
 
 def image_ref(source: str, *, name: str) -> dict[str, Any]:
     """An image block showing the copy of ``source`` in whatever conversation the message goes to."""
-    return {"type": "image", "slack_file": {SHARE: source}, "alt_text": name[:2000] or "image",
-            "title": {"type": "plain_text", "text": name[:2000] or "image"}}
+    return {
+        "type": "image",
+        "slack_file": {SHARE: source},
+        "alt_text": name[:2000] or "image",
+        "title": {"type": "plain_text", "text": name[:2000] or "image"},
+    }
 
 
 def link_ref(section: dict[str, Any], source: str, *, label: str) -> dict[str, Any]:
@@ -45,8 +49,15 @@ def link_ref(section: dict[str, Any], source: str, *, label: str) -> dict[str, A
     return {**section, SHARE_LINK: {"key": source, "label": label}}
 
 
-def owe_copies(session: Session, *, now: datetime, to: str, comment: str, files: list[dict[str, str]],
-               not_before: datetime | None = None) -> OutboxNotice | None:
+def owe_copies(
+    session: Session,
+    *,
+    now: datetime,
+    to: str,
+    comment: str,
+    files: list[dict[str, str]],
+    not_before: datetime | None = None,
+) -> OutboxNotice | None:
     """Owe copies of ``files`` (each ``{"source", "file", "name", "title"}``: a stable source key and the
     Slack file to copy) shared in ``to`` (a user id for a DM, or a channel), in one upload. Files already
     copied there (or owed) are left out; None when nothing is left."""
@@ -54,14 +65,26 @@ def owe_copies(session: Session, *, now: datetime, to: str, comment: str, files:
     wanted = list({f["source"]: f for f in wanted}.values())
     if not wanted:
         return None
-    payload: dict[str, Any] = {"to": to, "comment": comment, "copies": wanted,
-                               # what _find_posted recognises an earlier try by: the first file's name and title
-                               "filename": wanted[0]["name"], "title": wanted[0]["title"]}
-    notice = add_notice(session, OutboxNotice(kind=NoticeKind.UPLOAD, conversation=to, payload=payload, created_at=now,
-                                        next_attempt_at=max(now, not_before) if not_before else now))
+    payload: dict[str, Any] = {
+        "to": to,
+        "comment": comment,
+        "copies": wanted,
+        # what _find_posted recognises an earlier try by: the first file's name and title
+        "filename": wanted[0]["name"],
+        "title": wanted[0]["title"],
+    }
+    notice = add_notice(
+        session,
+        OutboxNotice(
+            kind=NoticeKind.UPLOAD,
+            conversation=to,
+            payload=payload,
+            created_at=now,
+            next_attempt_at=max(now, not_before) if not_before else now,
+        ),
+    )
     for f in wanted:
-        session.add(SharedFile(key=share_key(f["source"], to), conversation=to, notice_id=notice.id,
-                               created_at=now))
+        session.add(SharedFile(key=share_key(f["source"], to), conversation=to, notice_id=notice.id, created_at=now))
     session.flush()
     return notice
 
@@ -76,7 +99,8 @@ def record_copies(session: Session, notice: OutboxNotice, files: list[dict[str, 
 
 def needs_resolving(blocks: Any) -> bool:
     return isinstance(blocks, list) and any(
-        isinstance(b, dict) and (SHARE_LINK in b or SHARE in (b.get("slack_file") or {})) for b in blocks)
+        isinstance(b, dict) and (SHARE_LINK in b or SHARE in (b.get("slack_file") or {})) for b in blocks
+    )
 
 
 def resolve(session: Session, conversation: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -29,8 +29,13 @@ def join_buttons(lines: list[str]) -> list[str]:
     """Each row of buttons at the end of the line above it, when the two fit in ``WIDTH``."""
     out: list[str] = []
     for line in lines:
-        if out and BUTTONS.match(line) and not BUTTONS.match(out[-1]) and not out[-1].startswith("> ") \
-                and len(out[-1]) + len(line) <= WIDTH:
+        if (
+            out
+            and BUTTONS.match(line)
+            and not BUTTONS.match(out[-1])
+            and not out[-1].startswith("> ")
+            and len(out[-1]) + len(line) <= WIDTH
+        ):
             out[-1] = f"{out[-1]}  {line.strip()}"
         else:
             out.append(line)
@@ -52,8 +57,9 @@ class Compactor:
         self._card: dict[str, list[str]] = {}  # key -> the card as last printed anywhere
         self._quotes: set[str] = set()
 
-    def message(self, channel: str, ts: str, lines: list[str], header: str | None, *, brief: bool = False
-                ) -> list[str] | None:
+    def message(
+        self, channel: str, ts: str, lines: list[str], header: str | None, *, brief: bool = False
+    ) -> list[str] | None:
         """The lines to print for a message posted (or edited) at ``channel``/``ts``; None: nothing."""
         key = self._card_of.get((channel, ts)) or (card_key(header) if header else None)
         previous = self._shown.get((channel, ts))
@@ -100,8 +106,7 @@ def merge(entries: list[Entry]) -> list[tuple[str, list[str], list[str], int]]:
     Returns (verb, people, lines, number of messages)."""
     merged: list[tuple[str, list[str], list[str]]] = []
     for verb, who, lines in entries:
-        same = next((m for m in merged if m[0] == verb and m[2] == lines), None) if verb in ("post", "update") \
-            else None
+        same = next((m for m in merged if m[0] == verb and m[2] == lines), None) if verb in ("post", "update") else None
         if same is not None:
             same[1].append(who)
         else:

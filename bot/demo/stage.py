@@ -45,8 +45,15 @@ _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
 
 
 class Stage:
-    def __init__(self, start: datetime, names: dict[str, str], *, language: str = "en",
-                 out: TextIO = sys.stdout, out_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        start: datetime,
+        names: dict[str, str],
+        *,
+        language: str = "en",
+        out: TextIO = sys.stdout,
+        out_dir: Path | None = None,
+    ) -> None:
         self.out = out
         self.language = language  # the client's plan language, and the agency's Slack locale
         self.t = translator(language)
@@ -57,15 +64,20 @@ class Stage:
         self.fake = FakeSlack(bot_token="xoxb-demo", team_id="T_AGENCY", scopes=manifest_scopes()).start()
         db = Database(f"sqlite:///{Path(self._tmp.name) / 'demo.db'}")
         create_schema(db.engine, Base.metadata)
-        settings = Settings(slack_bot_token="xoxb-demo", slack_signing_secret=SIGNING_SECRET,
-                            slack_api_url=self.fake.api_url, database_url=db.url)
+        settings = Settings(
+            slack_bot_token="xoxb-demo",
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=self.fake.api_url,
+            database_url=db.url,
+        )
         self.nexo = build_app(settings, db=db, clock=self.clock)
         self.server = LocalServer(make_wsgi_app(self.nexo)).start()
         self.slack = SlackRequests(self.server.url, SIGNING_SECRET, self.fake)
         self._seen_calls = 0
         self._seen_files = 0
-        self.compact = Compactor(lambda n: self.t.ngettext("… {n} line as shown above", "… {n} lines as shown above",
-                                                           n))
+        self.compact = Compactor(
+            lambda n: self.t.ngettext("… {n} line as shown above", "… {n} lines as shown above", n)
+        )
         self._replies = 0
         self._brief = False
         self._brief_to: set[str] = set()
@@ -120,8 +132,12 @@ class Stage:
             self._replies += 1
             blocks = body.get("blocks")
             header = next((self._lines("", [b])[0] for b in blocks or [] if b.get("type") == "header"), None)
-            lines = self.compact.message(f"reply-to-{user}", str(self._replies), self._lines(body["text"], blocks),
-                                         header, brief=brief) or []
+            lines = (
+                self.compact.message(
+                    f"reply-to-{user}", str(self._replies), self._lines(body["text"], blocks), header, brief=brief
+                )
+                or []
+            )
             self._show(self.t(N_("Nexo → {where} (only visible to them):"), where=self.names.get(user, user)), lines)
         self.settle()
         return body
@@ -132,8 +148,9 @@ class Stage:
         self.slack.click(message, user_id=user, action_id=action_id, value=value)
         self.settle()
 
-    def click_and_submit(self, user: str, message: dict[str, Any], action_id: str, values: dict[str, Any]
-                         ) -> dict[str, Any]:
+    def click_and_submit(
+        self, user: str, message: dict[str, Any], action_id: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
         """``user`` clicks a button that opens a form, fills it in with ``values`` and submits it."""
         _, button = self.slack.find_button(message, action_id=action_id)
         self.slack.click(message, user_id=user, action_id=action_id)
@@ -146,9 +163,12 @@ class Stage:
         self.fake.wait_for(lambda: self.fake.open_views(user), timeout=15, message=f"no form open for {user}")
         view = self.fake.open_views(user)[-1]
         title = (view.get("title") or {}).get("text", "")
-        self.say(user, self.t(N_("clicks [{button}], fills in the form “{title}” and submits it"), button=clicked,
-                              title=title) if clicked else self.t(N_("fills in the form “{title}” and submits it"),
-                                                                  title=title))
+        self.say(
+            user,
+            self.t(N_("clicks [{button}], fills in the form “{title}” and submits it"), button=clicked, title=title)
+            if clicked
+            else self.t(N_("fills in the form “{title}” and submits it"), title=title),
+        )
         self._brief = brief
         try:
             r = self.slack.submit_view(view, user, values)
@@ -169,7 +189,7 @@ class Stage:
         shown = self._lines(render_view(home), None)
         help_title = self.t(HELP_TITLE).upper()
         if help_title in shown:
-            shown = [*shown[:shown.index(help_title)], self.t(N_("(then the list of commands, as in /nexo help)"))]
+            shown = [*shown[: shown.index(help_title)], self.t(N_("(then the list of commands, as in /nexo help)"))]
         self._show(self.t(N_("Home tab of {name}:"), name=self.names.get(user, user)), self.compact.finish(shown))
 
     @contextlib.contextmanager
@@ -181,8 +201,14 @@ class Stage:
         finally:
             self._brief_to = set()
 
-    def wait(self, delta: timedelta, why: str = "", *, marks: Mapping[str, str] | None = None,
-             step: timedelta = timedelta(minutes=5)) -> None:
+    def wait(
+        self,
+        delta: timedelta,
+        why: str = "",
+        *,
+        marks: Mapping[str, str] | None = None,
+        step: timedelta = timedelta(minutes=5),
+    ) -> None:
         """Move time forward in scheduler ticks, as a worker would.
 
         Whenever a tick makes Nexo send something, a clock line says when, with the script's label
@@ -198,8 +224,9 @@ class Stage:
             run_tick(self.nexo.ctx)
             self.settle(quiet=0.0, clock=marks.pop(self.now_local(), ""))
         if marks:  # the script's story no longer matches what Nexo does
-            raise AssertionError(f"nothing happened at {', '.join(marks)}, where the demo expects: "
-                                 + "; ".join(marks.values()))
+            raise AssertionError(
+                f"nothing happened at {', '.join(marks)}, where the demo expects: " + "; ".join(marks.values())
+            )
 
     def settle(self, timeout: float = 15.0, quiet: float = 0.3, clock: str | None = None) -> None:
         """Wait until the bot has finished reacting, then print what Slack received.
@@ -214,9 +241,17 @@ class Stage:
         since = time.monotonic()
         while time.monotonic() < deadline:
             with self.nexo.ctx.db.sessionmaker() as s:
-                owed = s.scalar(select(OutboxNotice.id).where(
-                    OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)),
-                    OutboxNotice.next_attempt_at <= self.clock.now()).limit(1)) is not None
+                owed = (
+                    s.scalar(
+                        select(OutboxNotice.id)
+                        .where(
+                            OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)),
+                            OutboxNotice.next_attempt_at <= self.clock.now(),
+                        )
+                        .limit(1)
+                    )
+                    is not None
+                )
             if owed:
                 self.nexo.ctx.deliverer.sweep()
             state = (len(self.fake.calls()), owed)
@@ -235,7 +270,7 @@ class Stage:
     def _new_entries(self) -> list[tuple[str, list[str]]]:
         calls = self.fake.calls()
         entries: list[Entry] = []
-        for call in calls[self._seen_calls:]:
+        for call in calls[self._seen_calls :]:
             p = call.params
             if call.status != 200 or not isinstance(call.response, dict) or not call.response.get("ok"):
                 continue
@@ -244,15 +279,25 @@ class Stage:
                 ts = str(call.response.get("ts") or p.get("ts", ""))
                 blocks = p.get("blocks")
                 header = next((self._lines("", [b])[0] for b in blocks or [] if b.get("type") == "header"), None)
-                lines = self.compact.message(channel, ts, self._lines(p.get("text", ""), blocks), header,
-                                             brief=self._brief or channel in self._brief_to)
+                lines = self.compact.message(
+                    channel,
+                    ts,
+                    self._lines(p.get("text", ""), blocks),
+                    header,
+                    brief=self._brief or channel in self._brief_to,
+                )
                 if lines is not None:  # None: an edit that changes nothing a reader would see
                     verb = "post" if call.method == "chat.postMessage" else "update"
                     entries.append((verb, self._who(p.get("channel", "")), lines))
             elif call.method == "chat.postEphemeral":
                 user = str(p.get("user") or "")
-                entries.append(("ephemeral", self.names.get(user, user),
-                                self.compact.finish(self._lines(p.get("text", ""), p.get("blocks")))))
+                entries.append(
+                    (
+                        "ephemeral",
+                        self.names.get(user, user),
+                        self.compact.finish(self._lines(p.get("text", ""), p.get("blocks"))),
+                    )
+                )
             elif call.method == "files.completeUploadExternal":
                 entries.extend(("file", where, lines) for where, lines in self._write_uploads())
         self._seen_calls = len(calls)
@@ -262,7 +307,7 @@ class Stage:
         """Write each file Nexo uploaded to the output directory; say where."""
         files = self.fake.uploaded_files()
         shown = []
-        for upload in files[self._seen_files:]:
+        for upload in files[self._seen_files :]:
             if self.out_dir is None:
                 self.out_dir = Path(tempfile.mkdtemp(prefix="nexo-demo-files-"))
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -270,9 +315,20 @@ class Stage:
             path.write_bytes(upload["content"])
             where = ", ".join(self._who(c) for c in upload.get("channels") or [])
             kind = self.t(N_("a PNG image")) if upload["content"].startswith(PNG_SIGNATURE) else upload["mimetype"]
-            shown.append((where, [f"📎 {upload['title']}",
-                                  self.t(N_("({kind}, {size} bytes; written to {path})"), kind=kind,
-                                         size=len(upload["content"]), path=path)]))
+            shown.append(
+                (
+                    where,
+                    [
+                        f"📎 {upload['title']}",
+                        self.t(
+                            N_("({kind}, {size} bytes; written to {path})"),
+                            kind=kind,
+                            size=len(upload["content"]),
+                            path=path,
+                        ),
+                    ],
+                )
+            )
         self._seen_files = len(files)
         return shown
 
@@ -280,11 +336,13 @@ class Stage:
         where = self._place(people)
         if verb == "update" and messages > len(people):
             return self.t(N_("Nexo updates {n} of its messages in {where}:"), n=messages, where=where)
-        headers = {"post": N_("Nexo → {where}:"), "update": N_("Nexo updates its message in {where}:"),
-                   "ephemeral": N_("Nexo → {where} (only visible to them):"),
-                   "file": N_("Nexo uploads a file to {where}:")}
-        return self.t(headers[verb], where=self._place(people) if verb in ("post", "update", "file")
-                      else people[0])
+        headers = {
+            "post": N_("Nexo → {where}:"),
+            "update": N_("Nexo updates its message in {where}:"),
+            "ephemeral": N_("Nexo → {where} (only visible to them):"),
+            "file": N_("Nexo uploads a file to {where}:"),
+        }
+        return self.t(headers[verb], where=self._place(people) if verb in ("post", "update", "file") else people[0])
 
     def _who(self, channel: str) -> str:
         """Whose DM ``channel`` is (their name), else ``#channel``."""

@@ -26,7 +26,9 @@ PR_SET_PDEATHSIG = 1
 
 def die_with_parent(signal_number: int) -> Callable[[], None]:
     """A ``preexec_fn`` that makes the child receive ``signal_number`` when its parent dies."""
+
     def preexec() -> None:
         if _PRCTL is not None:
             _PRCTL(PR_SET_PDEATHSIG, signal_number)
+
     return preexec

@@ -173,9 +173,13 @@ def _image(errors: list[str], block: dict[str, Any], where: str) -> None:
         errors.append(f"{where}: image_url and slack_file are exclusive")
     if "slack_file" in block:
         file = block["slack_file"]
-        if not isinstance(file, dict) or len(file) != 1 or not isinstance(next(iter(file.values())), str) or \
-                next(iter(file)) not in ("id", "url"):
-            errors.append(f"{where}.slack_file: must be {{\"id\": ...}} or {{\"url\": ...}} (one of them)")
+        if (
+            not isinstance(file, dict)
+            or len(file) != 1
+            or not isinstance(next(iter(file.values())), str)
+            or next(iter(file)) not in ("id", "url")
+        ):
+            errors.append(f'{where}.slack_file: must be {{"id": ...}} or {{"url": ...}} (one of them)')
     check_len(errors, block.get("image_url"), f"{where}.image_url", 3000)
     if "alt_text" not in block:
         errors.append(f"{where}.alt_text: required")

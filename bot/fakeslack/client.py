@@ -149,7 +149,8 @@ class SlackRequests:
         test ``force``s it to see how the bot answers a request Slack would not send."""
         if self.fake.slack_connect and self.fake.is_external(user_id) and not force:
             raise NotSharedWithOtherOrgs(
-                f"{user_id} is in another organization: Slack does not let them use {what} (force=True to send it)")
+                f"{user_id} is in another organization: Slack does not let them use {what} (force=True to send it)"
+            )
 
     def envelope(self, kind: str, user_id: str, team_id: str | None = None, **fields: Any) -> Payload:
         """The fields every interaction payload carries, then ``fields``."""
@@ -218,8 +219,11 @@ class SlackRequests:
         if body and body.get("text"):
             return str(body["text"])
         url = response.extensions.get("nexo_response_url")
-        reply = self.fake.wait_for(lambda: self.fake.responses(url), timeout=timeout,
-                                   message="no answer in the ack or through the response_url")
+        reply = self.fake.wait_for(
+            lambda: self.fake.responses(url),
+            timeout=timeout,
+            message="no answer in the ack or through the response_url",
+        )
         return str(reply[0]["body"].get("text", ""))
 
     # ----- buttons ----------------------------------------------------------------
@@ -456,4 +460,3 @@ class SlackRequests:
     def url_verification(self, challenge: str, **sign: Any) -> httpx.Response:
         body = {"token": "verification-token-unused", "challenge": challenge, "type": "url_verification"}
         return self.post(json.dumps(body), "application/json", **sign)
-

@@ -116,8 +116,11 @@ class StateAccessors:
     def scope_refusals(self) -> list[str]:
         """``method: needed scope`` for each call refused with ``missing_scope`` (see ``scopes.py``)."""
         with self._lock:
-            return [f"{c.method}: {c.response.get('needed')}" for c in self._state.calls
-                    if isinstance(c.response, dict) and c.response.get("error") == "missing_scope"]
+            return [
+                f"{c.method}: {c.response.get('needed')}"
+                for c in self._state.calls
+                if isinstance(c.response, dict) and c.response.get("error") == "missing_scope"
+            ]
 
     def warnings(self) -> list[dict[str, Any]]:
         with self._lock:

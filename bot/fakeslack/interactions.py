@@ -190,9 +190,18 @@ def _element_state(element: Mapping[str, Any], given: Any) -> dict[str, Any]:
 
 
 _INITIAL_FIELDS = (
-    "initial_value", "initial_option", "initial_options", "initial_user", "initial_users",
-    "initial_conversation", "initial_conversations", "initial_channel", "initial_channels",
-    "initial_date", "initial_time", "initial_date_time",
+    "initial_value",
+    "initial_option",
+    "initial_options",
+    "initial_user",
+    "initial_users",
+    "initial_conversation",
+    "initial_conversations",
+    "initial_channel",
+    "initial_channels",
+    "initial_date",
+    "initial_time",
+    "initial_date_time",
 )
 
 

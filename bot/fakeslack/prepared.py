@@ -43,8 +43,9 @@ class PreparedRequests(SlackRequests):
         self._recorded = (body.encode(), content_type)
         return httpx.Response(599)  # not a 200: the fake applies nothing as if it had been acked
 
-    def prepare(self, name: str, send: Callable[..., Any], *args: Any, expect: str | None = None,
-                **kwargs: Any) -> Prepared:
+    def prepare(
+        self, name: str, send: Callable[..., Any], *args: Any, expect: str | None = None, **kwargs: Any
+    ) -> Prepared:
         with self._lock:
             self._recorded = None
             send(*args, **kwargs)
@@ -55,5 +56,4 @@ class PreparedRequests(SlackRequests):
 
     def headers(self, prepared: Prepared) -> dict[str, str]:
         """Content type, user agent and Slack's signature headers, timestamped now."""
-        return {"Content-Type": prepared.content_type, "User-Agent": USER_AGENT,
-                **self.sign(prepared.body.decode())}
+        return {"Content-Type": prepared.content_type, "User-Agent": USER_AGENT, **self.sign(prepared.body.decode())}

@@ -413,8 +413,12 @@ class FakeSlack(StateAccessors):
             elif token != self.bot_token:
                 body = {"ok": False, "error": "invalid_auth"}
             elif (needed := self._missing_scope(method, params)) is not None:
-                body = {"ok": False, "error": "missing_scope", "needed": needed,
-                        "provided": provided(self.scopes or ())}
+                body = {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": needed,
+                    "provided": provided(self.scopes or ()),
+                }
             else:
                 try:
                     body = self._api.handle(method, params)

@@ -79,8 +79,9 @@ class FakeSocketMode:
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler, bind_and_activate=True)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fakeslack-socket-mode", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeslack-socket-mode", daemon=True
+        )
         self._thread.start()
 
     @property
@@ -107,8 +108,12 @@ class FakeSocketMode:
     def send(self, type_: str, payload: dict[str, Any], *, accepts_response_payload: bool = True) -> str:
         """Send an envelope to the newest open connection; returns its ``envelope_id``."""
         envelope_id = uuid.uuid4().hex
-        message = {"envelope_id": envelope_id, "type": type_, "payload": payload,
-                   "accepts_response_payload": accepts_response_payload}
+        message = {
+            "envelope_id": envelope_id,
+            "type": type_,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
         with self._lock:
             if not self._open:
                 raise RuntimeError("no Socket Mode connection is open")
@@ -125,11 +130,19 @@ class FakeSocketMode:
         headers = dict(line.split(":", 1) for line in request.decode("latin-1").split("\r\n")[1:] if ":" in line)
         key = {k.strip().lower(): v.strip() for k, v in headers.items()}.get("sec-websocket-key", "")
         accept = base64.b64encode(hashlib.sha1((key + _GUID).encode()).digest()).decode()
-        sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode())
+        sock.sendall(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+            ).encode()
+        )
         record: dict[str, Any] = {"opened": time.time(), "closed": None, "how": None}
-        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": self.app_id},
-                 "debug_info": {"host": "fakeslack"}}
+        hello = {
+            "type": "hello",
+            "num_connections": 1,
+            "connection_info": {"app_id": self.app_id},
+            "debug_info": {"host": "fakeslack"},
+        }
         with self._lock:
             self._connections.append(record)
             self._open.append(sock)

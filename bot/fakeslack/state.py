@@ -19,8 +19,7 @@ PERMALINK_BASE = "https://fake.slack.test"
 # Keys kept on stored messages for the tests' convenience but never sent back by Slack.
 _INTERNAL_MESSAGE_KEYS = ("channel", "edits", "deleted", "source", "unfurl_links", "unfurl_media")
 # Keys kept on stored files for the fake's own use, never sent back by Slack.
-_INTERNAL_FILE_KEYS = ("content", "initial_comment", "thread_ts", "alt_txt", "deleted", "access_denied",
-                       "app_readable")
+_INTERNAL_FILE_KEYS = ("content", "initial_comment", "thread_ts", "alt_txt", "deleted", "access_denied", "app_readable")
 
 
 class ClockLike(Protocol):

@@ -311,8 +311,10 @@ class WebApi(SurfaceApi):
             if stored is None or stored.get("deleted") or not st.bot_can_read(stored):
                 errors.append(f"blocks[{index}].slack_file: {file_id} is not a file the poster can see")
             elif channel_id not in (stored.get("channels") or []):
-                errors.append(f"blocks[{index}].slack_file: {file_id} is not shared in {channel_id}, so its "
-                              "readers may not see it")
+                errors.append(
+                    f"blocks[{index}].slack_file: {file_id} is not shared in {channel_id}, so its "
+                    "readers may not see it"
+                )
         if errors:
             st.record_rejection(source, errors, params)
             raise ApiError("invalid_blocks", errors=errors)

@@ -21,8 +21,14 @@ def approve(req: Request) -> None:
     actor = req.actor
     draft_id, version = service.parse_value(req.value)
     service.require_card_matches(req.session, *req.message, draft_id)
-    outcome = decisions.approve(req.session, actor=actor, draft_id=draft_id, version=version, now=req.now,
-                                standing_in_for=standins.card_stands_in_for(req.session, *req.message, req.user_id))
+    outcome = decisions.approve(
+        req.session,
+        actor=actor,
+        draft_id=draft_id,
+        version=version,
+        now=req.now,
+        standing_in_for=standins.card_stands_in_for(req.session, *req.message, req.user_id),
+    )
     hand_off_after_commit(req, outcome)
 
 
@@ -40,30 +46,40 @@ def open_comment(req: Request, decision: str) -> None:
     draft_id, version = service.parse_value(req.value)
     service.require_card_matches(req.session, *req.message, draft_id)
     standing_in_for = standins.card_stands_in_for(req.session, *req.message, req.user_id)
-    draft, shown = decisions.start_comment(req.session, actor=actor, draft_id=draft_id, version=version,
-                                           now=req.now, standing_in_for=standing_in_for)
-    req.open_form(modals.comment_modal(req.t, reference=draft.reference, version=version, start=shown.text,
-                                       reject=decision == REJECT,
-                                       meta={"draft_id": draft_id, "version": version, "decision": decision,
-                                             "for": standing_in_for}))
+    draft, shown = decisions.start_comment(
+        req.session, actor=actor, draft_id=draft_id, version=version, now=req.now, standing_in_for=standing_in_for
+    )
+    req.open_form(
+        modals.comment_modal(
+            req.t,
+            reference=draft.reference,
+            version=version,
+            start=shown.text,
+            reject=decision == REJECT,
+            meta={"draft_id": draft_id, "version": version, "decision": decision, "for": standing_in_for},
+        )
+    )
 
 
 def reassign_clicked(req: Request) -> None:
     actor = req.actor
     draft_id, version = service.parse_value(req.value)
     service.require_card_matches(req.session, *req.message, draft_id)
-    draft, candidates = decisions.start_reassign(req.session, actor=actor, draft_id=draft_id, version=version,
-                                                 now=req.now)
-    req.open_form(modals.reassign_modal(req.t, reference=draft.reference, candidates=candidates,
-                                        meta={"draft_id": draft_id, "version": version}))
+    draft, candidates = decisions.start_reassign(
+        req.session, actor=actor, draft_id=draft_id, version=version, now=req.now
+    )
+    req.open_form(
+        modals.reassign_modal(
+            req.t, reference=draft.reference, candidates=candidates, meta={"draft_id": draft_id, "version": version}
+        )
+    )
 
 
 def full_text_clicked(req: Request) -> None:
     actor = req.actor
     draft_id, version = service.parse_value(req.value)
     service.require_card_matches(req.session, *req.message, draft_id)
-    draft, shown = decisions.read_in_full(req.session, actor=actor, draft_id=draft_id, version=version,
-                                          now=req.now)
+    draft, shown = decisions.read_in_full(req.session, actor=actor, draft_id=draft_id, version=version, now=req.now)
     req.open_form(modals.full_text_modal(req.t, reference=draft.reference, version=version, text=shown.text))
 
 
@@ -72,15 +88,28 @@ def comment_submitted(req: Request) -> None:
     draft_id, version = service.parse_metadata(meta)
     decide = decisions.reject if meta.get("decision") == REJECT else decisions.request_changes
     claimed = meta.get("for")  # untrusted: counts only if a stand-in card for that person is the actor's
-    decide(req.session, actor=actor, draft_id=draft_id, version=version, comment=read(req.view, ids.COMMENT),
-           now=req.now, standing_in_for=claimed if isinstance(claimed, str) else None)
+    decide(
+        req.session,
+        actor=actor,
+        draft_id=draft_id,
+        version=version,
+        comment=read(req.view, ids.COMMENT),
+        now=req.now,
+        standing_in_for=claimed if isinstance(claimed, str) else None,
+    )
 
 
 def reassign_submitted(req: Request) -> None:
     actor = req.actor
     draft_id, version = service.parse_metadata(req.metadata)
-    decisions.reassign(req.session, actor=actor, draft_id=draft_id, version=version,
-                       to=str(read(req.view, ids.ASSIGNEE) or ""), now=req.now)
+    decisions.reassign(
+        req.session,
+        actor=actor,
+        draft_id=draft_id,
+        version=version,
+        to=str(read(req.view, ids.ASSIGNEE) or ""),
+        now=req.now,
+    )
 
 
 LISTENERS: list[Registration] = [

@@ -27,8 +27,12 @@ from bot.slack.request import Reply, Request
 PEOPLE_FIELDS = ("reference_user", "account_lead")
 PEOPLE_LISTS = ("backups", "community_managers", "crisis_extra_pages")
 # Domain field -> the form input that shows its error; any other error shows on the reference person.
-FIELD_BLOCKS = {"name": ids.NAME, "reference_user": ids.REFERENCE, "escalate_lead_percent": ids.ESCALATE_LEAD,
-                "people": ids.REFERENCE}
+FIELD_BLOCKS = {
+    "name": ids.NAME,
+    "reference_user": ids.REFERENCE,
+    "escalate_lead_percent": ids.ESCALATE_LEAD,
+    "people": ids.REFERENCE,
+}
 
 
 def check_people(req: Request, values: dict[str, Any]) -> None:
@@ -39,8 +43,9 @@ def check_people(req: Request, values: dict[str, Any]) -> None:
     for user_id in people:
         user = req.person(user_id)
         if user is None or user.deleted:
-            raise UserError(N_("I can't find the Slack user <@{user}>. Pick people from the @ menu."),
-                            field="people", user=user_id)
+            raise UserError(
+                N_("I can't find the Slack user <@{user}>. Pick people from the @ menu."), field="people", user=user_id
+            )
         if user.is_bot:
             raise UserError(N_("<@{user}> is a bot; plans need people."), field="people", user=user_id)
 
@@ -71,7 +76,10 @@ def unreachable_warning(req: Request, people: list[str], client: Client) -> str 
         "⚠️ I can't send direct messages to {people}: they're in another organization and share no channel "
         "with me. Invite me to the Slack Connect channel you share with {name} (`/invite @Nexo` there) and "
         "name it with `channel:` (`/nexo client edit {name}`).",
-        len(people), people=mentions, name=client.name)
+        len(people),
+        people=mentions,
+        name=client.name,
+    )
     channel = service.current_plan(client).channel
     if channel:
         line += " " + req.t(N_("Until then, what is for them goes to <#{channel}> with a mention."), channel=channel)
@@ -91,8 +99,12 @@ def client_command(req: Request) -> Reply | None:
     action, _, rest = req.args.partition(" ")
     handler = ACTIONS.get(action.lower())
     if handler is None:
-        raise UserError(N_("Use `/nexo client add|edit|show|list|archive`. For example: "
-                           "`/nexo client add Acme ref:@ana window:4h`."))
+        raise UserError(
+            N_(
+                "Use `/nexo client add|edit|show|list|archive`. For example: "
+                "`/nexo client add Acme ref:@ana window:4h`."
+            )
+        )
     return handler(req, rest.strip())
 
 
@@ -101,18 +113,21 @@ def client_add(req: Request, rest: str) -> Reply | None:
     rest, hook = split_webhook_options(rest)  # kept out of the plan (and its history): it holds a secret
     name, values = parse_inline(rest)
     if not values:  # only a name: the form asks for the rest
-        req.open_form(blocks.plan_modal(req.t, values=plan_defaults(req, None), name=name,
-                                        channel_id=req.channel_id))
+        req.open_form(blocks.plan_modal(req.t, values=plan_defaults(req, None), name=name, channel_id=req.channel_id))
         return None
     check_people(req, values)  # Slack look-ups, before this unit of work touches the database
     unreachable = unreachable_people(req, values)
     defaults = plan_defaults(req, values.get("reference_user"))
-    client = service.create_client(req.session, actor=req.actor, name=name, values=values, now=req.now,
-                                   defaults=defaults)
+    client = service.create_client(
+        req.session, actor=req.actor, name=name, values=values, now=req.now, defaults=defaults
+    )
     _, card = blocks.plan_card(client, service.current_plan(client), req.t)
     line = set_webhook(req, client, hook)
-    done = req.t(N_("Client *{name}* is set up. Drafts will be numbered {prefix}-1, {prefix}-2…"),
-                 name=client.name, prefix=client.ref_prefix)
+    done = req.t(
+        N_("Client *{name}* is set up. Drafts will be numbered {prefix}-1, {prefix}-2…"),
+        name=client.name,
+        prefix=client.ref_prefix,
+    )
     if line:
         card.append(section(line))
     if warning := unreachable_warning(req, unreachable, client):  # said at once, before the plan
@@ -124,8 +139,11 @@ def client_edit(req: Request, rest: str) -> None:
     service.require_agency(req.actor)
     client = service.resolve_client(req.session, req.actor, rest)
     plan = service.current_plan(client)
-    req.open_form(blocks.plan_modal(req.t, values=service.plan_values(plan), client=client, version=plan.version,
-                                    channel_id=req.channel_id))
+    req.open_form(
+        blocks.plan_modal(
+            req.t, values=service.plan_values(plan), client=client, version=plan.version, channel_id=req.channel_id
+        )
+    )
 
 
 def client_show(req: Request, rest: str) -> Reply:
@@ -147,8 +165,12 @@ def client_list(req: Request, rest: str) -> Reply:
 def client_archive(req: Request, rest: str) -> Reply:
     client = service.resolve_client(req.session, req.actor, rest)
     service.archive_client(req.session, actor=req.actor, client=client, now=req.now)
-    return Reply(text=req.t(N_("*{name}* is archived: it no longer appears in lists or commands; its history is "
-                               "kept for reports."), name=client.name))
+    return Reply(
+        text=req.t(
+            N_("*{name}* is archived: it no longer appears in lists or commands; its history is kept for reports."),
+            name=client.name,
+        )
+    )
 
 
 def client_webhook(req: Request, rest: str) -> Reply:
@@ -172,8 +194,9 @@ def set_webhook(req: Request, client: Client, options: WebhookOptions) -> str | 
         if options.secret:
             raise UserError(N_("webhook-secret: also give the address, as webhook:https://…"), field="webhook")
         return None
-    generated = webhook.set_webhook(req.session, actor=req.actor, client=client, url=options.url,
-                                    secret=options.secret, now=req.now)
+    generated = webhook.set_webhook(
+        req.session, actor=req.actor, client=client, url=options.url, secret=options.secret, now=req.now
+    )
     return blocks.webhook_line(masked_webhook(req.session, client), generated, req.t)
 
 
@@ -181,11 +204,22 @@ def masked_webhook(session: Session, client: Client) -> str | None:
     return webhook.masked(webhook.get_webhook(session, client.id))
 
 
-ACTIONS = {"add": client_add, "new": client_add, "nuevo": client_add, "alta": client_add,
-           "edit": client_edit, "editar": client_edit, "show": client_show, "ver": client_show,
-           "list": client_list, "ls": client_list, "lista": client_list,
-           "archive": client_archive, "archivar": client_archive,
-           "webhook": client_webhook}
+ACTIONS = {
+    "add": client_add,
+    "new": client_add,
+    "nuevo": client_add,
+    "alta": client_add,
+    "edit": client_edit,
+    "editar": client_edit,
+    "show": client_show,
+    "ver": client_show,
+    "list": client_list,
+    "ls": client_list,
+    "lista": client_list,
+    "archive": client_archive,
+    "archivar": client_archive,
+    "webhook": client_webhook,
+}
 
 
 def client_deferrable(args: str) -> bool:
@@ -209,10 +243,14 @@ def plan_submitted(req: Request) -> dict[str, Any] | None:
         summary = req.t(N_("Client *{name}* is set up."), name=client.name)
     else:
         client = service.resolve_client_by_id(req.session, req.actor, client_id)
-        changes = service.update_plan(req.session, actor=req.actor, client=client, values=values, now=req.now,
-                                      expected_version=version)
-        summary = req.t(N_("Plan for *{name}* updated:"), name=client.name) + "\n" + (
-            blocks.change_summary(changes, req.t) or req.t(N_("nothing changed.")))
+        changes = service.update_plan(
+            req.session, actor=req.actor, client=client, values=values, now=req.now, expected_version=version
+        )
+        summary = (
+            req.t(N_("Plan for *{name}* updated:"), name=client.name)
+            + "\n"
+            + (blocks.change_summary(changes, req.t) or req.t(N_("nothing changed.")))
+        )
     _, card = blocks.plan_card(client, service.current_plan(client), req.t)
     head = [section(summary)]
     if warning := unreachable_warning(req, unreachable, client):
@@ -222,14 +260,23 @@ def plan_submitted(req: Request) -> dict[str, Any] | None:
 
 
 LISTENERS: list[Registration] = [
-    Subcommand(ids.COMMAND, client_command, aliases=("clients", "cliente", "clientes"),
-               deferrable=client_deferrable, help=[
-        (N_("/nexo client add NAME ref:@person [window:4h] [lang:es]"),
-         N_("set up a client and its social media plan (only a name opens a form)")),
-        (N_("/nexo client show|edit|list|archive NAME"), N_("see, change or archive a client's plan")),
-        (N_("/nexo client webhook NAME webhook:URL [webhook-secret:S] | off"),
-         N_("hand approved posts to a publishing tool (agency only)")),
-    ]),
+    Subcommand(
+        ids.COMMAND,
+        client_command,
+        aliases=("clients", "cliente", "clientes"),
+        deferrable=client_deferrable,
+        help=[
+            (
+                N_("/nexo client add NAME ref:@person [window:4h] [lang:es]"),
+                N_("set up a client and its social media plan (only a name opens a form)"),
+            ),
+            (N_("/nexo client show|edit|list|archive NAME"), N_("see, change or archive a client's plan")),
+            (
+                N_("/nexo client webhook NAME webhook:URL [webhook-secret:S] | off"),
+                N_("hand approved posts to a publishing tool (agency only)"),
+            ),
+        ],
+    ),
     # A name error shows on the name input, which only the add form has; the edit form's errors are
     # never about the name (only creating a client checks it).
     View(ids.PLAN_MODAL, plan_submitted, fields=FIELD_BLOCKS, fallback=ids.REFERENCE),

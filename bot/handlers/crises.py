@@ -62,9 +62,16 @@ def crisis_declare(req: Request, name: str, rest: str) -> Reply | None:
     if not description:
         _open_declare_form(req, client_id=client.id)
         return None
-    crisis = service.declare(req.session, actor=req.actor, client=client, severity=severity,
-                             description=description, now=req.now, source=CrisisSource.COMMAND,
-                             source_channel=req.channel_id or None)
+    crisis = service.declare(
+        req.session,
+        actor=req.actor,
+        client=client,
+        severity=severity,
+        description=description,
+        now=req.now,
+        source=CrisisSource.COMMAND,
+        source_channel=req.channel_id or None,
+    )
     tell_the_tool_after_commit(req, crisis.id)
     text = declared_text(req.session, crisis, client.name, req.t)
     return Reply(text=text, blocks=[section(text)])
@@ -81,12 +88,22 @@ def tell_the_tool_after_commit(req: Request, crisis_id: int) -> None:
 
 def declared_text(session: Session, crisis: Crisis, client_name: str, t: Translator) -> str:
     """The declarer's answer: who is paged now and next, and what was held where."""
-    text = t(N_("🚨 Crisis declared for *{client}* ({severity}). Paging now: {people}. Pages repeat every {repeat} "
-                "until someone acknowledges."), client=client_name, severity=blocks.severity(crisis.severity, t),
-             people=mentions(crisis.recipients), repeat=format_duration(paging.repeat_interval(crisis)))
+    text = t(
+        N_(
+            "🚨 Crisis declared for *{client}* ({severity}). Paging now: {people}. Pages repeat every {repeat} "
+            "until someone acknowledges."
+        ),
+        client=client_name,
+        severity=blocks.severity(crisis.severity, t),
+        people=mentions(crisis.recipients),
+        repeat=format_duration(paging.repeat_interval(crisis)),
+    )
     if len(crisis.chain) > 1:
-        text += " " + t(N_("After {window} without an acknowledgement I also page {people}."),
-                        window=format_duration(paging.window(crisis)), people=mentions(crisis.chain[1]))
+        text += " " + t(
+            N_("After {window} without an acknowledgement I also page {people}."),
+            window=format_duration(paging.window(crisis)),
+            people=mentions(crisis.chain[1]),
+        )
     in_nexo, paused = holds.where_held(session, crisis.id)
     if in_nexo or paused:
         text += " " + t(N_("Scheduled posts: {where}."), where=blocks.where_held(in_nexo, paused, t))
@@ -97,25 +114,38 @@ def crisis_update(req: Request, name: str, rest: str) -> Reply:
     client = plans.resolve_client(req.session, req.actor, name)
     crisis = service.post_update(req.session, actor=req.actor, client=client, text=rest, now=req.now)
     count = len(paging.everyone_paged(req.session, crisis))
-    return Reply(text=req.t.ngettext("📣 Update sent to the person paged for *{client}*.",
-                                     "📣 Update sent to the {n} people paged for *{client}*.", count,
-                                     client=client.name))
+    return Reply(
+        text=req.t.ngettext(
+            "📣 Update sent to the person paged for *{client}*.",
+            "📣 Update sent to the {n} people paged for *{client}*.",
+            count,
+            client=client.name,
+        )
+    )
 
 
 def crisis_ack(req: Request, name: str, rest: str) -> Reply:
     client = plans.resolve_client(req.session, req.actor, name)
     crisis = service.require_active(req.session, client)
     service.acknowledge(req.session, actor=req.actor, crisis_id=crisis.id, now=req.now)
-    return Reply(text=req.t(N_("✅ You acknowledged the crisis for *{client}*. Pages stopped; everyone paged "
-                               "knows you have it."), client=client.name))
+    return Reply(
+        text=req.t(
+            N_("✅ You acknowledged the crisis for *{client}*. Pages stopped; everyone paged knows you have it."),
+            client=client.name,
+        )
+    )
 
 
 def crisis_resolve(req: Request, name: str, rest: str) -> Reply:
     client = plans.resolve_client(req.session, req.actor, name)
     crisis = service.require_active(req.session, client)
     service.resolve(req.session, actor=req.actor, crisis_id=crisis.id, now=req.now, note=rest or None)
-    return Reply(text=req.t(N_("✔️ The crisis for *{client}* is resolved. The post-crisis report is on its way to "
-                               "the account lead."), client=client.name))
+    return Reply(
+        text=req.t(
+            N_("✔️ The crisis for *{client}* is resolved. The post-crisis report is on its way to the account lead."),
+            client=client.name,
+        )
+    )
 
 
 def crisis_release(req: Request, name: str, rest: str) -> Reply:
@@ -129,37 +159,73 @@ def crisis_release(req: Request, name: str, rest: str) -> Reply:
 def crisis_watch(req: Request, name: str, rest: str) -> Reply:
     channel, keywords, threshold, window = detection.parse_watch(split_words(rest))
     client = plans.resolve_client(req.session, req.actor, name)
-    detection.configure_watch(req.session, actor=req.actor, client=client, channel=channel, keywords=keywords,
-                              threshold=threshold, window_minutes=window, now=req.now)
+    detection.configure_watch(
+        req.session,
+        actor=req.actor,
+        client=client,
+        channel=channel,
+        keywords=keywords,
+        threshold=threshold,
+        window_minutes=window,
+        now=req.now,
+    )
     if channel is None:
         return Reply(text=req.t(N_("I stopped listening for crises of *{client}*."), client=client.name))
-    return Reply(text=req.t(N_("👂 Listening to <#{channel}> for *{client}*: {threshold} messages with “{keywords}” "
-                               "within {window} suggest a crisis to the account lead."), channel=channel,
-                            client=client.name, threshold=threshold, keywords=", ".join(keywords),
-                            window=format_duration(timedelta(minutes=window))))
+    return Reply(
+        text=req.t(
+            N_(
+                "👂 Listening to <#{channel}> for *{client}*: {threshold} messages with “{keywords}” "
+                "within {window} suggest a crisis to the account lead."
+            ),
+            channel=channel,
+            client=client.name,
+            threshold=threshold,
+            keywords=", ".join(keywords),
+            window=format_duration(timedelta(minutes=window)),
+        )
+    )
 
 
 def crisis_oncall(req: Request, name: str, rest: str) -> Reply:
     words = split_words(rest)
     target = None
     if not words:
-        raise UserError(N_("Give the on-call URL: `/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook]`, "
-                           "or `oncall off`."))
+        raise UserError(
+            N_(
+                "Give the on-call URL: `/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook]`, "
+                "or `oncall off`."
+            )
+        )
     if words[0].lower() not in ("off", "none", "apagar"):
         options = dict(w.split(":", 1) for w in words[1:] if ":" in w)
-        target = oncall.parse_target(words[0], key=options.get("key") or options.get("clave"),
-                                     kind=options.get("type") or options.get("tipo"))
+        target = oncall.parse_target(
+            words[0], key=options.get("key") or options.get("clave"), kind=options.get("type") or options.get("tipo")
+        )
     client = plans.resolve_client(req.session, req.actor, name)
     oncall.configure(req.session, actor=req.actor, client=client, target=target, now=req.now)
     if target is None:
         return Reply(text=req.t(N_("Crises of *{client}* no longer page an on-call service."), client=client.name))
     kind, url, key = target
     if kind == oncall.PAGERDUTY:
-        return Reply(text=req.t(N_("Crises of *{client}* will also page PagerDuty ({url}) with dedup key "
-                                   "nexo-crisis-ID."), client=client.name, url=url))
-    return Reply(text=req.t(N_("Crises of *{client}* will also call {url}. Each request is signed: header "
-                               "X-Nexo-Signature: sha256=HMAC-SHA256 of the body with this secret (shown once): "
-                               "`{secret}`"), client=client.name, url=url, secret=key))
+        return Reply(
+            text=req.t(
+                N_("Crises of *{client}* will also page PagerDuty ({url}) with dedup key nexo-crisis-ID."),
+                client=client.name,
+                url=url,
+            )
+        )
+    return Reply(
+        text=req.t(
+            N_(
+                "Crises of *{client}* will also call {url}. Each request is signed: header "
+                "X-Nexo-Signature: sha256=HMAC-SHA256 of the body with this secret (shown once): "
+                "`{secret}`"
+            ),
+            client=client.name,
+            url=url,
+            secret=key,
+        )
+    )
 
 
 def crisis_timeline(req: Request, name: str, rest: str) -> Reply:
@@ -189,13 +255,29 @@ def crises_report(req: Request, name: str) -> Reply:
 
 
 CrisisVerb = Callable[[Request, str, str], Reply | None]  # (request, client name, the rest)
-ACTIONS: dict[str, CrisisVerb] = {"update": crisis_update, "actualizar": crisis_update, "novedad": crisis_update,
-           "ack": crisis_ack, "acknowledge": crisis_ack, "atender": crisis_ack,
-           "resolve": crisis_resolve, "resolved": crisis_resolve, "resolver": crisis_resolve,
-           "release": crisis_release, "liberar": crisis_release,
-           "watch": crisis_watch, "vigilar": crisis_watch, "oncall": crisis_oncall, "guardia": crisis_oncall,
-           "timeline": crisis_timeline, "cronologia": crisis_timeline, "cronología": crisis_timeline,
-           "report": crisis_history, "history": crisis_history, "informe": crisis_history}
+ACTIONS: dict[str, CrisisVerb] = {
+    "update": crisis_update,
+    "actualizar": crisis_update,
+    "novedad": crisis_update,
+    "ack": crisis_ack,
+    "acknowledge": crisis_ack,
+    "atender": crisis_ack,
+    "resolve": crisis_resolve,
+    "resolved": crisis_resolve,
+    "resolver": crisis_resolve,
+    "release": crisis_release,
+    "liberar": crisis_release,
+    "watch": crisis_watch,
+    "vigilar": crisis_watch,
+    "oncall": crisis_oncall,
+    "guardia": crisis_oncall,
+    "timeline": crisis_timeline,
+    "cronologia": crisis_timeline,
+    "cronología": crisis_timeline,
+    "report": crisis_history,
+    "history": crisis_history,
+    "informe": crisis_history,
+}
 DECLARE = {"declare", "declarar"}
 
 
@@ -204,7 +286,7 @@ def _split_client(args: str) -> tuple[str, str]:
     if args[:1] in ('"', "“"):
         end = re.search(r'["”]', args[1:])
         if end:
-            return args[1:end.start() + 1], args[end.start() + 2:].strip()
+            return args[1 : end.start() + 1], args[end.start() + 2 :].strip()
     word, _, rest = args.partition(" ")
     return word, rest.strip()
 
@@ -232,8 +314,16 @@ def _open_declare_form(req: Request, *, client_id: int | None) -> None:
     if client_id is None and req.channel_id:
         here = plans.client_for_channel(req.session, req.channel_id)
         client_id = here.id if here is not None else None
-    req.open_form(blocks.declare_modal(req.t, clients=options, selected=client_id, description="", permalink=None,
-                                       metadata=_source({"channel": req.channel_id})))
+    req.open_form(
+        blocks.declare_modal(
+            req.t,
+            clients=options,
+            selected=client_id,
+            description="",
+            permalink=None,
+            metadata=_source({"channel": req.channel_id}),
+        )
+    )
 
 
 # -- the shortcut and its form ---------------------------------------------------------------------
@@ -249,16 +339,21 @@ def flag_issue(req: Request) -> None:
     req.after_commit(lambda: _open_then_link(req, t, form, source, channel, ts))
 
 
-def _open_then_link(req: Request, t: Translator, form: dict[str, Any], source: dict[str, str | None], channel: str,
-                    ts: str) -> None:
+def _open_then_link(
+    req: Request, t: Translator, form: dict[str, Any], source: dict[str, str | None], channel: str, ts: str
+) -> None:
     """The trigger lives 3 seconds: open the form first, then add the message's permalink to it (the
     inputs keep what the person typed meanwhile)."""
-    opened = req.client.views_open(trigger_id=req.trigger_id, view=blocks.declare_modal(
-        t, permalink=None, metadata=source, **form))["view"]
+    opened = req.client.views_open(
+        trigger_id=req.trigger_id, view=blocks.declare_modal(t, permalink=None, metadata=source, **form)
+    )["view"]
     try:
         link = req.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-        req.client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=blocks.declare_modal(
-            t, permalink=link, metadata={**source, "link": link}, **form))
+        req.client.views_update(
+            view_id=opened["id"],
+            hash=opened.get("hash"),
+            view=blocks.declare_modal(t, permalink=link, metadata={**source, "link": link}, **form),
+        )
     except SlackClientError:
         log.info("permalink not added to the crisis modal", extra={"channel": channel})
 
@@ -271,9 +366,18 @@ def declare_submitted(req: Request) -> None:
         # transaction has begun yet (the session begins lazily).
         source["link"] = _permalink(req, source["channel"], source["ts"])
     client = service.client_to_declare_for(req.session, req.actor, client_id)
-    crisis = service.declare(req.session, actor=req.actor, client=client, severity=severity, description=description,
-                             now=req.now, source=CrisisSource.SHORTCUT if source["ts"] else CrisisSource.COMMAND,
-                             source_link=source["link"], source_channel=source["channel"], source_ts=source["ts"])
+    crisis = service.declare(
+        req.session,
+        actor=req.actor,
+        client=client,
+        severity=severity,
+        description=description,
+        now=req.now,
+        source=CrisisSource.SHORTCUT if source["ts"] else CrisisSource.COMMAND,
+        source_link=source["link"],
+        source_channel=source["channel"],
+        source_ts=source["ts"],
+    )
     tell_the_tool_after_commit(req, crisis.id)
     text = declared_text(req.session, crisis, client.name, req.t)
     enqueue_post(req.session, now=req.now, to=req.user_id, text=text, blocks=[section(text)])
@@ -344,29 +448,55 @@ def observe_for_crises(req: Request) -> None:
     text = str(event.get("text") or "")
     thread_ts = event.get("thread_ts")
     if thread_ts and thread_ts != ts:
-        timeline.record_thread_message(req.session, channel=channel, thread_ts=thread_ts, ts=ts, user=user,
-                                       text=text, now=req.now)
+        timeline.record_thread_message(
+            req.session, channel=channel, thread_ts=thread_ts, ts=ts, user=user, text=text, now=req.now
+        )
     detection.record_message(req.session, channel=channel, ts=ts, text=text, now=req.now)
 
 
 LISTENERS: list[Registration] = [
     # Most forms of /nexo crisis can open a form, and a crisis is rare and urgent: always done at once.
-    Subcommand("crisis", crisis_command, deferrable=False, help=[
-        (N_("/nexo crisis [declare] CLIENT [sev:1|2|3] WHAT IS HAPPENING"),
-         N_("declare a reputation crisis: page the client's people until someone acknowledges")),
-        (N_("/nexo crisis update CLIENT TEXT | ack CLIENT | resolve CLIENT | release CLIENT"),
-         N_("post news on the open crisis, take it, close it, release the posts it held")),
-        (N_("/nexo crisis timeline CLIENT"),
-         N_("the open or latest crisis event by event: pages, acknowledgement, steps, updates, holds (agency only)")),
-        (N_("/nexo crisis watch CLIENT #channel keywords:\"a,b\" threshold:5/10m | watch CLIENT off"),
-         N_("suggest a crisis when a client's keywords spike in a channel")),
-        (N_("/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook] | oncall CLIENT off"),
-         N_("also page an on-call service (PagerDuty or a signed webhook)")),
-        (N_("/nexo report CLIENT crises"), N_("past crises: time to acknowledge and to resolve, steps, held posts")),
-    ]),
+    Subcommand(
+        "crisis",
+        crisis_command,
+        deferrable=False,
+        help=[
+            (
+                N_("/nexo crisis [declare] CLIENT [sev:1|2|3] WHAT IS HAPPENING"),
+                N_("declare a reputation crisis: page the client's people until someone acknowledges"),
+            ),
+            (
+                N_("/nexo crisis update CLIENT TEXT | ack CLIENT | resolve CLIENT | release CLIENT"),
+                N_("post news on the open crisis, take it, close it, release the posts it held"),
+            ),
+            (
+                N_("/nexo crisis timeline CLIENT"),
+                N_(
+                    "the open or latest crisis event by event: pages, acknowledgement, steps, updates, holds "
+                    "(agency only)"
+                ),
+            ),
+            (
+                N_('/nexo crisis watch CLIENT #channel keywords:"a,b" threshold:5/10m | watch CLIENT off'),
+                N_("suggest a crisis when a client's keywords spike in a channel"),
+            ),
+            (
+                N_("/nexo crisis oncall CLIENT URL key:KEY [type:pagerduty|webhook] | oncall CLIENT off"),
+                N_("also page an on-call service (PagerDuty or a signed webhook)"),
+            ),
+            (
+                N_("/nexo report CLIENT crises"),
+                N_("past crises: time to acknowledge and to resolve, steps, held posts"),
+            ),
+        ],
+    ),
     Shortcut(ids.FLAG_SHORTCUT, flag_issue),
-    View(ids.DECLARE_MODAL, declare_submitted, fields={"client": ids.CLIENT, "description": ids.DESCRIPTION},
-         fallback=ids.DESCRIPTION),
+    View(
+        ids.DECLARE_MODAL,
+        declare_submitted,
+        fields={"client": ids.CLIENT, "description": ids.DESCRIPTION},
+        fallback=ids.DESCRIPTION,
+    ),
     Action(ids.ACKNOWLEDGE, acknowledge, deferrable=True),
     Action(ids.RESOLVE, resolve, deferrable=True),
     Action(ids.STEP_DONE, step_done, deferrable=True),

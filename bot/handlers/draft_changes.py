@@ -18,16 +18,28 @@ from bot.slack.listeners import Action, Registration, View
 from bot.slack.request import Reply, Request
 
 EDIT, WITHDRAW, RESCHEDULE = "edit", "withdraw", "reschedule"
-VERBS = {"edit": EDIT, "editar": EDIT, "withdraw": WITHDRAW, "retirar": WITHDRAW, "reschedule": RESCHEDULE,
-         "reprogramar": RESCHEDULE}
-USAGE = N_("Write `/nexo draft edit REF TEXT`, `/nexo draft withdraw REF` or `/nexo draft reschedule REF "
-           "at:2026-12-01T10:00` (REF as in ACME-12).")
+VERBS = {
+    "edit": EDIT,
+    "editar": EDIT,
+    "withdraw": WITHDRAW,
+    "retirar": WITHDRAW,
+    "reschedule": RESCHEDULE,
+    "reprogramar": RESCHEDULE,
+}
+USAGE = N_(
+    "Write `/nexo draft edit REF TEXT`, `/nexo draft withdraw REF` or `/nexo draft reschedule REF "
+    "at:2026-12-01T10:00` (REF as in ACME-12)."
+)
 HELP = [
-    (N_("/nexo draft edit REF [TEXT]"), N_("a new version of the post with that text (no text: the form), sent for "
-                                           "approval again")),
+    (
+        N_("/nexo draft edit REF [TEXT]"),
+        N_("a new version of the post with that text (no text: the form), sent for approval again"),
+    ),
     (N_("/nexo draft withdraw REF"), N_("take a post back: its cards close and the publishing tool is told")),
-    (N_("/nexo draft reschedule REF at:2026-12-01T10:00"), N_("move a post's publish time; an approved post stays "
-                                                              "approved")),
+    (
+        N_("/nexo draft reschedule REF at:2026-12-01T10:00"),
+        N_("move a post's publish time; an approved post stays approved"),
+    ),
 ]
 
 
@@ -59,8 +71,13 @@ def change_command(req: Request, verb: str, reference: str, rest: str) -> Reply 
         at = spec.split_command(f"x {rest}")[1].get("at") or rest.strip()
         if not at:
             raise UserError(USAGE)
-        outcome = changes.reschedule(req.session, actor=req.actor, draft_id=draft.id,
-                                     publish_at=spec.parse_publish_at(at, plan.timezone), now=req.now)
+        outcome = changes.reschedule(
+            req.session,
+            actor=req.actor,
+            draft_id=draft.id,
+            publish_at=spec.parse_publish_at(at, plan.timezone),
+            now=req.now,
+        )
         hand_off_after_commit(req, outcome)
         return Reply(text=rescheduled_text(req, outcome, plan.timezone))
     if not rest.strip():
@@ -68,18 +85,19 @@ def change_command(req: Request, verb: str, reference: str, rest: str) -> Reply 
         return None
     draft, _, _, fields = changes.edit_fields(req.session, actor=req.actor, draft_id=draft.id, now=req.now)
     fields.text = spec.check_text(rest)
-    outcome = changes.edit(req.session, actor=req.actor, draft_id=draft.id, version=draft.current_version,
-                           fields=fields, now=req.now)
+    outcome = changes.edit(
+        req.session, actor=req.actor, draft_id=draft.id, version=draft.current_version, fields=fields, now=req.now
+    )
     hand_off_after_commit(req, outcome)
-    return Reply(text=flows.confirmation(outcome, plan.timezone, req.now, req.t,
-                                                 revised=outcome.draft.current_version))
+    return Reply(text=flows.confirmation(outcome, plan.timezone, req.now, req.t, revised=outcome.draft.current_version))
 
 
 def rescheduled_text(req: Request, outcome: Outcome, timezone: str) -> str:
     draft = outcome.draft
     assert draft.publish_at is not None
-    return blocks.rescheduled_reply(draft.reference, draft.publish_at, outcome.due_at, timezone,
-                                    bool(outcome.webhook_ids), req.t)
+    return blocks.rescheduled_reply(
+        draft.reference, draft.publish_at, outcome.due_at, timezone, bool(outcome.webhook_ids), req.t
+    )
 
 
 # -- the buttons on the author's copy ----------------------------------------------------------------------
@@ -92,10 +110,18 @@ def open_edit_form(req: Request, draft_id: int, version: int) -> None:
     """The draft form, prefilled with the current version (a stale copy's version is refused)."""
     draft, client, plan, fields = changes.edit_fields(req.session, actor=req.actor, draft_id=draft_id, now=req.now)
     service.require_current(draft, version)
-    req.open_form(modals.draft_modal(req.t, client_name=client.name, timezone=plan.timezone,
-                                     categories=plan.pre_approved_categories, fields=fields, edit=True,
-                                     meta={"draft_id": draft.id, "version": version, "edit": True},
-                                     reference=draft.reference))
+    req.open_form(
+        modals.draft_modal(
+            req.t,
+            client_name=client.name,
+            timezone=plan.timezone,
+            categories=plan.pre_approved_categories,
+            fields=fields,
+            edit=True,
+            meta={"draft_id": draft.id, "version": version, "edit": True},
+            reference=draft.reference,
+        )
+    )
 
 
 def withdraw_clicked(req: Request) -> None:
@@ -108,9 +134,16 @@ def withdraw_clicked(req: Request) -> None:
 def reschedule_clicked(req: Request) -> None:
     draft_id, version = service.parse_value(req.value)
     draft, _, plan = changes.check_can_change(req.session, actor=req.actor, draft_id=draft_id, now=req.now)
-    req.open_form(modals.reschedule_modal(req.t, reference=draft.reference, timezone=plan.timezone,
-                                          publish_at=draft.publish_at, now=req.now,
-                                          meta={"draft_id": draft.id, "version": version}))
+    req.open_form(
+        modals.reschedule_modal(
+            req.t,
+            reference=draft.reference,
+            timezone=plan.timezone,
+            publish_at=draft.publish_at,
+            now=req.now,
+            meta={"draft_id": draft.id, "version": version},
+        )
+    )
 
 
 def reschedule_submitted(req: Request) -> None:

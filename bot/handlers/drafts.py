@@ -20,8 +20,10 @@ from bot.slack import files
 from bot.slack.listeners import Action, Registration, Shortcut, Subcommand, View
 from bot.slack.request import Reply, Request
 
-DRAFT_USAGE = N_("Write `/nexo draft CLIENT [network:instagram,x] [at:2026-12-01T10:00] [category:NAME] TEXT`, "
-                 "or `/nexo draft CLIENT` for a form.")
+DRAFT_USAGE = N_(
+    "Write `/nexo draft CLIENT [network:instagram,x] [at:2026-12-01T10:00] [category:NAME] TEXT`, "
+    "or `/nexo draft CLIENT` for a form."
+)
 
 
 # -- /nexo draft ----------------------------------------------------------------------------------------
@@ -39,8 +41,15 @@ def draft_command(req: Request) -> Reply | None:
     plan = plans.current_plan(client)
     req.about(plan)
     if not options and not text:
-        req.open_form(modals.draft_modal(req.t, client_name=client.name, timezone=plan.timezone,
-                                         categories=plan.pre_approved_categories, meta={"client_id": client.id}))
+        req.open_form(
+            modals.draft_modal(
+                req.t,
+                client_name=client.name,
+                timezone=plan.timezone,
+                categories=plan.pre_approved_categories,
+                meta={"client_id": client.id},
+            )
+        )
         return None
     if not text:
         raise UserError(DRAFT_USAGE)
@@ -69,8 +78,9 @@ def pending_command(req: Request) -> Reply:
     actor = req.actor
     client = plans.resolve_client(req.session, actor, req.args) if req.args else None
     items = listing.waiting_items(req.session, actor, client=client)
-    text, blocks = listing.pending_message(items, req.now, req.t, client=client,
-                                           mine=home.waiting_on(req, client=client))
+    text, blocks = listing.pending_message(
+        items, req.now, req.t, client=client, mine=home.waiting_on(req, client=client)
+    )
     return Reply(text=text, blocks=blocks)
 
 
@@ -101,8 +111,11 @@ def _option_names(view: dict[str, Any], block_id: str) -> dict[str, str]:
     for block in view.get("blocks") or []:
         if isinstance(block, dict) and block.get("block_id") == block_id:
             options = (block.get("element") or {}).get("options") or []
-            return {str(o.get("value")): str((o.get("text") or {}).get("text", ""))[:255]
-                    for o in options if isinstance(o, dict) and isinstance(o.get("text"), dict)}
+            return {
+                str(o.get("value")): str((o.get("text") or {}).get("text", ""))[:255]
+                for o in options
+                if isinstance(o, dict) and isinstance(o.get("text"), dict)
+            }
     return {}
 
 
@@ -114,8 +127,9 @@ def draft_submitted(req: Request) -> dict[str, Any] | None:
     if fields is None:
         return {"response_action": "errors", "errors": {block: e.render(req.t.gettext) for block, e in errors.items()}}
     added = media.check_files(req.prepared.get("files", []), owner=actor.user_id, target=fields.networks)
-    fields.media = flows.form_media(req.session, form=form, kept=modals.picked_files(req.view)[0], added=added,
-                                    target=fields.networks)
+    fields.media = flows.form_media(
+        req.session, form=form, kept=modals.picked_files(req.view)[0], added=added, target=fields.networks
+    )
     outcome = flows.submit_draft_form(req.session, actor=actor, form=form, fields=fields, now=req.now, t=req.t)
     hand_off_after_commit(req, outcome)
     return None
@@ -133,10 +147,16 @@ def send_for_approval(req: Request) -> None:
     clients = [(c.id, c.name) for c in plans.visible_clients(req.session, actor)]
     if not clients:
         raise UserError(N_("There is no client you can write drafts for yet. Add one with `/nexo client add`."))
-    shared = [(str(f["id"]), str(f.get("name") or f.get("title") or f["id"])) for f in message.get("files") or []
-              if isinstance(f, dict) and f.get("id")]
-    req.open_form(modals.shortcut_modal(req.t, clients=clients, text=str(message.get("text") or ""), files=shared,
-                                        meta={"from": "shortcut"}))
+    shared = [
+        (str(f["id"]), str(f.get("name") or f.get("title") or f["id"]))
+        for f in message.get("files") or []
+        if isinstance(f, dict) and f.get("id")
+    ]
+    req.open_form(
+        modals.shortcut_modal(
+            req.t, clients=clients, text=str(message.get("text") or ""), files=shared, meta={"from": "shortcut"}
+        )
+    )
 
 
 def shortcut_submitted(req: Request) -> None:
@@ -149,8 +169,9 @@ def shortcut_submitted(req: Request) -> None:
     if fields is None:
         raise next(iter(errors.values()))
     fields.media = media.check_files(req.prepared.get("files", []), owner=actor.user_id, target=fields.networks)
-    outcome = flows.submit_draft_form(req.session, actor=actor, form=DraftForm(plan, client=client), fields=fields,
-                                      now=req.now, t=req.t)
+    outcome = flows.submit_draft_form(
+        req.session, actor=actor, form=DraftForm(plan, client=client), fields=fields, now=req.now, t=req.t
+    )
     hand_off_after_commit(req, outcome)
 
 
@@ -158,27 +179,55 @@ def revise_clicked(req: Request) -> None:
     """The Revise button: the form, prefilled with the version the reviewer commented on."""
     actor = req.actor
     draft_id, version = service.parse_value(req.value)
-    draft, client, plan, fields = flows.revision_fields(req.session, actor=actor, draft_id=draft_id,
-                                                        version=version, now=req.now)
-    req.open_form(modals.draft_modal(req.t, client_name=client.name, timezone=plan.timezone,
-                                     categories=plan.pre_approved_categories,
-                                     meta={"draft_id": draft.id, "version": version}, fields=fields,
-                                     reference=draft.reference))
+    draft, client, plan, fields = flows.revision_fields(
+        req.session, actor=actor, draft_id=draft_id, version=version, now=req.now
+    )
+    req.open_form(
+        modals.draft_modal(
+            req.t,
+            client_name=client.name,
+            timezone=plan.timezone,
+            categories=plan.pre_approved_categories,
+            meta={"draft_id": draft.id, "version": version},
+            fields=fields,
+            reference=draft.reference,
+        )
+    )
 
 
 LISTENERS: list[Registration] = [
-    Subcommand("draft", draft_command, aliases=("borrador", "post"), help=[
-        (N_("/nexo draft CLIENT [network:x] [at:2026-12-01T10:00] [category:NAME] TEXT"),
-         N_("send a post to the client for approval (only the client opens a form)")),
-        *draft_changes.HELP,
-    ], deferrable=draft_is_typed_in_full),
-    Subcommand("pending", pending_command, aliases=("pendientes", "pendiente"), help=[
-        (N_("/nexo pending [CLIENT]"), N_("what waits on whom, most urgent first")),
-    ]),
-    Subcommand("calendar", calendar_command, aliases=("calendario", "cal"), help=[
-        (N_("/nexo calendar [CLIENT] [week|month|from:2026-12-07]"),
-         N_("the scheduled posts per day, with their state and a link to their card")),
-    ]),
+    Subcommand(
+        "draft",
+        draft_command,
+        aliases=("borrador", "post"),
+        help=[
+            (
+                N_("/nexo draft CLIENT [network:x] [at:2026-12-01T10:00] [category:NAME] TEXT"),
+                N_("send a post to the client for approval (only the client opens a form)"),
+            ),
+            *draft_changes.HELP,
+        ],
+        deferrable=draft_is_typed_in_full,
+    ),
+    Subcommand(
+        "pending",
+        pending_command,
+        aliases=("pendientes", "pendiente"),
+        help=[
+            (N_("/nexo pending [CLIENT]"), N_("what waits on whom, most urgent first")),
+        ],
+    ),
+    Subcommand(
+        "calendar",
+        calendar_command,
+        aliases=("calendario", "cal"),
+        help=[
+            (
+                N_("/nexo calendar [CLIENT] [week|month|from:2026-12-07]"),
+                N_("the scheduled posts per day, with their state and a link to their card"),
+            ),
+        ],
+    ),
     View(ids.DRAFT_MODAL, draft_submitted, fields=modals.FIELD_BLOCKS, prepare=look_up_files),
     Shortcut(ids.SEND_FOR_APPROVAL, send_for_approval),
     View(ids.SHORTCUT_MODAL, shortcut_submitted, fields=modals.SHORTCUT_FIELD_BLOCKS, prepare=look_up_files),

@@ -25,8 +25,9 @@ from bot.tracking.reports import lead_home_section as tracking_home
 
 
 class WaitingSource(Protocol):
-    def __call__(self, session: Session, actor: Actor, now: datetime, t: Translator, *,
-                 client: Client | None = None) -> list[waiting.Entry]: ...
+    def __call__(
+        self, session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
+    ) -> list[waiting.Entry]: ...
 
 
 HomeSection = Callable[[Session, Actor, datetime, Translator], list[dict[str, Any]]]
@@ -40,12 +41,13 @@ OTHER_SECTIONS_MIN = 20  # blocks kept for the domains' sections however much wa
 
 def waiting_on(req: Request, *, client: Client | None = None) -> list[waiting.Entry]:
     """Everything waiting on the person who sent ``req`` (at ``client``, when given), most urgent first."""
-    return waiting.by_urgency([entry for source in WAITING_SOURCES
-                               for entry in source(req.session, req.actor, req.now, req.t, client=client)])
+    return waiting.by_urgency(
+        [entry for source in WAITING_SOURCES for entry in source(req.session, req.actor, req.now, req.t, client=client)]
+    )
 
 
 def waiting_blocks(entries: list[waiting.Entry], t: Translator, *, max_blocks: int) -> list[dict[str, Any]]:
-    """"Waiting on you": a header, then each entry with its buttons (or a line saying nothing waits)."""
+    """ "Waiting on you": a header, then each entry with its buttons (or a line saying nothing waits)."""
     head = {"type": "header", "text": {"type": "plain_text", "text": t(N_("Waiting on you"))[:150]}}
     if not entries:
         return [head, section(t(N_("Nothing waits on you right now.")))]
@@ -61,7 +63,7 @@ def home_opened(req: Request) -> None:
     others = [block for part in HOME_SECTIONS for block in part(req.session, req.actor, req.now, req.t)]
     mine = waiting_blocks(waiting_on(req), req.t, max_blocks=room - 1 - min(len(others), OTHER_SECTIONS_MIN))
     mine.append(divider())
-    view["blocks"] = [intro, *mine, *others[:room - len(mine)], *rest]
+    view["blocks"] = [intro, *mine, *others[: room - len(mine)], *rest]
     enqueue_home(req.session, now=req.now, user=req.actor.user_id, view=view)
 
 

@@ -18,8 +18,7 @@ log = logging.getLogger(__name__)
 
 INTERACTIVE = ("block_actions", "view_submission", "view_closed", "message_action", "shortcut", "block_suggestion")
 # What an input element reports in ``view.state.values``, by key: one string, or a list of them.
-ONE = ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date", "selected_time",
-       "type")
+ONE = ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date", "selected_time", "type")
 MANY = ("selected_users", "selected_conversations", "selected_channels")
 # The events Nexo listens to (manifest.json), and their fields it reads as strings.
 EVENTS = ("message", "app_home_opened")
@@ -97,8 +96,11 @@ def _action(action: Any) -> bool:
 
 
 def _view(view: Any) -> bool:
-    if not isinstance(view, dict) or not _opt_str(view.get("callback_id")) or not _opt_str(
-            view.get("private_metadata")):
+    if (
+        not isinstance(view, dict)
+        or not _opt_str(view.get("callback_id"))
+        or not _opt_str(view.get("private_metadata"))
+    ):
         return False
     if "state" not in view:
         return True
@@ -106,8 +108,9 @@ def _view(view: Any) -> bool:
     values = state.get("values", {}) if isinstance(state, dict) else None
     if not isinstance(values, dict):
         return False
-    return all(isinstance(elements, dict) and all(_element(e) for e in elements.values())
-               for elements in values.values())
+    return all(
+        isinstance(elements, dict) and all(_element(e) for e in elements.values()) for elements in values.values()
+    )
 
 
 def _element(element: Any) -> bool:
@@ -120,7 +123,8 @@ def _element(element: Any) -> bool:
     option = element.get("selected_option")
     options = element.get("selected_options")
     return (option is None or _option(option)) and (
-        options is None or (isinstance(options, list) and all(_option(o) for o in options)))
+        options is None or (isinstance(options, list) and all(_option(o) for o in options))
+    )
 
 
 def _option(option: Any) -> bool:

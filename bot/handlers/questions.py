@@ -23,7 +23,7 @@ def split_client(args: str) -> tuple[str, str]:
     if args[:1] in ('"', "“"):
         closing = args.find("”" if args[0] == "“" else '"', 1)
         if closing > 0:
-            return args[1:closing], args[closing + 1:].strip()
+            return args[1:closing], args[closing + 1 :].strip()
     name, _, rest = args.partition(" ")
     return name, rest.strip()
 
@@ -35,12 +35,22 @@ def ask_command(req: Request) -> Reply:
     req.about(client.current_plan)
     asked = questions.ask(req.session, actor=req.actor, client=client, text=text, now=req.now)
     where = blocks.Where(asked.plan.timezone, req.t.language)
-    reply = req.t(N_("Sent {reference} to <@{ref}> for *{client}*; the answer is due {due}. "
-                     "I'll pass it on to you when it arrives."), reference=asked.question.reference,
-                  ref=asked.question.asked_to, client=asked.client_name, due=where.when(asked.request.due_at))
+    reply = req.t(
+        N_(
+            "Sent {reference} to <@{ref}> for *{client}*; the answer is due {due}. "
+            "I'll pass it on to you when it arrives."
+        ),
+        reference=asked.question.reference,
+        ref=asked.question.asked_to,
+        client=asked.client_name,
+        due=where.when(asked.request.due_at),
+    )
     if asked.delivered_at > req.now:
-        reply += " " + req.t(N_("*{client}* is closed now, so it goes out {when}."), client=asked.client_name,
-                             when=where.when(asked.delivered_at))
+        reply += " " + req.t(
+            N_("*{client}* is closed now, so it goes out {when}."),
+            client=asked.client_name,
+            when=where.when(asked.delivered_at),
+        )
     return Reply(text=reply)
 
 
@@ -52,16 +62,27 @@ def answer_clicked(req: Request) -> None:
 
 
 def answer_submitted(req: Request) -> None:
-    questions.answer(req.session, question_id=row_id(req.metadata.get("question_id")), by=req.user_id,
-                     text=read(req.view, ids.ANSWER_TEXT) or "", now=req.now, via="button")
+    questions.answer(
+        req.session,
+        question_id=row_id(req.metadata.get("question_id")),
+        by=req.user_id,
+        text=read(req.view, ids.ANSWER_TEXT) or "",
+        now=req.now,
+        via="button",
+    )
 
 
 def thread_answered(req: Request) -> None:
     """A reply in the thread of an open question, by someone who may answer it, is the answer."""
     event = req.event
     thread_ts, user = event.get("thread_ts"), event.get("user")
-    if event.get("subtype") not in ANSWER_SUBTYPES or event.get("bot_id") or not user or not thread_ts \
-            or thread_ts == event.get("ts"):
+    if (
+        event.get("subtype") not in ANSWER_SUBTYPES
+        or event.get("bot_id")
+        or not user
+        or not thread_ts
+        or thread_ts == event.get("ts")
+    ):
         return
     channel = str(event.get("channel"))
     question = questions.open_question_in_thread(req.session, channel, str(thread_ts))
@@ -75,8 +96,9 @@ def thread_answered(req: Request) -> None:
     except UserError:
         return  # someone else chatting in the thread
     # If a click answered it meanwhile, the Conflict is logged as "event not taken" and nothing changes.
-    questions.answer(req.session, question_id=question.id, by=user, text=event.get("text", ""), now=req.now,
-                     via="thread")
+    questions.answer(
+        req.session, question_id=question.id, by=user, text=event.get("text", ""), now=req.now, via="thread"
+    )
 
 
 # -- the asker's Cancel -------------------------------------------------------------------------------
@@ -94,9 +116,11 @@ def promise_clicked(req: Request) -> None:
 def promise_submitted(req: Request) -> None:
     request = promises.get_request(req.session, row_id(req.metadata.get("request_id")))
     owner = promises.check_can_promise(req.session, request, req.user_id)
-    promised = promises.local_instant(_picked(req.view, ids.PROMISE_DATE, "selected_date"),
-                                      _picked(req.view, ids.PROMISE_TIME, "selected_time"),
-                                      current_plan(owner).timezone)
+    promised = promises.local_instant(
+        _picked(req.view, ids.PROMISE_DATE, "selected_date"),
+        _picked(req.view, ids.PROMISE_TIME, "selected_time"),
+        current_plan(owner).timezone,
+    )
     promises.promise_reply(req.session, request_id=request.id, by=req.user_id, at=promised, now=req.now)
 
 
@@ -106,9 +130,14 @@ def _picked(view: dict[str, Any], block_id: str, key: str) -> str | None:
 
 
 LISTENERS: list[Registration] = [
-    Subcommand("ask", ask_command, aliases=("question", "pregunta", "preguntar"), help=[
-        (N_("/nexo ask CLIENT QUESTION"), N_("ask a client's reference person; I time the answer and relay it")),
-    ]),
+    Subcommand(
+        "ask",
+        ask_command,
+        aliases=("question", "pregunta", "preguntar"),
+        help=[
+            (N_("/nexo ask CLIENT QUESTION"), N_("ask a client's reference person; I time the answer and relay it")),
+        ],
+    ),
     Action(ids.ANSWER, answer_clicked),
     View(ids.ANSWER_MODAL, answer_submitted, fallback=ids.ANSWER_TEXT),
     Action(ids.CANCEL_QUESTION, cancel_clicked, deferrable=True),

@@ -57,20 +57,26 @@ def parse_report_args(text: str) -> ReportArgs:
 def report_command(req: Request) -> Reply:
     args = parse_report_args(req.args)
     if not args.client_name and args.kind:  # the default report covers every client you can see
-        raise UserError(N_("Which client? For example: `/nexo report Acme audit`. Reports: {kinds}."),
-                        kinds=", ".join(sorted(k for k in REPORT_KINDS if k)))
+        raise UserError(
+            N_("Which client? For example: `/nexo report Acme audit`. Reports: {kinds}."),
+            kinds=", ".join(sorted(k for k in REPORT_KINDS if k)),
+        )
     handler = REPORT_KINDS.get(args.kind)
     if handler is None:
-        raise UserError(N_("Say which report you want, e.g. `/nexo report {client} audit`. Reports: {kinds}."),
-                        client=args.client_name, kinds=", ".join(sorted(k for k in REPORT_KINDS if k)))
+        raise UserError(
+            N_("Say which report you want, e.g. `/nexo report {client} audit`. Reports: {kinds}."),
+            client=args.client_name,
+            kinds=", ".join(sorted(k for k in REPORT_KINDS if k)),
+        )
     return handler(req, args)
 
 
 def upload_file_later(req: Request, *, filename: str, content: str, title: str, comment: str) -> None:
     """Owe ``content`` as a file in the user's DM: stored with the command's work, uploaded by the outbox
     (retried until Slack takes it)."""
-    enqueue_upload(req.session, now=req.now, to=req.actor.user_id, filename=filename, title=title, comment=comment,
-                   content=content)
+    enqueue_upload(
+        req.session, now=req.now, to=req.actor.user_id, filename=filename, title=title, comment=comment, content=content
+    )
 
 
 # -- kinds -----------------------------------------------------------------------------------------
@@ -83,20 +89,32 @@ def audit_report(req: Request, args: ReportArgs) -> Reply:
     filename = f"nexo-audit-{client.ref_prefix.lower()}-{req.now.strftime('%Y%m%d-%H%M')}.csv"
     name = client.name
     rows = content.count("\n") - 1
-    upload_file_later(req, filename=filename, content=content, title=req.t(N_("Audit trail of {client}"), client=name),
-                      comment=req.t.ngettext("Audit trail of {client}: {n} event.",
-                                             "Audit trail of {client}: {n} events.", rows, client=name))
-    return Reply(text=req.t.ngettext("Preparing the audit trail of {client} ({n} event); I'll send you the CSV in a "
-                                     "direct message.", "Preparing the audit trail of {client} ({n} events); I'll send "
-                                     "you the CSV in a direct message.", rows, client=name))
+    upload_file_later(
+        req,
+        filename=filename,
+        content=content,
+        title=req.t(N_("Audit trail of {client}"), client=name),
+        comment=req.t.ngettext(
+            "Audit trail of {client}: {n} event.", "Audit trail of {client}: {n} events.", rows, client=name
+        ),
+    )
+    return Reply(
+        text=req.t.ngettext(
+            "Preparing the audit trail of {client} ({n} event); I'll send you the CSV in a direct message.",
+            "Preparing the audit trail of {client} ({n} events); I'll send you the CSV in a direct message.",
+            rows,
+            client=name,
+        )
+    )
 
 
 # -- response times (bot.tracking) ------------------------------------------------------------------
 def report_days(options: dict[str, str]) -> int:
     raw = options.get("days") or options.get("dias") or options.get("días") or str(tracking.DEFAULT_DAYS)
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= tracking.MAX_DAYS:  # not "²" or "١"
-        raise UserError(N_("days: “{value}” must be a whole number from 1 to {limit}."), value=raw[:20],
-                        limit=tracking.MAX_DAYS)
+        raise UserError(
+            N_("days: “{value}” must be a whole number from 1 to {limit}."), value=raw[:20], limit=tracking.MAX_DAYS
+        )
     return int(raw)
 
 
@@ -104,7 +122,7 @@ def response_report(req: Request, args: ReportArgs) -> Reply:
     """Response times per client (all you can see, or one): the figures in the ack, the chart in a DM."""
     days = report_days(args.options)
     clients = tracking.report_clients(req.session, req.actor, args.client_name or None)
-    shown = clients[:report_blocks.MAX_CLIENTS]
+    shown = clients[: report_blocks.MAX_CLIENTS]
     figures = [tracking.client_figures(req.session, c, now=req.now, days=days) for c in shown]
     text, blocks = report_blocks.report_message(figures, req.t, days=days, more=len(clients) - len(shown))
     if figures and charts_available():
@@ -119,12 +137,22 @@ def upload_chart_later(req: Request, figures: list[tracking.ClientFigures], *, d
     """Owe the chart in the user's DM: what to draw is stored with the command's work; the outbox draws
     it (matplotlib takes a second) and uploads it off the request, retried until Slack takes it."""
     t, now = req.t, req.now
-    labels = Labels(t.ngettext("Response times, last day", "Response times, last {n} days", days),
-                    t(N_("business hours")),
-                    t(N_("response window")), t(N_("no answers in this period")))
+    labels = Labels(
+        t.ngettext("Response times, last day", "Response times, last {n} days", days),
+        t(N_("business hours")),
+        t(N_("response window")),
+        t(N_("no answers in this period")),
+    )
     series = [Series(f.client_name, list(f.response_hours), f.window.total_seconds() / 3600) for f in figures]
-    enqueue_upload(req.session, now=now, to=req.actor.user_id, filename=f"response-times-{now:%Y%m%d-%H%M%S}.png",
-                   title=labels.title, comment="", render={"name": RESPONSE_CHART, "args": chart_args(series, labels)})
+    enqueue_upload(
+        req.session,
+        now=now,
+        to=req.actor.user_id,
+        filename=f"response-times-{now:%Y%m%d-%H%M%S}.png",
+        title=labels.title,
+        comment="",
+        render={"name": RESPONSE_CHART, "args": chart_args(series, labels)},
+    )
 
 
 def requests_csv_report(req: Request, args: ReportArgs) -> Reply:
@@ -132,19 +160,38 @@ def requests_csv_report(req: Request, args: ReportArgs) -> Reply:
     from the period's start on) as a second table, in a DM."""
     days, now = report_days(args.options), req.now
     client = tracking.report_clients(req.session, req.actor, args.client_name)[0]
-    count, content = tracking.request_log_csv(req.session, client, since=now - timedelta(days=days), now=now,
-                                              waiting_on=None if req.actor.is_agency else WaitingOn.CLIENT)
+    count, content = tracking.request_log_csv(
+        req.session,
+        client,
+        since=now - timedelta(days=days),
+        now=now,
+        waiting_on=None if req.actor.is_agency else WaitingOn.CLIENT,
+    )
     content += content_calendar.csv_section(req.session, req.actor, client, since=now - timedelta(days=days))
     name, filename = client.name, f"nexo-requests-{client.ref_prefix.lower()}-{now.strftime('%Y%m%d-%H%M')}.csv"
-    upload_file_later(req, filename=filename, content=content,
-                      title=req.t(N_("Requests of {client}"), client=name),
-                      comment=req.t.ngettext("Requests of {client}, last day: {count}.",
-                                             "Requests of {client}, last {n} days: {count}.", days, client=name,
-                                             count=count))
+    upload_file_later(
+        req,
+        filename=filename,
+        content=content,
+        title=req.t(N_("Requests of {client}"), client=name),
+        comment=req.t.ngettext(
+            "Requests of {client}, last day: {count}.",
+            "Requests of {client}, last {n} days: {count}.",
+            days,
+            client=name,
+            count=count,
+        ),
+    )
     period = req.t.ngettext("last day", "last {n} days", days)
-    return Reply(text=req.t.ngettext("Exporting {n} request of {client} ({period}); I'll send you the CSV in a direct "
-                                     "message.", "Exporting {n} requests of {client} ({period}); I'll send you the CSV "
-                                     "in a direct message.", count, client=name, period=period))
+    return Reply(
+        text=req.t.ngettext(
+            "Exporting {n} request of {client} ({period}); I'll send you the CSV in a direct message.",
+            "Exporting {n} requests of {client} ({period}); I'll send you the CSV in a direct message.",
+            count,
+            client=name,
+            period=period,
+        )
+    )
 
 
 def crises_report(req: Request, args: ReportArgs) -> Reply:
@@ -157,15 +204,24 @@ def crises_report(req: Request, args: ReportArgs) -> Reply:
 
 
 REPORT_KINDS: dict[str, ReportKind] = {
-    "audit": audit_report, "auditoria": audit_report, "auditoría": audit_report,
-    "": response_report, "csv": requests_csv_report,
-    "crises": crises_report, "crisis": crises_report,
+    "audit": audit_report,
+    "auditoria": audit_report,
+    "auditoría": audit_report,
+    "": response_report,
+    "csv": requests_csv_report,
+    "crises": crises_report,
+    "crisis": crises_report,
 }
 
 LISTENERS: list[Registration] = [
-    Subcommand("report", report_command, aliases=("reports", "informe", "informes"), help=[
-        (N_("/nexo report CLIENT audit"), N_("every step of the client's drafts, as a CSV file (agency only)")),
-        (N_("/nexo report [CLIENT] [days:30]"), N_("response times per client, with a chart")),
-        (N_("/nexo report CLIENT csv [days:30]"), N_("every tracked request of the client, as a CSV file")),
-    ]),
+    Subcommand(
+        "report",
+        report_command,
+        aliases=("reports", "informe", "informes"),
+        help=[
+            (N_("/nexo report CLIENT audit"), N_("every step of the client's drafts, as a CSV file (agency only)")),
+            (N_("/nexo report [CLIENT] [days:30]"), N_("response times per client, with a chart")),
+            (N_("/nexo report CLIENT csv [days:30]"), N_("every tracked request of the client, as a CSV file")),
+        ],
+    ),
 ]

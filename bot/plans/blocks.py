@@ -33,18 +33,32 @@ from bot.plans.models import Client, Plan
 
 LANG_NAMES = {"en": "English", "es": "Español"}
 FIELD_LABELS = {
-    "reference_user": N_("Reference person"), "backups": N_("Backups"), "account_lead": N_("Account lead"),
-    "community_managers": N_("Community managers"), "channel": N_("Client channel"), "language": N_("Language"),
-    "timezone": N_("Time zone"), "hours": N_("Business hours"), "holiday_country": N_("Holidays"),
-    "holiday_subdiv": N_("Holiday region"), "closed_dates": N_("Extra closed dates"),
-    "response_window_minutes": N_("Response window"), "crisis_window_minutes": N_("Crisis window"),
-    "remind_at_percent": N_("Reminder"), "escalate_backups_percent": N_("Escalate to backups"),
-    "escalate_lead_percent": N_("Escalate to account lead"), "overdue_repeat_minutes": N_("Repeat while overdue"),
-    "overdue_repeat_limit": N_("Repeat limit"), "publish_margin_minutes": N_("Safety margin before publishing"),
-    "internal_review": N_("Internal review first"), "require_all_reviewers": N_("All reviewers must approve"),
+    "reference_user": N_("Reference person"),
+    "backups": N_("Backups"),
+    "account_lead": N_("Account lead"),
+    "community_managers": N_("Community managers"),
+    "channel": N_("Client channel"),
+    "language": N_("Language"),
+    "timezone": N_("Time zone"),
+    "hours": N_("Business hours"),
+    "holiday_country": N_("Holidays"),
+    "holiday_subdiv": N_("Holiday region"),
+    "closed_dates": N_("Extra closed dates"),
+    "response_window_minutes": N_("Response window"),
+    "crisis_window_minutes": N_("Crisis window"),
+    "remind_at_percent": N_("Reminder"),
+    "escalate_backups_percent": N_("Escalate to backups"),
+    "escalate_lead_percent": N_("Escalate to account lead"),
+    "overdue_repeat_minutes": N_("Repeat while overdue"),
+    "overdue_repeat_limit": N_("Repeat limit"),
+    "publish_margin_minutes": N_("Safety margin before publishing"),
+    "internal_review": N_("Internal review first"),
+    "require_all_reviewers": N_("All reviewers must approve"),
     "lead_can_decide": N_("Account lead may decide when escalated"),
-    "pre_approved_categories": N_("Pre-approved categories"), "crisis_manual": N_("Crisis manual"),
-    "crisis_extra_pages": N_("Also page in a crisis"), "crisis_repeat_minutes": N_("Crisis page repeat"),
+    "pre_approved_categories": N_("Pre-approved categories"),
+    "crisis_manual": N_("Crisis manual"),
+    "crisis_extra_pages": N_("Also page in a crisis"),
+    "crisis_repeat_minutes": N_("Crisis page repeat"),
     "note": N_("Note"),
 }
 
@@ -79,8 +93,9 @@ def format_value(field: str, value: Any, t: Translator) -> str:
     return str(value)
 
 
-def plan_card(client: Client, plan: Plan, t: Translator, *, versions: list[Plan] | None = None
-              ) -> tuple[str, list[dict[str, Any]]]:
+def plan_card(
+    client: Client, plan: Plan, t: Translator, *, versions: list[Plan] | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """``/nexo client show``: the whole plan, then its recent history."""
     holidays = "—"
     if plan.holiday_country:
@@ -100,11 +115,22 @@ def plan_card(client: Client, plan: Plan, t: Translator, *, versions: list[Plan]
         (N_("Holidays"), holidays + (f" + {', '.join(plan.closed_dates)}" if plan.closed_dates else "")),
         (N_("Response window"), t(N_("{window} of business time"), window=window)),
         (N_("Reminder"), t(N_("at {percent}% of the window"), percent=plan.remind_at_percent)),
-        (N_("Escalation"), t(N_("backups at due + {b}%, account lead at due + {l}%"),
-                             b=plan.escalate_backups_percent, l=plan.escalate_lead_percent)),
-        (N_("Repeat while overdue"), t(N_("every {every}; repeats: {count}"),
-                                      every=minutes(plan.overdue_repeat_minutes or plan.response_window_minutes),
-                                      count=plan.overdue_repeat_limit)),
+        (
+            N_("Escalation"),
+            t(
+                N_("backups at due + {b}%, account lead at due + {l}%"),
+                b=plan.escalate_backups_percent,
+                l=plan.escalate_lead_percent,
+            ),
+        ),
+        (
+            N_("Repeat while overdue"),
+            t(
+                N_("every {every}; repeats: {count}"),
+                every=minutes(plan.overdue_repeat_minutes or plan.response_window_minutes),
+                count=plan.overdue_repeat_limit,
+            ),
+        ),
         (N_("Crisis window"), t(N_("{window}, around the clock"), window=minutes(plan.crisis_window_minutes))),
         (N_("Crisis page repeat"), minutes(plan.crisis_repeat_minutes)),
     ]
@@ -125,11 +151,17 @@ def plan_card(client: Client, plan: Plan, t: Translator, *, versions: list[Plan]
 def _history_line(plan: Plan, t: Translator) -> str:
     when = date_token(plan.created_at, plan.timezone, t.language)
     if not plan.changes:
-        return t(N_("v{version}: created by {who} on {when}"), version=plan.version, who=mention(plan.created_by),
-                 when=when)
+        return t(
+            N_("v{version}: created by {who} on {when}"), version=plan.version, who=mention(plan.created_by), when=when
+        )
     changed = ", ".join(t(FIELD_LABELS.get(c["field"], c["field"])) for c in plan.changes)
-    return t(N_("v{version}: {who} changed {fields} on {when}"), version=plan.version,
-             who=mention(plan.created_by), fields=changed, when=when)
+    return t(
+        N_("v{version}: {who} changed {fields} on {when}"),
+        version=plan.version,
+        who=mention(plan.created_by),
+        fields=changed,
+        when=when,
+    )
 
 
 def change_summary(changes: list[Any], t: Translator) -> str:
@@ -151,17 +183,31 @@ def client_list(clients: list[Client], t: Translator) -> tuple[str, list[dict[st
         plan = c.current_plan
         who = mention(plan.reference_user) if plan else "—"
         window = minutes(plan.response_window_minutes) if plan else "—"
-        lines.append(t(N_("• *{name}* ({prefix}): reference {who}, window {window}"), name=c.name,
-                       prefix=c.ref_prefix, who=who, window=window))
+        lines.append(
+            t(
+                N_("• *{name}* ({prefix}): reference {who}, window {window}"),
+                name=c.name,
+                prefix=c.ref_prefix,
+                who=who,
+                window=window,
+            )
+        )
     title = t(N_("Clients ({count})"), count=len(clients))
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
-    blocks += [section("\n".join(lines[i:i + 25])) for i in range(0, len(lines), 25)][:45]
+    blocks += [section("\n".join(lines[i : i + 25])) for i in range(0, len(lines), 25)][:45]
     return title + "\n" + "\n".join(lines[:50]), blocks
 
 
 # -- the modal -------------------------------------------------------------------------------------
-def plan_modal(t: Translator, *, values: dict[str, Any], client: Client | None = None, name: str = "",
-               version: int | None = None, channel_id: str = "") -> dict[str, Any]:
+def plan_modal(
+    t: Translator,
+    *,
+    values: dict[str, Any],
+    client: Client | None = None,
+    name: str = "",
+    version: int | None = None,
+    channel_id: str = "",
+) -> dict[str, Any]:
     """Add (``client`` None) or edit a plan. ``private_metadata`` is untrusted on return."""
     hours = format_hours(from_json(values["hours"]))
     holidays = values["holiday_country"] or ""
@@ -174,53 +220,111 @@ def plan_modal(t: Translator, *, values: dict[str, Any], client: Client | None =
         _users_input(ids.REFERENCE, t(N_("Reference person (answers and approves)")), values["reference_user"]),
         _users_input(ids.BACKUPS, t(N_("Backups, in order")), values["backups"], multi=True, optional=True),
         _users_input(ids.LEAD, t(N_("Account lead (agency)")), values["account_lead"], optional=True),
-        _users_input(ids.CMS, t(N_("Community managers (agency)")), values["community_managers"], multi=True,
-                     optional=True),
-        _channel_input(ids.CHANNEL, t(N_("Client channel for shared notices (empty: direct messages)")),
-                       values["channel"]),
+        _users_input(
+            ids.CMS, t(N_("Community managers (agency)")), values["community_managers"], multi=True, optional=True
+        ),
+        _channel_input(
+            ids.CHANNEL, t(N_("Client channel for shared notices (empty: direct messages)")), values["channel"]
+        ),
         _language_input(t, values["language"]),
         text_input(ids.TIMEZONE, t(N_("Time zone")), values["timezone"], placeholder="Europe/Madrid"),
-        text_input(ids.HOURS, t(N_("Business hours")), hours, placeholder="mon-fri 09:00-14:00,16:00-19:00",
-                    hint=t(N_("Days and times, e.g. “mon-fri 09:00-18:00” or “24/7”. Split days with ;"))),
-        text_input(ids.HOLIDAYS, t(N_("Holiday calendar (country or country-region)")), holidays,
-                    placeholder="ES-MD", optional=True),
-        text_input(ids.CLOSED, t(N_("Extra closed dates")), ", ".join(values["closed_dates"]),
-                    placeholder="2026-12-24, 2026-12-31", optional=True),
-        text_input(ids.WINDOW, t(N_("Response window (business time)")), minutes(values["response_window_minutes"]),
-                    placeholder="4h"),
-        text_input(ids.CRISIS_WINDOW, t(N_("Crisis window (around the clock)")),
-                    minutes(values["crisis_window_minutes"]), placeholder="30m"),
-        text_input(ids.REMIND, t(N_("Remind at (% of the window)")), str(values["remind_at_percent"]),
-                    placeholder="75"),
-        text_input(ids.ESCALATE_BACKUPS, t(N_("Escalate to backups (% of the window after due)")),
-                    str(values["escalate_backups_percent"]), placeholder="0"),
-        text_input(ids.ESCALATE_LEAD, t(N_("Escalate to account lead (% of the window after due)")),
-                    str(values["escalate_lead_percent"]), placeholder="50"),
-        text_input(ids.OVERDUE_REPEAT, t(N_("Repeat overdue reminders every (business time)")),
-                    minutes(values["overdue_repeat_minutes"]) if values["overdue_repeat_minutes"] else "",
-                    placeholder="4h", optional=True,
-                    hint=t(N_("Empty: one response window. From 15m to 5d."))),
-        text_input(ids.OVERDUE_LIMIT, t(N_("Overdue reminders after the first one")),
-                    str(values["overdue_repeat_limit"]), placeholder="3",
-                    hint=t(N_("From 0 to {most}; after the last one the account lead takes over."),
-                           most=s.OVERDUE_LIMIT_MAX)),
-        text_input(ids.CRISIS_REPEAT, t(N_("Repeat crisis pages every")), minutes(values["crisis_repeat_minutes"]),
-                    placeholder="5m", hint=t(N_("From 1m to 1h, never longer than the crisis window."))),
+        text_input(
+            ids.HOURS,
+            t(N_("Business hours")),
+            hours,
+            placeholder="mon-fri 09:00-14:00,16:00-19:00",
+            hint=t(N_("Days and times, e.g. “mon-fri 09:00-18:00” or “24/7”. Split days with ;")),
+        ),
+        text_input(
+            ids.HOLIDAYS,
+            t(N_("Holiday calendar (country or country-region)")),
+            holidays,
+            placeholder="ES-MD",
+            optional=True,
+        ),
+        text_input(
+            ids.CLOSED,
+            t(N_("Extra closed dates")),
+            ", ".join(values["closed_dates"]),
+            placeholder="2026-12-24, 2026-12-31",
+            optional=True,
+        ),
+        text_input(
+            ids.WINDOW,
+            t(N_("Response window (business time)")),
+            minutes(values["response_window_minutes"]),
+            placeholder="4h",
+        ),
+        text_input(
+            ids.CRISIS_WINDOW,
+            t(N_("Crisis window (around the clock)")),
+            minutes(values["crisis_window_minutes"]),
+            placeholder="30m",
+        ),
+        text_input(
+            ids.REMIND, t(N_("Remind at (% of the window)")), str(values["remind_at_percent"]), placeholder="75"
+        ),
+        text_input(
+            ids.ESCALATE_BACKUPS,
+            t(N_("Escalate to backups (% of the window after due)")),
+            str(values["escalate_backups_percent"]),
+            placeholder="0",
+        ),
+        text_input(
+            ids.ESCALATE_LEAD,
+            t(N_("Escalate to account lead (% of the window after due)")),
+            str(values["escalate_lead_percent"]),
+            placeholder="50",
+        ),
+        text_input(
+            ids.OVERDUE_REPEAT,
+            t(N_("Repeat overdue reminders every (business time)")),
+            minutes(values["overdue_repeat_minutes"]) if values["overdue_repeat_minutes"] else "",
+            placeholder="4h",
+            optional=True,
+            hint=t(N_("Empty: one response window. From 15m to 5d.")),
+        ),
+        text_input(
+            ids.OVERDUE_LIMIT,
+            t(N_("Overdue reminders after the first one")),
+            str(values["overdue_repeat_limit"]),
+            placeholder="3",
+            hint=t(N_("From 0 to {most}; after the last one the account lead takes over."), most=s.OVERDUE_LIMIT_MAX),
+        ),
+        text_input(
+            ids.CRISIS_REPEAT,
+            t(N_("Repeat crisis pages every")),
+            minutes(values["crisis_repeat_minutes"]),
+            placeholder="5m",
+            hint=t(N_("From 1m to 1h, never longer than the crisis window.")),
+        ),
         _rules_input(t, values),
-        text_input(ids.PREAPPROVED, t(N_("Pre-approved categories (one per line)")),
-                    "\n".join(values["pre_approved_categories"]), multiline=True, optional=True),
-        text_input(ids.MANUAL, t(N_("Crisis manual (one step per line)")), "\n".join(values["crisis_manual"]),
-                    multiline=True, optional=True),
-        _users_input(ids.CRISIS_PAGES, t(N_("Also page in a crisis")), values["crisis_extra_pages"], multi=True,
-                     optional=True),
+        text_input(
+            ids.PREAPPROVED,
+            t(N_("Pre-approved categories (one per line)")),
+            "\n".join(values["pre_approved_categories"]),
+            multiline=True,
+            optional=True,
+        ),
+        text_input(
+            ids.MANUAL,
+            t(N_("Crisis manual (one step per line)")),
+            "\n".join(values["crisis_manual"]),
+            multiline=True,
+            optional=True,
+        ),
+        _users_input(
+            ids.CRISIS_PAGES, t(N_("Also page in a crisis")), values["crisis_extra_pages"], multi=True, optional=True
+        ),
     ]
     title = t(N_("New client")) if client is None else t(N_("Edit plan"))
     meta = {"client_id": client.id if client else None, "version": version, "channel": channel_id}
     return modal(ids.PLAN_MODAL, title, blocks, submit=t(N_("Save")), close=t(N_("Cancel")), metadata=meta)
 
 
-def _users_input(block_id: str, label: str, value: Any, *, multi: bool = False, optional: bool = False
-                 ) -> dict[str, Any]:
+def _users_input(
+    block_id: str, label: str, value: Any, *, multi: bool = False, optional: bool = False
+) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "multi_users_select" if multi else "users_select"}
     if multi and value:
         element["initial_users"] = list(value)
@@ -230,8 +334,10 @@ def _users_input(block_id: str, label: str, value: Any, *, multi: bool = False, 
 
 
 def _channel_input(block_id: str, label: str, value: str | None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "conversations_select",
-                               "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
+    element: dict[str, Any] = {
+        "type": "conversations_select",
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
     if value:
         element["initial_conversation"] = value
     return input_block(block_id, label, element, optional=True)
@@ -241,9 +347,11 @@ RULE_FIELDS = ("internal_review", "require_all_reviewers", "lead_can_decide")
 
 
 def _rules_input(t: Translator, values: dict[str, Any]) -> dict[str, Any]:
-    labels = {"internal_review": t(N_("Account lead reviews first")),
-              "require_all_reviewers": t(N_("Every reviewer (reference and backups) must approve")),
-              "lead_can_decide": t(N_("Account lead may decide when a request is escalated"))}
+    labels = {
+        "internal_review": t(N_("Account lead reviews first")),
+        "require_all_reviewers": t(N_("Every reviewer (reference and backups) must approve")),
+        "lead_can_decide": t(N_("Account lead may decide when a request is escalated")),
+    }
     options: list[dict[str, Any]] = [{"text": plain(labels[f], 75), "value": f} for f in RULE_FIELDS]
     element: dict[str, Any] = {"type": "checkboxes", "options": options}
     chosen = [o for o in options if values.get(o["value"])]
@@ -254,8 +362,11 @@ def _rules_input(t: Translator, values: dict[str, Any]) -> dict[str, Any]:
 
 def _language_input(t: Translator, value: str) -> dict[str, Any]:
     options = [{"text": plain(LANG_NAMES[code]), "value": code} for code in ("es", "en")]
-    element = {"type": "static_select", "options": options,
-               "initial_option": next(o for o in options if o["value"] == value)}
+    element = {
+        "type": "static_select",
+        "options": options,
+        "initial_option": next(o for o in options if o["value"] == value),
+    }
     return input_block(ids.LANGUAGE, t(N_("Language of messages to this client")), element)
 
 
@@ -263,8 +374,10 @@ def form_target(meta: dict[str, Any]) -> tuple[int | None, int | None]:
     """(client id, plan version) from the form's decoded ``private_metadata``: (None, None) for a new
     client. Numbers only: "7" is not an id here (the form wrote an int), and neither is true, 1e9 or 2**70."""
     client_id, version = meta.get("client_id"), meta.get("version")
-    return (row_id(client_id) if isinstance(client_id, int) else None,
-            row_id(version) if isinstance(version, int) else None)
+    return (
+        row_id(client_id) if isinstance(client_id, int) else None,
+        row_id(version) if isinstance(version, int) else None,
+    )
 
 
 def read_modal(view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, UserError]]:
@@ -272,6 +385,7 @@ def read_modal(view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Use
 
     Errors are untranslated :class:`UserError` objects rendered by the caller.
     """
+
     def raw(block_id: str) -> dict[str, Any]:
         return state_element(view, block_id)
 
@@ -305,10 +419,16 @@ def read_modal(view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Use
     attempt(ids.WINDOW, lambda: s.option_values("window", text(ids.WINDOW)))
     attempt(ids.CRISIS_WINDOW, lambda: s.option_values("crisis-window", text(ids.CRISIS_WINDOW)))
     attempt(ids.REMIND, lambda: s.option_values("remind", text(ids.REMIND)))
-    attempt(ids.ESCALATE_BACKUPS, lambda: {"escalate_backups_percent": s.parse_percent(
-        text(ids.ESCALATE_BACKUPS), option="backups", low=0, high=1000)})
-    attempt(ids.ESCALATE_LEAD, lambda: {"escalate_lead_percent": s.parse_percent(
-        text(ids.ESCALATE_LEAD), option="lead", low=0, high=1000)})
+    attempt(
+        ids.ESCALATE_BACKUPS,
+        lambda: {
+            "escalate_backups_percent": s.parse_percent(text(ids.ESCALATE_BACKUPS), option="backups", low=0, high=1000)
+        },
+    )
+    attempt(
+        ids.ESCALATE_LEAD,
+        lambda: {"escalate_lead_percent": s.parse_percent(text(ids.ESCALATE_LEAD), option="lead", low=0, high=1000)},
+    )
     attempt(ids.OVERDUE_REPEAT, lambda: s.option_values("overdue-repeat", text(ids.OVERDUE_REPEAT)))
     attempt(ids.OVERDUE_LIMIT, lambda: s.option_values("overdue-limit", text(ids.OVERDUE_LIMIT)))
     attempt(ids.CRISIS_REPEAT, lambda: s.option_values("crisis-repeat", text(ids.CRISIS_REPEAT)))
@@ -327,8 +447,9 @@ def webhook_line(masked: str | None, generated: str | None, t: Translator) -> st
         return t(N_("No publishing webhook: approved posts are not handed to any tool."))
     line = t(N_("Publishing webhook: {webhook}"), webhook=masked)
     if generated:
-        line += "\n" + t(N_("Signing secret, shown only this once: `{secret}`. Paste it into the publishing tool."),
-                         secret=generated)
+        line += "\n" + t(
+            N_("Signing secret, shown only this once: `{secret}`. Paste it into the publishing tool."), secret=generated
+        )
     return line
 
 

@@ -33,11 +33,21 @@ class Detour:
 
 def client_of(session: Session, user_id: str) -> Client | None:
     """The (oldest) active client this person decides or answers for."""
-    return session.scalars(
-        select(Client).join(PlanMember, PlanMember.plan_id == Client.current_plan_id)
-        .where(PlanMember.user_id == user_id, PlanMember.role.in_((Role.REFERENCE, Role.BACKUP)),
-               Client.status == ClientStatus.ACTIVE)
-        .order_by(Client.id).limit(1)).unique().first()
+    return (
+        session.scalars(
+            select(Client)
+            .join(PlanMember, PlanMember.plan_id == Client.current_plan_id)
+            .where(
+                PlanMember.user_id == user_id,
+                PlanMember.role.in_((Role.REFERENCE, Role.BACKUP)),
+                Client.status == ClientStatus.ACTIVE,
+            )
+            .order_by(Client.id)
+            .limit(1)
+        )
+        .unique()
+        .first()
+    )
 
 
 class ClientChannelDetours:
@@ -50,8 +60,9 @@ class ClientChannelDetours:
         if plan is None or not plan.channel:
             return None
         t = translator(plan.language)
-        return Detour(plan.channel, t(N_("<@{user}>, I can't send you direct messages, so this one is here:"),
-                                      user=user_id))
+        return Detour(
+            plan.channel, t(N_("<@{user}>, I can't send you direct messages, so this one is here:"), user=user_id)
+        )
 
     def undeliverable(self, session: Session, user_id: str, *, now: datetime) -> bool:
         """Tell the account lead, once per person and client, that a message could not reach ``user_id``."""
@@ -63,10 +74,16 @@ class ClientChannelDetours:
         if find_by_ref(session, key) is not None:
             return False
         t = translator(language_for(session, plan.account_lead, plan))
-        text = t(N_("⚠️ A message for <@{user}> ({client}) could not be delivered: Slack won't let me send them "
-                    "direct messages (they're probably in another organization and share no channel with me). "
-                    "Invite me to the Slack Connect channel you share with {client} and name it with `channel:` "
-                    "(`/nexo client edit {client}`): from then on, what I can't send them directly goes there "
-                    "with a mention."), user=user_id, client=client.name)
+        text = t(
+            N_(
+                "⚠️ A message for <@{user}> ({client}) could not be delivered: Slack won't let me send them "
+                "direct messages (they're probably in another organization and share no channel with me). "
+                "Invite me to the Slack Connect channel you share with {client} and name it with `channel:` "
+                "(`/nexo client edit {client}`): from then on, what I can't send them directly goes there "
+                "with a mention."
+            ),
+            user=user_id,
+            client=client.name,
+        )
         enqueue_post(session, now=now, to=plan.account_lead, text=text, ref_key=key)
         return True

@@ -49,8 +49,9 @@ class Client(Base):
     name_key: Mapped[str] = mapped_column(String(80), unique=True)
     # Prefix of human references such as ACME-42.
     ref_prefix: Mapped[str] = mapped_column(String(12), unique=True)
-    status: Mapped[ClientStatus] = mapped_column(Enum(ClientStatus, native_enum=False, length=16),
-                                                 default=ClientStatus.ACTIVE)
+    status: Mapped[ClientStatus] = mapped_column(
+        Enum(ClientStatus, native_enum=False, length=16), default=ClientStatus.ACTIVE
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(32))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

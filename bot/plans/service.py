@@ -92,19 +92,27 @@ def resolve_client(session: Session, actor: Actor, name: str, *, include_archive
     exact = session.scalars(visible.where(Client.name_key == key).limit(1)).unique().first()
     if exact is not None:
         return exact
-    matches = list(session.scalars(
-        visible.where(Client.name_key.startswith(key, autoescape=True)).limit(CANDIDATES_SHOWN)).unique())
+    matches = list(
+        session.scalars(
+            visible.where(Client.name_key.startswith(key, autoescape=True)).limit(CANDIDATES_SHOWN)
+        ).unique()
+    )
     if len(matches) == 1:
         return matches[0]
     if not matches:
         clients = session.scalars(visible.limit(CANDIDATES_SHOWN)).unique()
         names = ", ".join(c.name for c in clients) or "—"
         unknown = Hidden if not actor.is_agency and _exists(session, key, include_archived) else NotFound
-        raise unknown(N_("I don't know a client called “{name}”. Clients you can see: {names}."),
-                      field="client", name=typed(name), names=names)
+        raise unknown(
+            N_("I don't know a client called “{name}”. Clients you can see: {names}."),
+            field="client",
+            name=typed(name),
+            names=names,
+        )
     names = ", ".join(c.name for c in matches)
-    raise UserError(N_("“{name}” matches several clients: {names}. Type more of the name."),
-                    name=typed(name), names=names)
+    raise UserError(
+        N_("“{name}” matches several clients: {names}. Type more of the name."), name=typed(name), names=names
+    )
 
 
 def resolve_client_by_id(session: Session, actor: Actor, client_id: int | None) -> Client:
@@ -150,7 +158,12 @@ def client_for_channel(session: Session, channel_id: str) -> Client | None:
 
 # -- changing --------------------------------------------------------------------------------------
 def create_client(
-    session: Session, *, actor: Actor, name: str, values: dict[str, Any], now: datetime,
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    values: dict[str, Any],
+    now: datetime,
     defaults: dict[str, Any] | None = None,
 ) -> Client:
     """A new client with its first plan. ``values`` override ``defaults``."""
@@ -161,8 +174,15 @@ def create_client(
     if clash is not None:
         raise Conflict(N_("There is already a client called “{name}”."), field="name", name=clash.name)
     full = check_plan({**(defaults or default_values(language=actor.language)), **values})
-    client = Client(name=name, name_key=key, ref_prefix=_unique_prefix(session, name), created_at=now,
-                    created_by=actor.user_id, status=ClientStatus.ACTIVE, next_number=1)
+    client = Client(
+        name=name,
+        name_key=key,
+        ref_prefix=_unique_prefix(session, name),
+        created_at=now,
+        created_by=actor.user_id,
+        status=ClientStatus.ACTIVE,
+        next_number=1,
+    )
     session.add(client)
     session.flush()
     _write_version(session, client, full, actor=actor, now=now, changes=[])
@@ -170,15 +190,21 @@ def create_client(
 
 
 def update_plan(
-    session: Session, *, actor: Actor, client: Client, values: dict[str, Any], now: datetime,
+    session: Session,
+    *,
+    actor: Actor,
+    client: Client,
+    values: dict[str, Any],
+    now: datetime,
     expected_version: int | None = None,
 ) -> list[FieldChange]:
     """Write a new plan version with ``values`` changed; returns what changed (empty: nothing written)."""
     require_agency(actor)
     current = _current(client)
     if expected_version is not None and current.version != expected_version:
-        raise Conflict(N_("Someone changed this plan while you were editing it. Open it again to see the "
-                          "latest version."))
+        raise Conflict(
+            N_("Someone changed this plan while you were editing it. Open it again to see the latest version.")
+        )
     old = plan_values(current)
     new = check_plan({**old, **values})
     changes = [FieldChange(f, old[f], new[f]) for f in PLAN_FIELDS if old[f] != new[f]]
@@ -206,9 +232,9 @@ def transition(session: Session, client: Client, to: ClientStatus, *, now: datet
 
 def history(session: Session, client: Client, *, limit: int = 10) -> list[Plan]:
     """Plan versions, newest first."""
-    return list(session.scalars(
-        select(Plan).where(Plan.client_id == client.id).order_by(Plan.version.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(select(Plan).where(Plan.client_id == client.id).order_by(Plan.version.desc()).limit(limit))
+    )
 
 
 def current_plan(client: Client) -> Plan:
@@ -223,11 +249,18 @@ def _current(client: Client) -> Plan:
     return client.current_plan
 
 
-def _write_version(session: Session, client: Client, values: dict[str, Any], *, actor: Actor, now: datetime,
-                   changes: list[FieldChange]) -> Plan:
+def _write_version(
+    session: Session, client: Client, values: dict[str, Any], *, actor: Actor, now: datetime, changes: list[FieldChange]
+) -> Plan:
     last = session.scalar(select(func.max(Plan.version)).where(Plan.client_id == client.id)) or 0
-    plan = Plan(client_id=client.id, version=last + 1, created_at=now, created_by=actor.user_id,
-                changes=[{"field": c.field, "old": c.old, "new": c.new} for c in changes], **values)
+    plan = Plan(
+        client_id=client.id,
+        version=last + 1,
+        created_at=now,
+        created_by=actor.user_id,
+        changes=[{"field": c.field, "old": c.old, "new": c.new} for c in changes],
+        **values,
+    )
     session.add(plan)
     session.flush()
     members = [(plan.reference_user, Role.REFERENCE, 0)]

@@ -27,12 +27,33 @@ NAME_MAX = 60
 
 # Editable fields, in display order (Plan column names).
 PLAN_FIELDS = (
-    "reference_user", "backups", "account_lead", "community_managers", "channel", "language",
-    "timezone", "hours", "holiday_country", "holiday_subdiv", "closed_dates",
-    "response_window_minutes", "crisis_window_minutes", "remind_at_percent",
-    "escalate_backups_percent", "escalate_lead_percent", "overdue_repeat_minutes", "overdue_repeat_limit",
-    "publish_margin_minutes", "internal_review", "require_all_reviewers", "lead_can_decide",
-    "pre_approved_categories", "crisis_manual", "crisis_extra_pages", "crisis_repeat_minutes", "note",
+    "reference_user",
+    "backups",
+    "account_lead",
+    "community_managers",
+    "channel",
+    "language",
+    "timezone",
+    "hours",
+    "holiday_country",
+    "holiday_subdiv",
+    "closed_dates",
+    "response_window_minutes",
+    "crisis_window_minutes",
+    "remind_at_percent",
+    "escalate_backups_percent",
+    "escalate_lead_percent",
+    "overdue_repeat_minutes",
+    "overdue_repeat_limit",
+    "publish_margin_minutes",
+    "internal_review",
+    "require_all_reviewers",
+    "lead_can_decide",
+    "pre_approved_categories",
+    "crisis_manual",
+    "crisis_extra_pages",
+    "crisis_repeat_minutes",
+    "note",
 )
 
 DEFAULT_HOURS = "mon-fri 09:00-18:00"
@@ -86,7 +107,8 @@ def parse_user(raw: str, *, option: str) -> str:
         raise UserError(N_("{option}: “{value}” is a channel; name one person."), option=option, value=raw)
     raise UserError(
         N_("{option}: “{value}” is not a Slack user. Pick the person from the @ menu so Slack makes it a mention."),
-        option=option, value=raw[:60],
+        option=option,
+        value=raw[:60],
     )
 
 
@@ -109,8 +131,9 @@ def parse_channel(raw: str) -> str | None:
         return m.group(1)
     if re.match(r"^[CG][A-Z0-9]{2,}$", raw):
         return raw
-    raise UserError(N_("channel: “{value}” is not a channel. Type # and pick it so Slack makes it a link."),
-                    value=raw[:60])
+    raise UserError(
+        N_("channel: “{value}” is not a channel. Type # and pick it so Slack makes it a link."), value=raw[:60]
+    )
 
 
 def parse_window_minutes(raw: str, *, option: str) -> int:
@@ -126,8 +149,13 @@ def parse_window_minutes(raw: str, *, option: str) -> int:
 def parse_percent(raw: str, *, option: str, low: int, high: int) -> int:
     value = raw.strip().rstrip("%").strip()
     if not value.isdigit() or not low <= int(value) <= high:
-        raise UserError(N_("{option}: “{value}” must be a whole number from {low} to {high}."),
-                        option=option, value=raw[:20], low=low, high=high)
+        raise UserError(
+            N_("{option}: “{value}” must be a whole number from {low} to {high}."),
+            option=option,
+            value=raw[:20],
+            low=low,
+            high=high,
+        )
     return int(value)
 
 
@@ -153,8 +181,13 @@ def parse_crisis_repeat(raw: str, *, option: str = "crisis-repeat") -> int:
 def _bounded_minutes(raw: str, *, option: str, low: int, high: int) -> int:
     minutes = parse_window_minutes(raw, option=option)
     if not low <= minutes <= high:
-        raise UserError(N_("{option}: “{value}” must be from {low} to {high}."), option=option, value=raw[:20],
-                        low=format_duration(timedelta(minutes=low)), high=format_duration(timedelta(minutes=high)))
+        raise UserError(
+            N_("{option}: “{value}” must be from {low} to {high}."),
+            option=option,
+            value=raw[:20],
+            low=format_duration(timedelta(minutes=low)),
+            high=format_duration(timedelta(minutes=high)),
+        )
     return minutes
 
 
@@ -162,15 +195,28 @@ def parse_count(raw: str, *, option: str, low: int, high: int) -> int:
     """A whole number of times, within bounds."""
     value = raw.strip()
     if not value.isdigit() or not low <= int(value) <= high:
-        raise UserError(N_("{option}: “{value}” must be a whole number from {low} to {high}."),
-                        option=option, value=raw[:20], low=low, high=high)
+        raise UserError(
+            N_("{option}: “{value}” must be a whole number from {low} to {high}."),
+            option=option,
+            value=raw[:20],
+            low=low,
+            high=high,
+        )
     return int(value)
 
 
 def parse_language(raw: str) -> str:
     value = raw.strip().lower()
-    aliases = {"es": "es", "spanish": "es", "español": "es", "espanol": "es", "en": "en", "english": "en",
-               "inglés": "en", "ingles": "en"}
+    aliases = {
+        "es": "es",
+        "spanish": "es",
+        "español": "es",
+        "espanol": "es",
+        "en": "en",
+        "english": "en",
+        "inglés": "en",
+        "ingles": "en",
+    }
     if value not in aliases:
         raise UserError(N_("lang: “{value}” is not available; use es or en."), value=raw[:20])
     return aliases[value]
@@ -180,8 +226,12 @@ def parse_choice(raw: str, *, option: str, choices: dict[str, bool]) -> bool:
     """One of a few named choices (``review:internal``, ``reviewers:all``)."""
     value = raw.strip().lower()
     if value not in choices:
-        raise UserError(N_("{option}: “{value}” is not one of {choices}."), option=option, value=raw[:20],
-                        choices=", ".join(choices))
+        raise UserError(
+            N_("{option}: “{value}” is not one of {choices}."),
+            option=option,
+            value=raw[:20],
+            choices=", ".join(choices),
+        )
     return choices[value]
 
 
@@ -223,8 +273,12 @@ def validate_name(raw: str) -> str:
     if not name:
         raise UserError(N_("Give the client a name, e.g. `/nexo client add Acme ref:@ana`."), field="name")
     if len(name) > NAME_MAX:
-        raise UserError(N_("The client name is too long ({length} characters; at most {limit})."),
-                        field="name", length=len(name), limit=NAME_MAX)
+        raise UserError(
+            N_("The client name is too long ({length} characters; at most {limit})."),
+            field="name",
+            length=len(name),
+            limit=NAME_MAX,
+        )
     if any(ch in name for ch in "<>*`|"):
         raise UserError(N_("The client name “{name}” can't contain < > * ` or |."), field="name", name=name)
     return name
@@ -279,19 +333,60 @@ def option_values(option: str, raw: str) -> dict[str, Any]:
 
 
 YES_NO = {"yes": True, "no": False, "si": True, "sí": True, "on": True, "off": False}
-OPTIONS = ("ref", "backup", "lead", "cm", "channel", "tz", "hours", "holidays", "closed", "window",
-           "crisis-window", "remind", "margin", "preapproved", "lang", "review", "reviewers", "lead-decides",
-           "overdue-repeat", "overdue-limit", "crisis-repeat")
+OPTIONS = (
+    "ref",
+    "backup",
+    "lead",
+    "cm",
+    "channel",
+    "tz",
+    "hours",
+    "holidays",
+    "closed",
+    "window",
+    "crisis-window",
+    "remind",
+    "margin",
+    "preapproved",
+    "lang",
+    "review",
+    "reviewers",
+    "lead-decides",
+    "overdue-repeat",
+    "overdue-limit",
+    "crisis-repeat",
+)
 ALIASES = {
-    "reference": "ref", "backups": "backup", "cms": "cm", "chan": "channel", "timezone": "tz",
-    "holiday": "holidays", "crisis": "crisis-window", "crisiswindow": "crisis-window",
-    "pre-approved": "preapproved", "language": "lang",
+    "reference": "ref",
+    "backups": "backup",
+    "cms": "cm",
+    "chan": "channel",
+    "timezone": "tz",
+    "holiday": "holidays",
+    "crisis": "crisis-window",
+    "crisiswindow": "crisis-window",
+    "pre-approved": "preapproved",
+    "language": "lang",
     # Spanish
-    "suplente": "backup", "responsable": "lead", "canal": "channel", "zona": "tz", "horario": "hours",
-    "festivos": "holidays", "cerrado": "closed", "ventana": "window", "ventana-crisis": "crisis-window",
-    "recordar": "remind", "margen": "margin", "preaprobadas": "preapproved", "idioma": "lang",
-    "revision": "review", "revisión": "review", "revisores": "reviewers",
-    "repetir": "overdue-repeat", "repeticiones": "overdue-limit", "repetir-crisis": "crisis-repeat",
+    "suplente": "backup",
+    "responsable": "lead",
+    "canal": "channel",
+    "zona": "tz",
+    "horario": "hours",
+    "festivos": "holidays",
+    "cerrado": "closed",
+    "ventana": "window",
+    "ventana-crisis": "crisis-window",
+    "recordar": "remind",
+    "margen": "margin",
+    "preaprobadas": "preapproved",
+    "idioma": "lang",
+    "revision": "review",
+    "revisión": "review",
+    "revisores": "reviewers",
+    "repetir": "overdue-repeat",
+    "repeticiones": "overdue-limit",
+    "repetir-crisis": "crisis-repeat",
     "responsable-decide": "lead-decides",
 }
 LIST_OPTIONS = {"backup", "cm", "closed"}
@@ -329,15 +424,18 @@ def parse_inline(text: str) -> tuple[str, dict[str, Any]]:
                 raw[last_list].append(word)  # backup:@a @b
                 continue
             if raw:
-                raise UserError(N_("“{value}” doesn't belong to any option. Write it as option:value, e.g. "
-                                   "backup:@name."), value=word[:60])
+                raise UserError(
+                    N_("“{value}” doesn't belong to any option. Write it as option:value, e.g. backup:@name."),
+                    value=word[:60],
+                )
             name_words.append(word)
             continue
         key, value = opt
         canonical = ALIASES.get(key, key)
         if canonical not in OPTIONS:
-            raise UserError(N_("Unknown option “{option}:”. Options: {options}."), option=key,
-                            options=", ".join(OPTIONS))
+            raise UserError(
+                N_("Unknown option “{option}:”. Options: {options}."), option=key, options=", ".join(OPTIONS)
+            )
         if canonical in raw and canonical not in LIST_OPTIONS:
             raise UserError(N_("The option “{option}:” is given twice."), option=canonical)
         raw.setdefault(canonical, []).append(value)
@@ -357,8 +455,10 @@ def check_plan(values: dict[str, Any]) -> dict[str, Any]:
     if values["crisis_repeat_minutes"] > values["crisis_window_minutes"]:
         values["crisis_repeat_minutes"] = values["crisis_window_minutes"]
     if values["escalate_lead_percent"] < values["escalate_backups_percent"]:
-        raise UserError(N_("The account lead is escalated to after the backups: their step can't come first."),
-                        field="escalate_lead_percent")
+        raise UserError(
+            N_("The account lead is escalated to after the backups: their step can't come first."),
+            field="escalate_lead_percent",
+        )
     return values
 
 

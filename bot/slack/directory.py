@@ -76,8 +76,14 @@ class UserDirectory:
             log.warning("users.info failed", extra={"user": user_id})
             return self._stored(user_id, now, any_age=True, session=session)  # stale beats nothing; not cached
         u = r["user"]
-        profile = Profile(u["id"], u.get("team_id"), spoken_language(u.get("locale")),
-                          bool(u.get("is_bot")), bool(u.get("deleted")), u.get("tz"))
+        profile = Profile(
+            u["id"],
+            u.get("team_id"),
+            spoken_language(u.get("locale")),
+            bool(u.get("is_bot")),
+            bool(u.get("deleted")),
+            u.get("tz"),
+        )
         if session is not None:
             remember(session, profile, now=now)  # commits (or not) with the caller's unit of work
             return self._keep(user_id, now, profile)
@@ -88,8 +94,9 @@ class UserDirectory:
             log.warning("could not remember a profile", extra={"user": user_id})
         return self._keep(user_id, now, profile)
 
-    def _stored(self, user_id: str, now: datetime, *, any_age: bool = False,
-                session: Session | None = None) -> Profile | None:
+    def _stored(
+        self, user_id: str, now: datetime, *, any_age: bool = False, session: Session | None = None
+    ) -> Profile | None:
         if session is not None:
             return self._fresh(session, user_id, now, any_age)
         try:

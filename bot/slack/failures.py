@@ -24,16 +24,25 @@ log = logging.getLogger(__name__)
 # passing it along.
 REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("nexo_request", default=None)
 
+
 def describe(body: dict[str, Any], *, user: str | None = None, team: str | None = None) -> dict[str, Any]:
     """Who sent a Slack payload and what it is, for :data:`REQUEST`."""
     kind = body.get("type") or ("command" if "command" in body else "unknown")
     actions = body.get("actions") or []
-    what = body.get("command") or (actions[0].get("action_id") if actions else None) \
-        or (body.get("view") or {}).get("callback_id") or (body.get("event") or {}).get("type") \
+    what = (
+        body.get("command")
+        or (actions[0].get("action_id") if actions else None)
+        or (body.get("view") or {}).get("callback_id")
+        or (body.get("event") or {}).get("type")
         or body.get("callback_id")
+    )
     who: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
-    return {"kind": kind, "what": what, "user": user or who.get("id") or body.get("user_id"),
-            "team": team or who.get("team_id") or body.get("team_id")}
+    return {
+        "kind": kind,
+        "what": what,
+        "user": user or who.get("id") or body.get("user_id"),
+        "team": team or who.get("team_id") or body.get("team_id"),
+    }
 
 
 DATABASE_DOWN = N_("Nexo can't reach its database right now, so nothing was changed. Please try again in a minute.")
@@ -53,7 +62,8 @@ RESPONSE_URL_LIFE = timedelta(minutes=25)
 def database_down(exc: BaseException) -> bool:
     """The database could not be reached (as opposed to refusing what was asked)."""
     return isinstance(exc, OperationalError | PoolTimeout) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def retry_later(exc: BaseException) -> bool:
@@ -79,8 +89,11 @@ def polite_error(exc: BaseException, t: Translator, *, where: str) -> str:
     if database_down(exc):
         log.warning("database unavailable", extra={"where": where, "error": type(exc).__name__})
         return t(DATABASE_DOWN)
-    if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict) \
-            and exc.response.data.get("error") == "expired_trigger_id":
+    if (
+        isinstance(exc, SlackApiError)
+        and isinstance(exc.response.data, dict)
+        and exc.response.data.get("error") == "expired_trigger_id"
+    ):
         log.warning("form opened too late", extra={"where": where})
         return t(FORM_TOO_LATE)
     ref = uuid.uuid4().hex[:8]

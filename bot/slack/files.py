@@ -62,10 +62,14 @@ class FileUnavailable(Exception):
 
 def from_object(obj: dict[str, Any]) -> SlackFile:
     duration = obj.get("duration_ms")
-    return SlackFile(id=str(obj.get("id") or ""), name=str(obj.get("name") or obj.get("title") or "file")[:255],
-                     mimetype=str(obj.get("mimetype") or "application/octet-stream")[:120],
-                     size=int(obj.get("size") or 0), user=str(obj.get("user") or ""),
-                     duration_ms=int(duration) if isinstance(duration, (int, float)) else None)
+    return SlackFile(
+        id=str(obj.get("id") or ""),
+        name=str(obj.get("name") or obj.get("title") or "file")[:255],
+        mimetype=str(obj.get("mimetype") or "application/octet-stream")[:120],
+        size=int(obj.get("size") or 0),
+        user=str(obj.get("user") or ""),
+        duration_ms=int(duration) if isinstance(duration, (int, float)) else None,
+    )
 
 
 def look_up(client: WebClient, refs: list[tuple[str, str]]) -> list[FileLookup]:

@@ -215,8 +215,7 @@ class _Frame:
         next()
 
     # -- the unit of work ---------------------------------------------------------------------------------
-    def run(self, req: Request, fn: Listener, *, prepare: Listener | None = None
-            ) -> tuple[Any, BaseException | None]:
+    def run(self, req: Request, fn: Listener, *, prepare: Listener | None = None) -> tuple[Any, BaseException | None]:
         """``prepare(req)`` (Slack calls), then ``fn(req)`` in one transaction, then its after-commit calls.
         Returns (result, failure)."""
         try:
@@ -259,12 +258,14 @@ class _Frame:
             ack()  # only now: what is acked is stored
             if not self.ctx.inbox.hands_off:
                 self.ctx.inbox.run_stored(row_id, where, nexo.body, agency_team=nexo.agency_team)
+
         return listener
 
     def deferred_click(self, where: str, fn: Listener) -> Callable[[dict[str, Any], str | None, DeferredRun], None]:
         def work(body: dict[str, Any], agency_team: str | None, run: DeferredRun) -> None:
             with _logged_as_deferred(body):
                 self.click(self.request(body, agency_team, run=run), fn, where)
+
         return work
 
     def click(self, req: Request, fn: Listener, where: str) -> None:
@@ -303,8 +304,9 @@ class _Frame:
         if not req.response_url:
             return
         try:
-            WebhookClient(req.response_url, timeout=3).send(text=text, replace_original=False,
-                                                            response_type="ephemeral")
+            WebhookClient(req.response_url, timeout=3).send(
+                text=text, replace_original=False, response_type="ephemeral"
+            )
         except Exception:  # the last resort failed too: logged, nothing else can be done
             log.warning("could not tell the user the database is down", exc_info=True)
 
@@ -330,6 +332,7 @@ class _Frame:
                 ack(response_action="errors", errors={block: text})
             else:
                 ack(response_action="update", view=messages.notice_modal(t, text))
+
         return listener
 
     # -- events ---------------------------------------------------------------------------------------------
@@ -341,6 +344,7 @@ class _Frame:
                     log.info("event not taken", extra={"event": reg.type, "reason": failure.message})
                 elif failure is not None:
                     polite_error(failure, translator("en"), where=f"event {reg.type}")  # logs it, once
+
         return listener
 
     # -- /nexo --------------------------------------------------------------------------------------------
@@ -357,6 +361,7 @@ class _Frame:
                 ack()  # the answer follows through the response_url, from the worker
                 return
             ack(**self.answer(nexo, commands, name).ack_kwargs())
+
         return listener
 
     def answer(self, req: Request, commands: Commands, name: str) -> Reply:
@@ -378,6 +383,7 @@ class _Frame:
         """In the worker: the same answer, sent through the command's response_url (via the outbox), or to
         the person's DM when the request waited so long that the response_url may have expired. The
         answer is owed in the work's own transaction, so it is sent exactly when the work is done."""
+
         def with_answer(req: Request) -> None:
             reply = sub.fn(req) or Reply(text="")
             self.owe_answer(req, reply)
@@ -394,6 +400,7 @@ class _Frame:
                 _, failure = self.run(req, lambda r: self.owe_answer(r, refusal))  # also ends the request
                 if failure is not None:
                     raise failure  # not even the refusal could be stored: the request stays in the inbox
+
         return work
 
     def owe_answer(self, req: Request, reply: Reply) -> None:
@@ -401,7 +408,13 @@ class _Frame:
             return
         now = self.ctx.clock.now()
         if req.response_url and response_url_usable(now):
-            enqueue_response(req.session, now=now, response_url=req.response_url, text=reply.text,
-                             blocks=reply.blocks, in_channel=reply.in_channel)
+            enqueue_response(
+                req.session,
+                now=now,
+                response_url=req.response_url,
+                text=reply.text,
+                blocks=reply.blocks,
+                in_channel=reply.in_channel,
+            )
         else:
             enqueue_post(req.session, now=now, to=req.user_id, text=reply.text, blocks=reply.blocks)

@@ -57,8 +57,16 @@ class Reply:
 class Request:
     """One Slack request as a listener sees it."""
 
-    def __init__(self, app: AppContext, body: dict[str, Any], *, agency_team: str | None, client: WebClient,
-                 args: str = "", run: DeferredRun | None = None) -> None:
+    def __init__(
+        self,
+        app: AppContext,
+        body: dict[str, Any],
+        *,
+        agency_team: str | None,
+        client: WebClient,
+        args: str = "",
+        run: DeferredRun | None = None,
+    ) -> None:
         self.app = app
         self.body = body
         self.agency_team = agency_team
@@ -118,8 +126,9 @@ class Request:
     def after_commit(self, fn: Callable[[], object], *, background: bool = False) -> None:
         """Run ``fn`` once the listener's transaction has committed (never if it rolls back)."""
         if background:
-            self._after_commit.append(lambda: threading.Thread(target=fn, name="nexo-after-commit",
-                                                               daemon=True).start())
+            self._after_commit.append(
+                lambda: threading.Thread(target=fn, name="nexo-after-commit", daemon=True).start()
+            )
         else:
             self._after_commit.append(fn)
 

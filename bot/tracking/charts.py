@@ -61,13 +61,30 @@ def response_time_chart(series: list[Series], labels: Labels) -> bytes:
     positions = list(range(1, len(series) + 1))
     filled = [s for s in series if s.hours]
     if filled:
-        axes.boxplot([s.hours for s in filled], positions=[positions[series.index(s)] for s in filled],
-                     widths=0.5, showfliers=False)
+        axes.boxplot(
+            [s.hours for s in filled],
+            positions=[positions[series.index(s)] for s in filled],
+            widths=0.5,
+            showfliers=False,
+        )
     for position, item in zip(positions, series, strict=True):
-        axes.scatter([position + jitter.uniform(-0.15, 0.15) for _ in item.hours], item.hours, s=14, alpha=0.6,
-                     color="#1f3a5f", zorder=3)
-        axes.hlines(item.window_hours, position - 0.35, position + 0.35, colors="#c0392b", linestyles="dashed",
-                    label=labels.window if position == 1 else "_nolegend_", zorder=4)
+        axes.scatter(
+            [position + jitter.uniform(-0.15, 0.15) for _ in item.hours],
+            item.hours,
+            s=14,
+            alpha=0.6,
+            color="#1f3a5f",
+            zorder=3,
+        )
+        axes.hlines(
+            item.window_hours,
+            position - 0.35,
+            position + 0.35,
+            colors="#c0392b",
+            linestyles="dashed",
+            label=labels.window if position == 1 else "_nolegend_",
+            zorder=4,
+        )
     if not filled:
         axes.text(0.5, 0.5, labels.empty, transform=axes.transAxes, ha="center", va="center", color="#666666")
     axes.set_xticks(positions, [s.label[:20] for s in series], rotation=20 if len(series) > 4 else 0)

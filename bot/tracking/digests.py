@@ -77,8 +77,12 @@ def run_digests(db: Database, *, now: datetime) -> int:
             if plan.account_lead and opens_week is not None and opens_week <= now:
                 iso = today.isocalendar()
                 weekly.setdefault(plan.account_lead, (f"{iso.year}-W{iso.week:02d}", plan))
-            for later in (opens_today, _first_opening(calendar, today + timedelta(days=1), tz, days=14),
-                          opens_week, _first_opening(calendar, week + timedelta(days=7), tz, days=14)):
+            for later in (
+                opens_today,
+                _first_opening(calendar, today + timedelta(days=1), tz, days=14),
+                opens_week,
+                _first_opening(calendar, week + timedelta(days=7), tz, days=14),
+            ):
                 if later is not None and now < later < wake:
                     wake = later
         for user, (period, opened, plan) in daily.items():
@@ -97,17 +101,22 @@ def _claim_timer(session: Session, now: datetime) -> bool:
     if timer is None:
         session.execute(_insert(session)(SweepTimer).values(name=TIMER, next_run_at=now).on_conflict_do_nothing())
     result = session.execute(
-        update(SweepTimer).where(SweepTimer.name == TIMER, SweepTimer.next_run_at <= now)
-        .values(next_run_at=now + LEASE).execution_options(synchronize_session=False)
+        update(SweepTimer)
+        .where(SweepTimer.name == TIMER, SweepTimer.next_run_at <= now)
+        .values(next_run_at=now + LEASE)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def _active_clients(session: Session) -> list[Client]:
-    return list(session.scalars(
-        select(Client).where(Client.status == ClientStatus.ACTIVE, Client.current_plan_id.is_not(None))
-        .order_by(Client.id)
-    ).unique())
+    return list(
+        session.scalars(
+            select(Client)
+            .where(Client.status == ClientStatus.ACTIVE, Client.current_plan_id.is_not(None))
+            .order_by(Client.id)
+        ).unique()
+    )
 
 
 def _first_opening(calendar: BusinessCalendar, first_day: date, tz: ZoneInfo, *, days: int) -> datetime | None:
@@ -120,8 +129,10 @@ def _first_opening(calendar: BusinessCalendar, first_day: date, tz: ZoneInfo, *,
 def _mark(session: Session, user: str, kind: str, period: str, now: datetime, items: int) -> bool:
     """Insert the sent-marker; False when this person already had this digest."""
     inserted = session.execute(
-        _insert(session)(DigestSent).values(user_id=user, kind=kind, period=period, sent_at=now, items=items)
-        .on_conflict_do_nothing(index_elements=["user_id", "kind", "period"]).returning(DigestSent.id)
+        _insert(session)(DigestSent)
+        .values(user_id=user, kind=kind, period=period, sent_at=now, items=items)
+        .on_conflict_do_nothing(index_elements=["user_id", "kind", "period"])
+        .returning(DigestSent.id)
     ).first()
     return inserted is not None  # nothing returned: the row was there already
 
@@ -135,21 +146,35 @@ def _daily(session: Session, user: str, period: str, opened: datetime, plan: Pla
     mine = TrackedRequest.assignee == user
     standing_in = user != plan.reference_user
     if standing_in:  # a backup: what was escalated to them, and approvals every reviewer must give
-        mine = or_(mine, (TrackedRequest.client_id == plan.client_id) & or_(
-            TrackedRequest.escalated_backups_at < opened,  # escalated today: they were just told
-            (TrackedRequest.kind == RequestKind.APPROVAL) if plan.require_all_reviewers else false()))
-    waiting = list(session.scalars(
-        select(TrackedRequest).where(mine, TrackedRequest.state == RequestState.OPEN,
-                                     TrackedRequest.waiting_on == WaitingOn.CLIENT, TrackedRequest.opened_at < opened)
-        .order_by(TrackedRequest.original_due_at, TrackedRequest.id)
-    ))
+        mine = or_(
+            mine,
+            (TrackedRequest.client_id == plan.client_id)
+            & or_(
+                TrackedRequest.escalated_backups_at < opened,  # escalated today: they were just told
+                (TrackedRequest.kind == RequestKind.APPROVAL) if plan.require_all_reviewers else false(),
+            ),
+        )
+    waiting = list(
+        session.scalars(
+            select(TrackedRequest)
+            .where(
+                mine,
+                TrackedRequest.state == RequestState.OPEN,
+                TrackedRequest.waiting_on == WaitingOn.CLIENT,
+                TrackedRequest.opened_at < opened,
+            )
+            .order_by(TrackedRequest.original_due_at, TrackedRequest.id)
+        )
+    )
     if standing_in and not waiting:
         return 0  # no mark: a backup's quiet day leaves no row
     if not _mark(session, user, DAILY, period, now, len(waiting)) or not waiting:
         return 0
     language = language_for(session, user, plan)
-    names = {row.id: row.name for row in session.execute(
-        select(Client.id, Client.name).where(Client.id.in_({r.client_id for r in waiting})))}
+    names = {
+        row.id: row.name
+        for row in session.execute(select(Client.id, Client.name).where(Client.id.in_({r.client_id for r in waiting})))
+    }
     text, content = daily_digest(waiting, names, translator(language), Where(plan.timezone, language), now=now)
     enqueue_post(session, now=now, to=user, text=text, blocks=content, not_before=client_notice_time(plan, now))
     return 1
@@ -165,20 +190,28 @@ def _weekly(session: Session, lead: str, period: str, plan: Plan, now: datetime)
     return 1
 
 
-def daily_digest(waiting: list[TrackedRequest], client_names: dict[int, str], t: Translator, where: Where,
-                 *, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+def daily_digest(
+    waiting: list[TrackedRequest], client_names: dict[int, str], t: Translator, where: Where, *, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
     """Good morning: what waits on you, the most urgent first."""
     head = t("Good morning! Waiting on you ({count}):", count=len(waiting))
     lines = []
     for r in waiting[:MAX_ITEMS]:
         due = date_token(r.promised_at or r.due_at, where.tz, where.language)
         late = " ⚠️" if (r.promised_at or r.due_at) < now else ""
-        lines.append(t("• *{reference}* ({client}): {summary} · due {due}", reference=r.reference,
-                       client=client_names.get(r.client_id, "?"), summary=blocks.safe(r.summary[:120]), due=due)
-                     + late)
+        lines.append(
+            t(
+                "• *{reference}* ({client}): {summary} · due {due}",
+                reference=r.reference,
+                client=client_names.get(r.client_id, "?"),
+                summary=blocks.safe(r.summary[:120]),
+                due=due,
+            )
+            + late
+        )
     content = [section(head)]
     for start in range(0, len(lines), 10):
-        content.append(section("\n".join(lines[start:start + 10])))
+        content.append(section("\n".join(lines[start : start + 10])))
     if len(waiting) > MAX_ITEMS:
         content.append(context(t("…and {count} more.", count=len(waiting) - MAX_ITEMS)))
     return head + "\n" + "\n".join(lines[:10]), content

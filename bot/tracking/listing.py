@@ -24,16 +24,22 @@ from bot.waiting import Entry, due_state
 LIMIT = 100
 
 
-def my_entries(session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
-               ) -> list[Entry]:
+def my_entries(
+    session: Session, actor: Actor, now: datetime, t: Translator, *, client: Client | None = None
+) -> list[Entry]:
     """Open questions assigned to the actor, most urgent first, with Answer and Promise a time."""
     stmt = (
         select(TrackedRequest, Question, Client)
         .join(Question, Question.id == TrackedRequest.subject_id)
         .join(Client, Client.id == TrackedRequest.client_id)
-        .where(TrackedRequest.assignee == actor.user_id, TrackedRequest.state == RequestState.OPEN,
-               TrackedRequest.kind == RequestKind.QUESTION, TrackedRequest.subject_type == SUBJECT,
-               Question.status == QuestionStatus.OPEN, Client.status == ClientStatus.ACTIVE)
+        .where(
+            TrackedRequest.assignee == actor.user_id,
+            TrackedRequest.state == RequestState.OPEN,
+            TrackedRequest.kind == RequestKind.QUESTION,
+            TrackedRequest.subject_type == SUBJECT,
+            Question.status == QuestionStatus.OPEN,
+            Client.status == ClientStatus.ACTIVE,
+        )
         .order_by(TrackedRequest.due_at, TrackedRequest.id)
         .limit(LIMIT)
     )
@@ -47,7 +53,11 @@ def my_entries(session: Session, actor: Actor, now: datetime, t: Translator, *, 
         if plan is None:
             continue
         state = due_state(request.due_at, request.promised_at, plan.timezone, now, t)
-        entries.append(Entry(request.promised_at or request.due_at,
-                             blocks.question_entry(question, owner.name, state, t),
-                             blocks.request_button_elements(request, t)))
+        entries.append(
+            Entry(
+                request.promised_at or request.due_at,
+                blocks.question_entry(question, owner.name, state, t),
+                blocks.request_button_elements(request, t),
+            )
+        )
     return entries

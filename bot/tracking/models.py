@@ -50,8 +50,9 @@ class TrackedRequest(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))  # the plan version in force when opened
     kind: Mapped[RequestKind] = mapped_column(Enum(RequestKind, native_enum=False, length=16))
     waiting_on: Mapped[WaitingOn] = mapped_column(Enum(WaitingOn, native_enum=False, length=16))
-    state: Mapped[RequestState] = mapped_column(Enum(RequestState, native_enum=False, length=16),
-                                                default=RequestState.OPEN)
+    state: Mapped[RequestState] = mapped_column(
+        Enum(RequestState, native_enum=False, length=16), default=RequestState.OPEN
+    )
     # What the request is about, e.g. ("draft_version", 12) or ("question", 3), and its human reference.
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[int] = mapped_column(Integer)
@@ -113,8 +114,9 @@ class Question(Base):
     asked_to: Mapped[str] = mapped_column(String(32))  # the reference person when asked
     # The question message (DM or client channel): answers arrive as replies in its thread.
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
-    status: Mapped[QuestionStatus] = mapped_column(Enum(QuestionStatus, native_enum=False, length=16),
-                                                   default=QuestionStatus.OPEN)
+    status: Mapped[QuestionStatus] = mapped_column(
+        Enum(QuestionStatus, native_enum=False, length=16), default=QuestionStatus.OPEN
+    )
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(32))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-""""I'll reply by ...": a promise moves the chase to the promised time.
+""" "I'll reply by ...": a promise moves the chase to the promised time.
 
 The request keeps its original due time (reports measure against it); the chase
 restarts from the promise: no pre-due reminder, an overdue notice at the promised
@@ -32,8 +32,11 @@ MAX_AHEAD = timedelta(days=30)
 
 def get_request(session: Session, request_id: object, *, lock: bool = False) -> TrackedRequest:
     """A tracked request by id (ids come back from Slack: untrusted); ``lock`` takes its row lock."""
-    request = session.get(TrackedRequest, request_id, with_for_update=lock, populate_existing=lock) \
-        if isinstance(request_id, int) else None
+    request = (
+        session.get(TrackedRequest, request_id, with_for_update=lock, populate_existing=lock)
+        if isinstance(request_id, int)
+        else None
+    )
     if request is None:
         raise NotFound(N_("That request no longer exists."))
     return request
@@ -67,31 +70,41 @@ def promise_reply(session: Session, *, request_id: object, by: str, at: datetime
     seen = ChaseState.of(request)
     broken = 1 if seen.promised_at is not None and seen.promised_at <= now else 0
     after = seen.but(promised_at=at, overdue_notices_sent=0)
-    after = after.but(next_action_at=next_action_at(after, chase_plan(after, plan), People.of(request.assignee,
-                                                                                             current)))
+    after = after.but(
+        next_action_at=next_action_at(after, chase_plan(after, plan), People.of(request.assignee, current))
+    )
     if not service.record_promise(session, request.id, seen, after, broken=broken):
-        raise Conflict(N_("{reference} changed while you were choosing; please try again."),
-                       reference=request.reference)
+        raise Conflict(
+            N_("{reference} changed while you were choosing; please try again."), reference=request.reference
+        )
     request = get_request(session, request.id, lock=True)
     _tell(session, request, client, current, by=by, now=now)
     return request
 
 
-def _tell(session: Session, request: TrackedRequest, client: Client, current: Plan, *, by: str, now: datetime
-          ) -> None:
+def _tell(session: Session, request: TrackedRequest, client: Client, current: Plan, *, by: str, now: datetime) -> None:
     notice = session.get(OutboxNotice, request.notice_id) if request.notice_id else None
     asked_in = str(notice.payload.get("to", "")) if notice is not None else ""
     shared = bool(asked_in) and not asked_in.startswith(("U", "W"))
     language = current.language if shared else language_for(session, by, current)
     # A confirmation of the person's own action: at once, where they made it visible (thread) or in a DM.
     in_thread = notice is not None and (shared or asked_in == by)
-    enqueue_post(session, now=now, to=by, text=blocks.promise_noted(request, translator(language),
-                                                                     Where(current.timezone, language)),
-                 thread_of=notice if in_thread else None)
+    enqueue_post(
+        session,
+        now=now,
+        to=by,
+        text=blocks.promise_noted(request, translator(language), Where(current.timezone, language)),
+        thread_of=notice if in_thread else None,
+    )
     asker_language = language_for(session, request.asked_by, current)
-    enqueue_post(session, now=now, to=request.asked_by,
-                 text=blocks.promise_to_asker(request, by, client.name, translator(asker_language),
-                                              Where(current.timezone, asker_language)))
+    enqueue_post(
+        session,
+        now=now,
+        to=request.asked_by,
+        text=blocks.promise_to_asker(
+            request, by, client.name, translator(asker_language), Where(current.timezone, asker_language)
+        ),
+    )
 
 
 def local_instant(day: str | None, time_of_day: str | None, tz: str) -> datetime:

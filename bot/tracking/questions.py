@@ -66,40 +66,76 @@ def ask(session: Session, *, actor: Actor, client: Client, text: str, now: datet
     if not text:
         raise UserError(N_("What's the question? For example: `/nexo ask Acme Can we post the video on Friday?`"))
     if len(text) > MAX_QUESTION:
-        raise UserError(N_("That question is {length} characters long; keep it under {limit}."),
-                        length=len(text), limit=MAX_QUESTION)
+        raise UserError(
+            N_("That question is {length} characters long; keep it under {limit}."),
+            length=len(text),
+            limit=MAX_QUESTION,
+        )
     plan = current_plan(client)
     number = _next_number(session, client)
-    question = Question(client_id=client.id, number=number, reference=f"{client.ref_prefix}-Q{number}", text=text,
-                        asked_by=actor.user_id, asked_at=now, asked_to=plan.reference_user,
-                        status=QuestionStatus.OPEN)
+    question = Question(
+        client_id=client.id,
+        number=number,
+        reference=f"{client.ref_prefix}-Q{number}",
+        text=text,
+        asked_by=actor.user_id,
+        asked_at=now,
+        asked_to=plan.reference_user,
+        status=QuestionStatus.OPEN,
+    )
     session.add(question)
     session.flush()
-    request = service.open_request(session, client=client, plan=plan, kind=RequestKind.QUESTION,
-                                   waiting_on=WaitingOn.CLIENT, subject_type=SUBJECT, subject_id=question.id,
-                                   reference=question.reference, summary=text, asked_by=actor.user_id,
-                                   assignee=plan.reference_user, now=now)
+    request = service.open_request(
+        session,
+        client=client,
+        plan=plan,
+        kind=RequestKind.QUESTION,
+        waiting_on=WaitingOn.CLIENT,
+        subject_type=SUBJECT,
+        subject_id=question.id,
+        reference=question.reference,
+        summary=text,
+        asked_by=actor.user_id,
+        assignee=plan.reference_user,
+        now=now,
+    )
     in_channel = bool(plan.channel)
     language = language_for(session, plan.channel or plan.reference_user, plan)
-    message, content = blocks.question_message(question, request, client.name, translator(language),
-                                               Where(plan.timezone, language), in_channel=in_channel)
+    message, content = blocks.question_message(
+        question, request, client.name, translator(language), Where(plan.timezone, language), in_channel=in_channel
+    )
     deliver_at = service.client_notice_time(plan, now)
-    notice = enqueue_post(session, now=now, to=plan.channel or plan.reference_user, text=message, blocks=content,
-                          ref_key=ids.QUESTION_REF.format(id=question.id), not_before=deliver_at)
+    notice = enqueue_post(
+        session,
+        now=now,
+        to=plan.channel or plan.reference_user,
+        text=message,
+        blocks=content,
+        ref_key=ids.QUESTION_REF.format(id=question.id),
+        not_before=deliver_at,
+    )
     question.notice_id = notice.id
     service.attach_notice(session, request, notice.id)
     question.asker_notice_id = _asker_copy(session, question, request, client.name, plan, now=now).id
     return Asked(question, request, client.name, plan, deliver_at)
 
 
-def _asker_copy(session: Session, question: Question, request: TrackedRequest, client_name: str, plan: Plan, *,
-                now: datetime) -> OutboxNotice:
+def _asker_copy(
+    session: Session, question: Question, request: TrackedRequest, client_name: str, plan: Plan, *, now: datetime
+) -> OutboxNotice:
     """The asker's own copy of the question, in their DM, with Cancel (agency: at once)."""
     language = language_for(session, question.asked_by, plan)
-    text, content = blocks.asker_copy(question, request, client_name, translator(language),
-                                      Where(plan.timezone, language))
-    return enqueue_post(session, now=now, to=question.asked_by, text=text, blocks=content,
-                        ref_key=ids.ASKER_COPY_REF.format(id=question.id))
+    text, content = blocks.asker_copy(
+        question, request, client_name, translator(language), Where(plan.timezone, language)
+    )
+    return enqueue_post(
+        session,
+        now=now,
+        to=question.asked_by,
+        text=text,
+        blocks=content,
+        ref_key=ids.ASKER_COPY_REF.format(id=question.id),
+    )
 
 
 def _next_number(session: Session, client: Client) -> int:
@@ -112,7 +148,8 @@ def _next_number(session: Session, client: Client) -> int:
 def may_answer(user_id: str, request: TrackedRequest | None, current: Plan | None) -> bool:
     """The assignee, or one of the client's reference people on the current plan."""
     return (request is not None and user_id == request.assignee) or (
-        current is not None and user_id in current.client_side())
+        current is not None and user_id in current.client_side()
+    )
 
 
 def get_question(session: Session, question_id: object) -> Question:
@@ -132,11 +169,17 @@ def check_can_answer(session: Session, question: Question, user_id: str) -> Clie
     if not may_answer(user_id, _open_request(session, question), client.current_plan):
         raise NotAllowed(N_("Only the client's reference people can answer this question."))
     if question.status == QuestionStatus.CANCELLED:
-        raise Conflict(N_("<@{user}> withdrew {reference}, so it needs no answer any more. Thanks anyway!"),
-                       reference=question.reference, user=question.cancelled_by or question.asked_by)
+        raise Conflict(
+            N_("<@{user}> withdrew {reference}, so it needs no answer any more. Thanks anyway!"),
+            reference=question.reference,
+            user=question.cancelled_by or question.asked_by,
+        )
     if question.status != QuestionStatus.OPEN:
-        raise Conflict(N_("{reference} was already answered by <@{user}>."), reference=question.reference,
-                       user=question.answered_by or "?")
+        raise Conflict(
+            N_("{reference} was already answered by <@{user}>."),
+            reference=question.reference,
+            user=question.answered_by or "?",
+        )
     return client
 
 
@@ -148,8 +191,15 @@ def answer(session: Session, *, question_id: object, by: str, text: str, now: da
     text = text.strip()
     if not text:
         raise UserError(N_("Write your answer first."), field="answer")
-    if not transition(session, question.id, QuestionStatus.ANSWERED, answer=text[:MAX_ANSWER], answered_by=by,
-                      answered_at=now, answered_via=via):
+    if not transition(
+        session,
+        question.id,
+        QuestionStatus.ANSWERED,
+        answer=text[:MAX_ANSWER],
+        answered_by=by,
+        answered_at=now,
+        answered_via=via,
+    ):
         check_can_answer(session, session.get_one(Question, question.id, populate_existing=True), by)  # who won
         raise Conflict(N_("{reference} was already answered."), reference=question.reference)
     request = _open_request(session, question)
@@ -185,8 +235,9 @@ def _close_asker_copy(session: Session, question: Question, client_name: str, pl
     if copy is None:
         return
     language = language_for(session, question.asked_by, plan)
-    text, content = blocks.asker_copy_closed(question, client_name, translator(language),
-                                             Where(plan.timezone, language))
+    text, content = blocks.asker_copy_closed(
+        question, client_name, translator(language), Where(plan.timezone, language)
+    )
     enqueue_update(session, now=now, of=copy, text=text, blocks=content)
 
 
@@ -194,7 +245,8 @@ def _close_asker_copy(session: Session, question: Question, client_name: str, pl
 def may_cancel(actor: Actor, question: Question, current: Plan | None) -> bool:
     """The asker, or the client's account lead."""
     return actor.user_id == question.asked_by or (
-        actor.is_agency and current is not None and actor.user_id == current.account_lead)
+        actor.is_agency and current is not None and actor.user_id == current.account_lead
+    )
 
 
 def cancel(session: Session, *, actor: Actor, question_id: object, now: datetime) -> Question:
@@ -209,22 +261,28 @@ def cancel(session: Session, *, actor: Actor, question_id: object, now: datetime
     if question.status == QuestionStatus.CANCELLED:
         raise Conflict(N_("{reference} is already withdrawn."), reference=question.reference)
     if question.status == QuestionStatus.ANSWERED or not transition(
-            session, question.id, QuestionStatus.CANCELLED, cancelled_by=actor.user_id, cancelled_at=now):
+        session, question.id, QuestionStatus.CANCELLED, cancelled_by=actor.user_id, cancelled_at=now
+    ):
         question = session.get(Question, question.id, populate_existing=True)  # type: ignore[assignment]
-        raise Conflict(N_("<@{user}> already answered {reference}, so it can't be withdrawn."),
-                       reference=question.reference, user=question.answered_by or "?")
+        raise Conflict(
+            N_("<@{user}> already answered {reference}, so it can't be withdrawn."),
+            reference=question.reference,
+            user=question.answered_by or "?",
+        )
     request = _open_request(session, question)
     if request is not None:
-        service.close_request(session, request.id, by=actor.user_id, outcome="withdrawn", now=now,
-                              state=RequestState.CANCELLED)
+        service.close_request(
+            session, request.id, by=actor.user_id, outcome="withdrawn", now=now, state=RequestState.CANCELLED
+        )
     question = session.get(Question, question.id, populate_existing=True)  # type: ignore[assignment]
     plan = current_plan(client)
     notice = session.get(OutboxNotice, question.notice_id) if question.notice_id else None
     if notice is not None:
         to = str(notice.payload.get("to", ""))
         language = language_for(session, to, plan)
-        text, content = blocks.withdrawn_question_message(question, client.name, translator(language),
-                                                          Where(plan.timezone, language))
+        text, content = blocks.withdrawn_question_message(
+            question, client.name, translator(language), Where(plan.timezone, language)
+        )
         enqueue_update(session, now=now, of=notice, text=text, blocks=content)
     _close_asker_copy(session, question, client.name, plan, now=now)
     return question
@@ -239,9 +297,12 @@ def tell_withdrawn_in_thread(session: Session, question: Question, user_id: str,
     plan = current_plan(client)
     to = str(notice.payload.get("to", ""))
     language = language_for(session, to, plan)
-    text = translator(language)(N_("<@{user}>, <@{asker}> withdrew {reference}, so it needs no answer any more. "
-                                   "Thanks anyway!"), user=user_id, asker=question.cancelled_by or question.asked_by,
-                                reference=question.reference)
+    text = translator(language)(
+        N_("<@{user}>, <@{asker}> withdrew {reference}, so it needs no answer any more. Thanks anyway!"),
+        user=user_id,
+        asker=question.cancelled_by or question.asked_by,
+        reference=question.reference,
+    )
     enqueue_post(session, now=now, to=to, text=text, thread_of=notice)
 
 

@@ -63,12 +63,21 @@ def client_section(figures: ClientFigures, t: Translator) -> list[dict[str, Any]
         context(trend(c, figures.previous, t, days=figures.days)),
     ]
     if figures.overdue:
-        lines = [t("• {reference}: waiting on <@{user}> since {since}, due {due}", reference=o.reference,
-                   user=o.assignee, since=date_token(o.opened_at, figures.timezone, t.language),
-                   due=date_token(o.due_at, figures.timezone, t.language))
-                 + (t(" (promised for {when})", when=date_token(o.promised_at, figures.timezone, t.language))
-                    if o.promised_at else "")
-                 for o in figures.overdue[:MAX_OVERDUE_SHOWN]]
+        lines = [
+            t(
+                "• {reference}: waiting on <@{user}> since {since}, due {due}",
+                reference=o.reference,
+                user=o.assignee,
+                since=date_token(o.opened_at, figures.timezone, t.language),
+                due=date_token(o.due_at, figures.timezone, t.language),
+            )
+            + (
+                t(" (promised for {when})", when=date_token(o.promised_at, figures.timezone, t.language))
+                if o.promised_at
+                else ""
+            )
+            for o in figures.overdue[:MAX_OVERDUE_SHOWN]
+        ]
         if len(figures.overdue) > MAX_OVERDUE_SHOWN:
             lines.append(t("…and {count} more.", count=len(figures.overdue) - MAX_OVERDUE_SHOWN))
         out.append(section(t("*Overdue, oldest first*") + "\n" + "\n".join(lines)))
@@ -82,20 +91,34 @@ def answers_table(figures: list[ClientFigures], t: Translator, *, how_to_get_cha
     rows = [head]
     for f in figures[:MAX_CLIENTS]:
         answers = sorted(timedelta(hours=h) for h in f.response_hours)
-        rows.append([f.client_name[:20], str(len(answers)), hours(answers[0] if answers else None, t),
-                     hours(f.client.median, t), hours(f.client.p90, t), hours(answers[-1] if answers else None, t),
-                     hours(f.window, t)])
+        rows.append(
+            [
+                f.client_name[:20],
+                str(len(answers)),
+                hours(answers[0] if answers else None, t),
+                hours(f.client.median, t),
+                hours(f.client.p90, t),
+                hours(answers[-1] if answers else None, t),
+                hours(f.window, t),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
-                                                                                                      strict=True)))
-             for row in rows]
-    note = t("No chart: this installation of Nexo lacks its charts extra. Whoever runs it can add it with "
-             "`{command}`.", command=how_to_get_chart)
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    note = t(
+        "No chart: this installation of Nexo lacks its charts extra. Whoever runs it can add it with `{command}`.",
+        command=how_to_get_chart,
+    )
     return section(t("*Answers in business hours*") + "\n```\n" + "\n".join(lines) + "\n```\n" + note)
 
 
-def report_message(figures: list[ClientFigures], t: Translator, *, days: int, more: int = 0
-                   ) -> tuple[str, list[dict[str, Any]]]:
+def report_message(
+    figures: list[ClientFigures], t: Translator, *, days: int, more: int = 0
+) -> tuple[str, list[dict[str, Any]]]:
     """The ``/nexo report`` answer (``more``: clients left out, beyond :data:`MAX_CLIENTS`)."""
     title = t.ngettext("Response times, last day", "Response times, last {n} days", days)
     if not figures:
@@ -107,11 +130,26 @@ def report_message(figures: list[ClientFigures], t: Translator, *, days: int, mo
         blocks.extend(client_section(item, t))
     left_out = more + max(0, len(figures) - MAX_CLIENTS)
     if left_out:
-        blocks.append(context(t.ngettext("…and {n} more client: name it to see its figures.",
-                                         "…and {n} more clients: name one to see its figures.", left_out)))
-    lines = [t("{client}: {count} answered, median {median}, {share} within the window, {overdue} overdue",
-               client=f.client_name, count=f.client.answered, median=hours(f.client.median, t),
-               share=share(f.client.within_window, t), overdue=len(f.overdue)) for f in figures[:MAX_CLIENTS]]
+        blocks.append(
+            context(
+                t.ngettext(
+                    "…and {n} more client: name it to see its figures.",
+                    "…and {n} more clients: name one to see its figures.",
+                    left_out,
+                )
+            )
+        )
+    lines = [
+        t(
+            "{client}: {count} answered, median {median}, {share} within the window, {overdue} overdue",
+            client=f.client_name,
+            count=f.client.answered,
+            median=hours(f.client.median, t),
+            share=share(f.client.within_window, t),
+            overdue=len(f.overdue),
+        )
+        for f in figures[:MAX_CLIENTS]
+    ]
     return title + "\n" + "\n".join(lines), blocks
 
 
@@ -120,10 +158,18 @@ def home_blocks(figures: list[ClientFigures], t: Translator) -> list[dict[str, A
     if not figures:
         return []
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text",
-                                    "text": t.ngettext("Your clients' response times, last day",
-                                                       "Your clients' response times, last {n} days",
-                                                       figures[0].days)[:150]}}]
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": t.ngettext(
+                    "Your clients' response times, last day",
+                    "Your clients' response times, last {n} days",
+                    figures[0].days,
+                )[:150],
+            },
+        }
+    ]
     for item in figures[:MAX_CLIENTS]:
         blocks.extend(client_section(item, t))
     return blocks
@@ -135,7 +181,14 @@ def weekly_summary(figures: list[ClientFigures], t: Translator) -> tuple[str, li
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     for item in figures[:MAX_CLIENTS]:
         blocks.extend(client_section(item, t))
-    lines = [t("{client}: {count} answered, median {median}, {overdue} overdue", client=f.client_name,
-               count=f.client.answered, median=hours(f.client.median, t), overdue=len(f.overdue))
-             for f in figures[:MAX_CLIENTS]]
+    lines = [
+        t(
+            "{client}: {count} answered, median {median}, {overdue} overdue",
+            client=f.client_name,
+            count=f.client.answered,
+            median=hours(f.client.median, t),
+            overdue=len(f.overdue),
+        )
+        for f in figures[:MAX_CLIENTS]
+    ]
     return title + "\n" + "\n".join(lines), blocks

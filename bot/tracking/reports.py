@@ -108,17 +108,27 @@ def client_figures(session: Session, client: Client, *, now: datetime, days: int
     plan = current_plan(client)
     end, start = now, now - timedelta(days=days)
     previous_start = start - timedelta(days=days)
-    answered = list(session.scalars(
-        select(TrackedRequest).where(TrackedRequest.client_id == client.id,
-                                     TrackedRequest.answered_at > previous_start,
-                                     TrackedRequest.answered_at <= end,
-                                     TrackedRequest.state == RequestState.ANSWERED)
-    ))
-    still_open = list(session.scalars(
-        select(TrackedRequest).where(TrackedRequest.client_id == client.id, TrackedRequest.answered_at.is_(None),
-                                     TrackedRequest.state == RequestState.OPEN)
-        .order_by(TrackedRequest.original_due_at, TrackedRequest.id)
-    ))
+    answered = list(
+        session.scalars(
+            select(TrackedRequest).where(
+                TrackedRequest.client_id == client.id,
+                TrackedRequest.answered_at > previous_start,
+                TrackedRequest.answered_at <= end,
+                TrackedRequest.state == RequestState.ANSWERED,
+            )
+        )
+    )
+    still_open = list(
+        session.scalars(
+            select(TrackedRequest)
+            .where(
+                TrackedRequest.client_id == client.id,
+                TrackedRequest.answered_at.is_(None),
+                TrackedRequest.state == RequestState.OPEN,
+            )
+            .order_by(TrackedRequest.original_due_at, TrackedRequest.id)
+        )
+    )
     plan_ids = {r.plan_id for r in answered + still_open} | {plan.id}
     plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_(plan_ids)))}
 
@@ -131,16 +141,27 @@ def client_figures(session: Session, client: Client, *, now: datetime, days: int
     waiting = [r for r in still_open if client_side(r)]
     kept, broken = _promises(mine + waiting, now)
     return ClientFigures(
-        client_id=client.id, client_name=client.name, timezone=plan.timezone, window=plan.response_window,
-        start=start, end=end,
+        client_id=client.id,
+        client_name=client.name,
+        timezone=plan.timezone,
+        window=plan.response_window,
+        start=start,
+        end=end,
         client=_side(mine, plans, with_window=True),
         agency=_side([r for r in current_rows if not client_side(r)], plans, with_window=False),
         previous=_side([r for r in previous_rows if client_side(r)], plans, with_window=True),
-        overdue=[Overdue(r.reference, r.summary, r.assignee, r.opened_at, r.original_due_at, r.promised_at)
-                 for r in waiting if r.original_due_at < now],
-        promises_kept=kept, promises_broken=broken,
-        response_hours=[plans[r.plan_id].calendar().elapsed(r.opened_at, r.answered_at) / timedelta(hours=1)
-                        for r in sorted(mine, key=lambda r: r.answered_at) if r.answered_at],  # type: ignore[arg-type, return-value]
+        overdue=[
+            Overdue(r.reference, r.summary, r.assignee, r.opened_at, r.original_due_at, r.promised_at)
+            for r in waiting
+            if r.original_due_at < now
+        ],
+        promises_kept=kept,
+        promises_broken=broken,
+        response_hours=[
+            plans[r.plan_id].calendar().elapsed(r.opened_at, r.answered_at) / timedelta(hours=1)
+            for r in sorted(mine, key=lambda r: r.answered_at)  # type: ignore[arg-type, return-value]
+            if r.answered_at
+        ],
     )
 
 
@@ -177,20 +198,41 @@ def lead_home_section(session: Session, actor: Actor, now: datetime, t: Translat
     return report_blocks.home_blocks(lead_figures(session, actor.user_id, now=now), t)
 
 
-CSV_COLUMNS = ("reference", "kind", "waiting_on", "state", "opened_at", "due_at", "promised_at", "answered_at",
-               "answered_by", "outcome", "business_minutes", "within_window", "reminders_sent",
-               "overdue_notices_sent", "escalated_backups_at", "escalated_lead_at", "promises_made",
-               "promises_broken", "asked_by", "assignee", "summary")
+CSV_COLUMNS = (
+    "reference",
+    "kind",
+    "waiting_on",
+    "state",
+    "opened_at",
+    "due_at",
+    "promised_at",
+    "answered_at",
+    "answered_by",
+    "outcome",
+    "business_minutes",
+    "within_window",
+    "reminders_sent",
+    "overdue_notices_sent",
+    "escalated_backups_at",
+    "escalated_lead_at",
+    "promises_made",
+    "promises_broken",
+    "asked_by",
+    "assignee",
+    "summary",
+)
 
 
-def request_log_csv(session: Session, client: Client, *, since: datetime, now: datetime,
-                    waiting_on: WaitingOn | None = None) -> tuple[int, str]:
+def request_log_csv(
+    session: Session, client: Client, *, since: datetime, now: datetime, waiting_on: WaitingOn | None = None
+) -> tuple[int, str]:
     """Every request of ``client`` opened since ``since`` (times in UTC, ISO 8601): (row count, CSV text).
 
     ``waiting_on=WaitingOn.CLIENT`` keeps only what waited on the client: the export its own people get,
     without the agency's internal rounds (internal reviews, the lead's comments, revisions)."""
-    stmt = select(TrackedRequest).where(TrackedRequest.client_id == client.id, TrackedRequest.opened_at >= since,
-                                        TrackedRequest.opened_at < now)
+    stmt = select(TrackedRequest).where(
+        TrackedRequest.client_id == client.id, TrackedRequest.opened_at >= since, TrackedRequest.opened_at < now
+    )
     if waiting_on is not None:
         stmt = stmt.where(TrackedRequest.waiting_on == waiting_on)
     rows = list(session.scalars(stmt.order_by(TrackedRequest.opened_at, TrackedRequest.id)))
@@ -198,19 +240,36 @@ def request_log_csv(session: Session, client: Client, *, since: datetime, now: d
 
     def row(r: TrackedRequest) -> list[object]:
         answered = r.answered_at if r.state == RequestState.ANSWERED else None  # cancelled: no time, no verdict
-        minutes = (round(plans[r.plan_id].calendar().elapsed(r.opened_at, answered) / timedelta(minutes=1))
-                   if answered else "")
+        minutes = (
+            round(plans[r.plan_id].calendar().elapsed(r.opened_at, answered) / timedelta(minutes=1)) if answered else ""
+        )
         within = "" if answered is None else ("yes" if answered <= r.original_due_at else "no")
-        return [r.reference, r.kind.value, r.waiting_on.value, r.state.value, _iso(r.opened_at),
-                _iso(r.original_due_at), _iso(r.promised_at), _iso(r.answered_at), r.answered_by or "",
-                r.outcome or "", minutes, within, r.reminders_sent, r.overdue_notices_sent,
-                _iso(r.escalated_backups_at), _iso(r.escalated_lead_at), r.promises_made,
-                r.promises_broken, r.asked_by, r.assignee, r.summary]
+        return [
+            r.reference,
+            r.kind.value,
+            r.waiting_on.value,
+            r.state.value,
+            _iso(r.opened_at),
+            _iso(r.original_due_at),
+            _iso(r.promised_at),
+            _iso(r.answered_at),
+            r.answered_by or "",
+            r.outcome or "",
+            minutes,
+            within,
+            r.reminders_sent,
+            r.overdue_notices_sent,
+            _iso(r.escalated_backups_at),
+            _iso(r.escalated_lead_at),
+            r.promises_made,
+            r.promises_broken,
+            r.asked_by,
+            r.assignee,
+            r.summary,
+        ]
 
     return len(rows), csv_text(CSV_COLUMNS, (row(r) for r in rows))
 
 
 def _iso(at: datetime | None) -> str:
     return at.isoformat().replace("+00:00", "Z") if at else ""
-
-

@@ -68,9 +68,17 @@ class ChaseState:
 
     @classmethod
     def of(cls, request: TrackedRequest) -> ChaseState:
-        return cls(request.opened_at, request.due_at, request.promised_at, request.next_action_at,
-                   request.reminders_sent or 0, request.overdue_notices_sent or 0, request.last_chased_at,
-                   request.escalated_backups_at, request.escalated_lead_at)
+        return cls(
+            request.opened_at,
+            request.due_at,
+            request.promised_at,
+            request.next_action_at,
+            request.reminders_sent or 0,
+            request.overdue_notices_sent or 0,
+            request.last_chased_at,
+            request.escalated_backups_at,
+            request.escalated_lead_at,
+        )
 
     def but(self, **changes: Any) -> ChaseState:
         return replace(self, **changes)
@@ -162,8 +170,9 @@ def run_due_steps(request: ChaseState, chase: ChasePlan, people: People, now: da
             progress.after = state.but(reminders_sent=state.reminders_sent + 1)
         elif step in (Step.OVERDUE, Step.REPEAT):
             sent = state.overdue_notices_sent + 1
-            progress.after = state.but(overdue_notices_sent=sent,
-                                       last_chased_at=at if now < chase.repeat_after(at) else now)
+            progress.after = state.but(
+                overdue_notices_sent=sent, last_chased_at=at if now < chase.repeat_after(at) else now
+            )
             progress.handover = sent == chase.repeat_limit + 1
         elif step == Step.BACKUPS:
             progress.after = state.but(escalated_backups_at=now)
@@ -175,8 +184,9 @@ def run_due_steps(request: ChaseState, chase: ChasePlan, people: People, now: da
     return progress
 
 
-def replan_for_deadline(request: TrackedRequest, plan: Plan, current: Plan | None, *, not_after: datetime | None,
-                        now: datetime) -> tuple[ChaseState, ChaseState]:
+def replan_for_deadline(
+    request: TrackedRequest, plan: Plan, current: Plan | None, *, not_after: datetime | None, now: datetime
+) -> tuple[ChaseState, ChaseState]:
     """(seen, after): the request re-timed as if it had been opened with ``not_after`` (e.g. a post's new
     publish time minus the margin), under ``plan`` (the one it was opened under). A deadline that moved
     back into the future starts the chase over towards it; one still past keeps what was sent."""
@@ -185,6 +195,7 @@ def replan_for_deadline(request: TrackedRequest, plan: Plan, current: Plan | Non
     after = seen.but(due_at=due)
     if due > now and (request.promised_at is None or request.promised_at > now):
         after = after.but(overdue_notices_sent=0)
-    after = after.but(next_action_at=next_action_at(after, chase_plan(after, plan), People.of(request.assignee,
-                                                                                              current)))
+    after = after.but(
+        next_action_at=next_action_at(after, chase_plan(after, plan), People.of(request.assignee, current))
+    )
     return seen, after

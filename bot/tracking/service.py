@@ -32,8 +32,9 @@ TRANSITIONS: Mapping[RequestState, frozenset[RequestState]] = {
 }
 
 
-def transition(session: Session, request_id: int, to: RequestState, *, only_if: Iterable[ColumnElement[bool]] = (),
-               **values: Any) -> bool:
+def transition(
+    session: Session, request_id: int, to: RequestState, *, only_if: Iterable[ColumnElement[bool]] = (), **values: Any
+) -> bool:
     """Move the request ``request_id`` to ``to`` (and write ``values``) in one conditional UPDATE, only
     from a state :data:`TRANSITIONS` allows and only while ``only_if`` holds. False: it was not in such
     a state (closed meanwhile, or changed by someone else), and nothing was written."""
@@ -68,9 +69,21 @@ def client_notice_time(plan: Plan, now: datetime) -> datetime:
 
 # -- opening and closing ---------------------------------------------------------------------------
 def open_request(
-    session: Session, *, client: Client, plan: Plan, kind: RequestKind, waiting_on: WaitingOn,
-    subject_type: str, subject_id: int, reference: str, summary: str, asked_by: str, assignee: str,
-    now: datetime, not_after: datetime | None = None, notice_id: int | None = None,
+    session: Session,
+    *,
+    client: Client,
+    plan: Plan,
+    kind: RequestKind,
+    waiting_on: WaitingOn,
+    subject_type: str,
+    subject_id: int,
+    reference: str,
+    summary: str,
+    asked_by: str,
+    assignee: str,
+    now: datetime,
+    not_after: datetime | None = None,
+    notice_id: int | None = None,
 ) -> TrackedRequest:
     """Start timing a request. Requests waiting on the client get a reminder step;
     agency-side ones are timed for the report only."""
@@ -79,10 +92,24 @@ def open_request(
     if waiting_on == WaitingOn.CLIENT:
         first_step = reminder_at(plan, now, due) or due
     request = TrackedRequest(
-        client_id=client.id, plan_id=plan.id, kind=kind, waiting_on=waiting_on, state=RequestState.OPEN,
-        subject_type=subject_type, subject_id=subject_id, reference=reference, summary=summary[:500],
-        asked_by=asked_by, assignee=assignee, opened_at=now, due_at=due, original_due_at=due,
-        next_action_at=first_step, reminders_sent=0, overdue_notices_sent=0, notice_id=notice_id,
+        client_id=client.id,
+        plan_id=plan.id,
+        kind=kind,
+        waiting_on=waiting_on,
+        state=RequestState.OPEN,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        reference=reference,
+        summary=summary[:500],
+        asked_by=asked_by,
+        assignee=assignee,
+        opened_at=now,
+        due_at=due,
+        original_due_at=due,
+        next_action_at=first_step,
+        reminders_sent=0,
+        overdue_notices_sent=0,
+        notice_id=notice_id,
     )
     session.add(request)
     session.flush()
@@ -96,21 +123,32 @@ def attach_notice(session: Session, request: TrackedRequest, notice_id: int) -> 
     session.flush()
 
 
-def close_request(session: Session, request_id: int, *, by: str, outcome: str, now: datetime,
-                  state: RequestState = RequestState.ANSWERED) -> bool:
+def close_request(
+    session: Session,
+    request_id: int,
+    *,
+    by: str,
+    outcome: str,
+    now: datetime,
+    state: RequestState = RequestState.ANSWERED,
+) -> bool:
     """Close an open request exactly once: False if it was already closed."""
-    return transition(session, request_id, state, answered_at=now, answered_by=by, outcome=outcome,
-                      next_action_at=None)
+    return transition(session, request_id, state, answered_at=now, answered_by=by, outcome=outcome, next_action_at=None)
 
 
 def open_requests_for(session: Session, subject_type: str, subject_id: int) -> list[TrackedRequest]:
     """The open requests about one subject (a draft version, a question), oldest first."""
-    return list(session.scalars(
-        select(TrackedRequest).where(TrackedRequest.subject_type == subject_type,
-                                     TrackedRequest.subject_id == subject_id,
-                                     TrackedRequest.state == RequestState.OPEN)
-        .order_by(TrackedRequest.id)
-    ))
+    return list(
+        session.scalars(
+            select(TrackedRequest)
+            .where(
+                TrackedRequest.subject_type == subject_type,
+                TrackedRequest.subject_id == subject_id,
+                TrackedRequest.state == RequestState.OPEN,
+            )
+            .order_by(TrackedRequest.id)
+        )
+    )
 
 
 # -- while it is open ------------------------------------------------------------------------------
@@ -129,11 +167,17 @@ def record_promise(session: Session, request_id: int, seen: ChaseState, after: C
     """Store a promise (``after.promised_at``) and the chase re-planned from it, only if the chase has
     not moved since ``seen`` was read. ``broken``: 1 when it replaces a promise whose time had passed."""
     return transition(
-        session, request_id, RequestState.OPEN,
-        only_if=(TrackedRequest.next_action_at == seen.next_action_at,
-                 TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent),
-        promised_at=after.promised_at, overdue_notices_sent=after.overdue_notices_sent,
-        next_action_at=after.next_action_at, promises_made=TrackedRequest.promises_made + 1,
+        session,
+        request_id,
+        RequestState.OPEN,
+        only_if=(
+            TrackedRequest.next_action_at == seen.next_action_at,
+            TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent,
+        ),
+        promised_at=after.promised_at,
+        overdue_notices_sent=after.overdue_notices_sent,
+        next_action_at=after.next_action_at,
+        promises_made=TrackedRequest.promises_made + 1,
         promises_broken=TrackedRequest.promises_broken + broken,
     )
 
@@ -143,10 +187,16 @@ def retime(session: Session, request_id: int, seen: ChaseState, after: ChaseStat
     deadline moved (a post rescheduled: :func:`bot.tracking.schedule.replan_for_deadline`); only if the
     chase has not moved since ``seen`` was read. False: it moved or closed meanwhile, nothing written."""
     return transition(
-        session, request_id, RequestState.OPEN,
-        only_if=(TrackedRequest.next_action_at == seen.next_action_at,  # None compares as IS NULL
-                 TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent),
-        due_at=after.due_at, overdue_notices_sent=after.overdue_notices_sent, next_action_at=after.next_action_at,
+        session,
+        request_id,
+        RequestState.OPEN,
+        only_if=(
+            TrackedRequest.next_action_at == seen.next_action_at,  # None compares as IS NULL
+            TrackedRequest.overdue_notices_sent == seen.overdue_notices_sent,
+        ),
+        due_at=after.due_at,
+        overdue_notices_sent=after.overdue_notices_sent,
+        next_action_at=after.next_action_at,
     )
 
 
@@ -156,14 +206,22 @@ def _claim_statement() -> Update:
     table = cast(Table, TrackedRequest.__table__)
     return (
         update(table)
-        .where(table.c.id == bindparam("seen_id"), transitions.guard(table.c.state, TRANSITIONS, RequestState.OPEN),
-               table.c.next_action_at == bindparam("seen_next"),
-               table.c.reminders_sent == bindparam("seen_reminders"),
-               table.c.overdue_notices_sent == bindparam("seen_overdue"))
-        .values(state=RequestState.OPEN, next_action_at=bindparam("new_next"),
-                reminders_sent=bindparam("new_reminders"), overdue_notices_sent=bindparam("new_overdue"),
-                last_chased_at=bindparam("new_chased"), escalated_backups_at=bindparam("new_backups"),
-                escalated_lead_at=bindparam("new_lead"))
+        .where(
+            table.c.id == bindparam("seen_id"),
+            transitions.guard(table.c.state, TRANSITIONS, RequestState.OPEN),
+            table.c.next_action_at == bindparam("seen_next"),
+            table.c.reminders_sent == bindparam("seen_reminders"),
+            table.c.overdue_notices_sent == bindparam("seen_overdue"),
+        )
+        .values(
+            state=RequestState.OPEN,
+            next_action_at=bindparam("new_next"),
+            reminders_sent=bindparam("new_reminders"),
+            overdue_notices_sent=bindparam("new_overdue"),
+            last_chased_at=bindparam("new_chased"),
+            escalated_backups_at=bindparam("new_backups"),
+            escalated_lead_at=bindparam("new_lead"),
+        )
     )
 
 
@@ -173,11 +231,19 @@ _CLAIM = _claim_statement()
 def claim_chase_steps(session: Session, request_id: int, seen: ChaseState, after: ChaseState) -> bool:
     """Record the chase steps from ``seen`` to ``after`` as done, only if nobody did them (or answered)
     since ``seen`` was read: the one claim that makes each reminder and escalation happen once."""
-    result = session.connection().execute(_CLAIM, {
-        "seen_id": request_id, "seen_next": seen.next_action_at,
-        "seen_reminders": seen.reminders_sent, "seen_overdue": seen.overdue_notices_sent,
-        "new_next": after.next_action_at, "new_reminders": after.reminders_sent,
-        "new_overdue": after.overdue_notices_sent, "new_chased": after.last_chased_at,
-        "new_backups": after.escalated_backups_at, "new_lead": after.escalated_lead_at,
-    })
+    result = session.connection().execute(
+        _CLAIM,
+        {
+            "seen_id": request_id,
+            "seen_next": seen.next_action_at,
+            "seen_reminders": seen.reminders_sent,
+            "seen_overdue": seen.overdue_notices_sent,
+            "new_next": after.next_action_at,
+            "new_reminders": after.reminders_sent,
+            "new_overdue": after.overdue_notices_sent,
+            "new_chased": after.last_chased_at,
+            "new_backups": after.escalated_backups_at,
+            "new_lead": after.escalated_lead_at,
+        },
+    )
     return result.rowcount == 1

@@ -91,9 +91,13 @@ def _load_clients_and_plans(session: Session, requests: list[TrackedRequest]) ->
         return []
     clients = list(session.scalars(select(Client).where(Client.id.in_({r.client_id for r in requests}))).unique())
     plans = list(session.scalars(select(Plan).where(Plan.id.in_({r.plan_id for r in requests}))))
-    users = {r.assignee for r in requests} | {user for c in clients if c.current_plan is not None
-                                              for user in (*c.current_plan.client_side(), c.current_plan.account_lead)
-                                              if user}
+    users = {r.assignee for r in requests} | {
+        user
+        for c in clients
+        if c.current_plan is not None
+        for user in (*c.current_plan.client_side(), c.current_plan.account_lead)
+        if user
+    }
     people = list(session.scalars(select(Person).where(Person.user_id.in_(users))))
     return [*clients, *plans, *people]
 
@@ -116,15 +120,24 @@ def chase_one(session: Session, request: TrackedRequest, *, now: datetime) -> in
     return len(progress.steps)
 
 
-def _send(session: Session, request: TrackedRequest, client_name: str, current: Plan, progress: Progress,
-          people: People, total: int, now: datetime) -> None:
+def _send(
+    session: Session,
+    request: TrackedRequest,
+    client_name: str,
+    current: Plan,
+    progress: Progress,
+    people: People,
+    total: int,
+    now: datetime,
+) -> None:
     client_time = client_notice_time(current, now)  # client-side people hear from us in their hours only
     notice = session.get(OutboxNotice, request.notice_id) if request.notice_id else None
     asked_in = str(notice.payload.get("to", "")) if notice is not None else ""
     in_channel = bool(asked_in) and not is_user(asked_in)
     # Reply in the request's thread when the assignee can see it (a channel, or their own DM).
-    in_thread = notice is not None and notice.status != NoticeStatus.FAILED and (
-        in_channel or asked_in == request.assignee)
+    in_thread = (
+        notice is not None and notice.status != NoticeStatus.FAILED and (in_channel or asked_in == request.assignee)
+    )
     in_channel = in_channel and in_thread
     channel = asked_in if in_channel else None
 
@@ -133,8 +146,16 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
         return Where(current.timezone, language)
 
     def to_assignee(text: str, content: list[dict[str, Any]], due: tuple[str, datetime]) -> None:
-        enqueue_post(session, now=now, to=request.assignee, text=text, blocks=content,
-                     thread_of=notice if in_thread else None, not_before=client_time, due=due)
+        enqueue_post(
+            session,
+            now=now,
+            to=request.assignee,
+            text=text,
+            blocks=content,
+            thread_of=notice if in_thread else None,
+            not_before=client_time,
+            due=due,
+        )
 
     for step, at in zip(progress.steps, progress.due, strict=True):
         due = (str(step), at)  # how late each reaches Slack: nexo_reminder_lag_seconds
@@ -143,20 +164,29 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
             to_assignee(*blocks.reminder(request, translator(w.language), w), due)
         elif step in (Step.OVERDUE, Step.REPEAT):
             w = where(request.assignee, shared=in_channel)
-            to_assignee(*blocks.overdue(request, translator(w.language), w,
-                                        number=progress.after.overdue_notices_sent, total=total, lead=people.lead), due)
+            to_assignee(
+                *blocks.overdue(
+                    request,
+                    translator(w.language),
+                    w,
+                    number=progress.after.overdue_notices_sent,
+                    total=total,
+                    lead=people.lead,
+                ),
+                due,
+            )
             if progress.handover and people.lead:
                 t = translator(language_for(session, people.lead, current))
-                enqueue_post(session, now=now, to=people.lead,
-                             text=blocks.handover_to_lead(request, client_name, t, total))
+                enqueue_post(
+                    session, now=now, to=people.lead, text=blocks.handover_to_lead(request, client_name, t, total)
+                )
         elif step in (Step.BACKUPS, Step.LEAD) and _escalated(session, request, current, step, people, now, channel):
             continue  # the subject's own escalation (approvals: the stand-ins' cards)
         elif step == Step.BACKUPS:
             for backup in people.backups:
                 w = where(backup)
                 text, content = blocks.to_backups(request, client_name, translator(w.language), w)
-                enqueue_post(session, now=now, to=backup, text=text, blocks=content, not_before=client_time,
-                             due=due)
+                enqueue_post(session, now=now, to=backup, text=text, blocks=content, not_before=client_time, due=due)
         elif step == Step.LEAD and people.lead:
             w = where(people.lead)
             text, content = blocks.to_lead(request, client_name, translator(w.language), w, channel=channel)
@@ -164,13 +194,19 @@ def _send(session: Session, request: TrackedRequest, client_name: str, current: 
     log.debug("request chased", extra={"request_id": request.id, "steps": [str(s) for s in progress.steps]})
 
 
-def _escalated(session: Session, request: TrackedRequest, current: Plan, step: Step, people: People,
-               now: datetime, channel: str | None) -> bool:
+def _escalated(
+    session: Session,
+    request: TrackedRequest,
+    current: Plan,
+    step: Step,
+    people: People,
+    now: datetime,
+    channel: str | None,
+) -> bool:
     """Whether the request's subject wrote this escalation itself (:mod:`bot.tracking.escalations`)."""
     escalate = escalations.escalator(request.subject_type)
     if escalate is None:
         return False
     if step == Step.BACKUPS:
         return escalate(session, request, current, escalations.BACKUPS, list(people.backups), now, channel)
-    return bool(people.lead) and escalate(session, request, current, escalations.LEAD, [str(people.lead)], now,
-                                          channel)
+    return bool(people.lead) and escalate(session, request, current, escalations.LEAD, [str(people.lead)], now, channel)

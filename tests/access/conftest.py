@@ -13,8 +13,7 @@ from tests.support.bot import bot_for_module
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, pg_url) -> Iterator[World]:
-    with bot_for_module(pg_url, tmp_path_factory.mktemp("access"), signing_secret=SIGNING_SECRET,
-                        start=START) as bot:
+    with bot_for_module(pg_url, tmp_path_factory.mktemp("access"), signing_secret=SIGNING_SECRET, start=START) as bot:
         built = World(bot)
         built.build()
         yield built

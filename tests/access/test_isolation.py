@@ -48,8 +48,12 @@ class Side:
 
     def leaks(self) -> list[re.Pattern[str]]:
         """What would give this client away to someone else."""
-        return [re.compile(rf"\b{self.name}\b", re.IGNORECASE), re.compile(rf"\b{self.prefix}-"),
-                re.compile(self.marker), *(re.compile(rf"\b{user}\b") for user in self.people)]
+        return [
+            re.compile(rf"\b{self.name}\b", re.IGNORECASE),
+            re.compile(rf"\b{self.prefix}-"),
+            re.compile(self.marker),
+            *(re.compile(rf"\b{user}\b") for user in self.people),
+        ]
 
 
 ACME = Side("Acme", "ACME", REF, BACKUP, "zebra")
@@ -120,14 +124,22 @@ def play(w: World, side: Side) -> None:
     click(w, w.release_question(crisis_id), LEAD, crisis_ids.RELEASE_HELD)
 
 
-
 def look(w: World, side: Side) -> None:
     """Everything the client's people can look at."""
     name = side.name
     post = w.fake.add_message("C0NEWS", STRANGER, "Is this brand a scam?")
     for user in side.people:
-        for text in ("client list", f"client show {name}", "pending", f"pending {name}", "report", f"report {name}",
-                     f"report {name} csv", f"report {name} crises", "crisis"):
+        for text in (
+            "client list",
+            f"client show {name}",
+            "pending",
+            f"pending {name}",
+            "report",
+            f"report {name}",
+            f"report {name} csv",
+            f"report {name} crises",
+            "crisis",
+        ):
             keep(w, command(w, user, text))
         keep(w, home(w, user))
         before = len(w.fake.views_opened(user))
@@ -137,8 +149,9 @@ def look(w: World, side: Side) -> None:
 
 
 def home(w: World, user: str) -> Attempt:
-    return Attempt(user, "event", w.slack.event({"type": "app_home_opened", "user": user, "tab": "home",
-                                                 "channel": f"D{user}"}))
+    return Attempt(
+        user, "event", w.slack.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": f"D{user}"})
+    )
 
 
 def questions_of(w: World, name: str) -> list[Question]:
@@ -166,8 +179,9 @@ def shown_to(w: World, user: str) -> list[str]:
                 shown.append(json.dumps(call.params, ensure_ascii=False))
     for f in w.fake.uploaded_files():
         if dm in f["channels"]:
-            shown.append(f"{f['name']} {f['title']} {f.get('initial_comment')} "
-                         + f["content"].decode("utf-8", "replace"))
+            shown.append(
+                f"{f['name']} {f['title']} {f.get('initial_comment')} " + f["content"].decode("utf-8", "replace")
+            )
     with w.bot.db.sessionmaker() as s:
         for notice in s.scalars(select(OutboxNotice)):
             p = notice.payload
@@ -195,10 +209,25 @@ def test_a_clients_people_see_nothing_of_another_client(played: World, side: Sid
             assert not leaked, f"{other.name}'s {leaked} reached {user}: {text[:500]}"
 
 
-PROBES = ("client show {}", "client edit {}", "client webhook {}", "client archive {}", "draft {} Hello",
-          "pending {}", "ask {} Anything?", "report {}", "report {} csv", "report {} crises", "report {} audit",
-          "crisis {} sev:1 Fire", "crisis {} update News", "crisis {} ack", "crisis {} resolve",
-          "crisis {} release", 'crisis {} watch <#C0NEWS|news> keywords:"scam"')
+PROBES = (
+    "client show {}",
+    "client edit {}",
+    "client webhook {}",
+    "client archive {}",
+    "draft {} Hello",
+    "pending {}",
+    "ask {} Anything?",
+    "report {}",
+    "report {} csv",
+    "report {} crises",
+    "report {} audit",
+    "crisis {} sev:1 Fire",
+    "crisis {} update News",
+    "crisis {} ack",
+    "crisis {} resolve",
+    "crisis {} release",
+    'crisis {} watch <#C0NEWS|news> keywords:"scam"',
+)
 
 
 @pytest.mark.parametrize(("side", "other"), SIDES, ids=["acme-people", "beta-people"])

@@ -37,10 +37,17 @@ from bot.tracking.models import Question, TrackedRequest
 from tests.access.world import PLAN, Attempt, World, click, command, opened_view, submit, wait_until
 from tests.support.people import ADMIN, BACKUP, CM, LEAD, MEMBER, OTHER_REF, REF, STRANGER
 
-ROLES = {"cm": CM, "lead": LEAD, "admin": ADMIN, "member": MEMBER, "ref": REF, "backup": BACKUP,
-         "other-ref": OTHER_REF, "stranger": STRANGER}
-LANGUAGE = {CM: "es", LEAD: "en", ADMIN: "en", MEMBER: "es", REF: "es", BACKUP: "es", OTHER_REF: "es",
-            STRANGER: "en"}
+ROLES = {
+    "cm": CM,
+    "lead": LEAD,
+    "admin": ADMIN,
+    "member": MEMBER,
+    "ref": REF,
+    "backup": BACKUP,
+    "other-ref": OTHER_REF,
+    "stranger": STRANGER,
+}
+LANGUAGE = {CM: "es", LEAD: "en", ADMIN: "en", MEMBER: "es", REF: "es", BACKUP: "es", OTHER_REF: "es", STRANGER: "en"}
 
 MATRIX = """
 action                      cm    lead  admin member ref   backup other-ref stranger
@@ -161,9 +168,11 @@ def fresh_card(w: World) -> Any:
 
 def fresh_form(button: str, modal: str) -> Callable[[World], Any]:
     """A new draft whose card Ana clicked: the form it opened for her."""
+
     def make(w: World) -> Any:
         draft, card = fresh_card(w)
         return draft, opened_view(w, REF, modal, lambda: click(w, card, REF, button))
+
     return make
 
 
@@ -179,14 +188,16 @@ def asked(w: World) -> Any:
 
 def fresh_answer_form(w: World) -> Any:
     question_id, message = w.new_question()
-    return question_id, opened_view(w, REF, tracking_ids.ANSWER_MODAL,
-                                    lambda: click(w, message, REF, tracking_ids.ANSWER))
+    return question_id, opened_view(
+        w, REF, tracking_ids.ANSWER_MODAL, lambda: click(w, message, REF, tracking_ids.ANSWER)
+    )
 
 
 def fresh_promise_form(w: World) -> Any:
     question_id, message = w.new_question()
-    return question_id, opened_view(w, REF, tracking_ids.PROMISE_MODAL,
-                                    lambda: click(w, message, REF, tracking_ids.PROMISE))
+    return question_id, opened_view(
+        w, REF, tracking_ids.PROMISE_MODAL, lambda: click(w, message, REF, tracking_ids.PROMISE)
+    )
 
 
 def answered(w: World, question_id: int, user: str, via: str) -> None:
@@ -218,8 +229,7 @@ def held(w: World) -> int:
 
 
 def crisis_event(w: World, crisis_id: int, kind: str, user: str) -> None:
-    eventually(w, CrisisEvent, CrisisEvent.crisis_id == crisis_id, CrisisEvent.kind == kind,
-               CrisisEvent.actor == user)
+    eventually(w, CrisisEvent, CrisisEvent.crisis_id == crisis_id, CrisisEvent.kind == kind, CrisisEvent.actor == user)
 
 
 def declare_by_shortcut(w: World, user: str, name: str) -> Attempt:
@@ -245,17 +255,21 @@ def declared(w: World, user: str, name: str, source: str) -> None:
 
 def shows(*needles: str) -> Callable[[World, str, Any, Attempt], None]:
     """The answer (or what reached the user) mentions each needle."""
+
     def verify(w: World, user: str, target: Any, attempt: Attempt) -> None:
         for needle in needles:
             if needle not in attempt.ack_text():
                 wait_shown(w, user, lambda c, n=needle: n in c)
+
     return verify
 
 
 def file_for(prefix: str) -> Callable[[World, str, Any, Attempt], None]:
     """A file whose name starts with ``prefix`` was shared in the user's DM."""
+
     def verify(w: World, user: str, target: Any, attempt: Attempt) -> None:
         wait_shown(w, user, lambda c: f"file:{prefix}" in c, timeout=20)
+
     return verify
 
 
@@ -325,155 +339,248 @@ def requested_watch(w: World, user: str, target: Any) -> Attempt:
 def watching(w: World, user: str, target: Any, attempt: Attempt) -> None:
     settings = one(w, CrisisSettings, CrisisSettings.client_id == w.client_id("Acme"))
     assert (settings.watch_channel, settings.watch_keywords, settings.updated_by) == (
-        "C0WATCH", [attempt.extra["keyword"]], user)
+        "C0WATCH",
+        [attempt.extra["keyword"]],
+        user,
+    )
 
 
 ACTIONS: dict[str, Action] = {
     "client add": Action(
         lambda w: f"New{w.number()}",
         lambda w, user, name: command(w, user, f"client add {name} ref:<@{REF}|ana> {PLAN}"),
-        lambda w, user, name, attempt: client_created(w, user, name, attempt)),
+        lambda w, user, name, attempt: client_created(w, user, name, attempt),
+    ),
     "client add (form)": Action(
         client_form,
         lambda w, user, target: submit(w, target[1], user, {plan_ids.REFERENCE: REF}),
-        lambda w, user, target, attempt: client_created(w, user, target[0], attempt)),
+        lambda w, user, target, attempt: client_created(w, user, target[0], attempt),
+    ),
     "client edit": Action(
-        acme, lambda w, user, name: command(w, user, f"client edit {name}"),
-        lambda w, user, name, attempt: view_opened_for(w, user, plan_ids.PLAN_MODAL), fresh=False),
+        acme,
+        lambda w, user, name: command(w, user, f"client edit {name}"),
+        lambda w, user, name, attempt: view_opened_for(w, user, plan_ids.PLAN_MODAL),
+        fresh=False,
+    ),
     "client edit (form)": Action(
-        edit_form, lambda w, user, target: submit(w, target[1], user, {plan_ids.WINDOW: "2h"}), plan_changed),
-    "client show": Action(acme, lambda w, user, name: command(w, user, f"client show {name}"), shows("Acme"),
-                          fresh=False),
+        edit_form, lambda w, user, target: submit(w, target[1], user, {plan_ids.WINDOW: "2h"}), plan_changed
+    ),
+    "client show": Action(
+        acme, lambda w, user, name: command(w, user, f"client show {name}"), shows("Acme"), fresh=False
+    ),
     "client list": Action(acme, lambda w, user, name: command(w, user, "client list"), shows("Acme"), fresh=False),
     "client archive": Action(
         lambda w: w.new_client(),
         lambda w, user, name: command(w, user, f"client archive {name}"),
-        lambda w, user, name, attempt: eventually(w, Client, Client.name == name,
-                                                  Client.status == ClientStatus.ARCHIVED)),
-    "client webhook": Action(acme, lambda w, user, name: command(w, user, f"client webhook {name}"),
-                             shows("webhook"), fresh=False),
+        lambda w, user, name, attempt: eventually(
+            w, Client, Client.name == name, Client.status == ClientStatus.ARCHIVED
+        ),
+    ),
+    "client webhook": Action(
+        acme, lambda w, user, name: command(w, user, f"client webhook {name}"), shows("webhook"), fresh=False
+    ),
     "draft": Action(
         lambda w: f"Autumn post {w.number()}",
         lambda w, user, text: command(w, user, f"draft Acme {text}"),
-        lambda w, user, text, attempt: (eventually(w, DraftVersion, DraftVersion.created_by == user,
-                                                   DraftVersion.text == text),
-                                        wait_shown(w, REF, lambda c: text in c))),
+        lambda w, user, text, attempt: (
+            eventually(w, DraftVersion, DraftVersion.created_by == user, DraftVersion.text == text),
+            wait_shown(w, REF, lambda c: text in c),
+        ),
+    ),
     "draft (form)": Action(
         lambda w: opened_view(w, CM, approval_ids.DRAFT_MODAL, lambda: command(w, CM, "draft Acme")),
         lambda w, user, view: submit(w, view, user, {approval_ids.TEXT: f"Form post by {user}"}),
-        lambda w, user, view, attempt: (eventually(w, DraftVersion, DraftVersion.created_by == user,
-                                                   DraftVersion.text == f"Form post by {user}"),
-                                        wait_shown(w, REF, lambda c: f"Form post by {user}" in c)), form=True),
-    "pending": Action(lambda w: shared_card(w)[0], lambda w, user, draft: command(w, user, "pending"),
-                      lambda w, user, draft, attempt: shows(draft.reference)(w, user, draft, attempt), fresh=False),
+        lambda w, user, view, attempt: (
+            eventually(w, DraftVersion, DraftVersion.created_by == user, DraftVersion.text == f"Form post by {user}"),
+            wait_shown(w, REF, lambda c: f"Form post by {user}" in c),
+        ),
+        form=True,
+    ),
+    "pending": Action(
+        lambda w: shared_card(w)[0],
+        lambda w, user, draft: command(w, user, "pending"),
+        lambda w, user, draft, attempt: shows(draft.reference)(w, user, draft, attempt),
+        fresh=False,
+    ),
     "approve": Action(
-        fresh_card, lambda w, user, target: click(w, target[1], user, approval_ids.APPROVE),
-        lambda w, user, target, attempt: draft_status(w, target[0], "approved", user)),
+        fresh_card,
+        lambda w, user, target: click(w, target[1], user, approval_ids.APPROVE),
+        lambda w, user, target, attempt: draft_status(w, target[0], "approved", user),
+    ),
     "request changes": Action(
-        shared_card, lambda w, user, target: click(w, target[1], user, approval_ids.REQUEST_CHANGES),
-        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.COMMENT_MODAL), fresh=False),
+        shared_card,
+        lambda w, user, target: click(w, target[1], user, approval_ids.REQUEST_CHANGES),
+        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.COMMENT_MODAL),
+        fresh=False,
+    ),
     "request changes (form)": Action(
         fresh_form(approval_ids.REQUEST_CHANGES, approval_ids.COMMENT_MODAL),
         lambda w, user, target: submit(w, target[1], user, {approval_ids.COMMENT: "Please shorten it"}),
-        lambda w, user, target, attempt: draft_status(w, target[0], "client_changes", user), form=True),
+        lambda w, user, target, attempt: draft_status(w, target[0], "client_changes", user),
+        form=True,
+    ),
     "reject": Action(
-        shared_card, lambda w, user, target: click(w, target[1], user, approval_ids.REJECT),
-        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.COMMENT_MODAL), fresh=False),
+        shared_card,
+        lambda w, user, target: click(w, target[1], user, approval_ids.REJECT),
+        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.COMMENT_MODAL),
+        fresh=False,
+    ),
     "reject (form)": Action(
         fresh_form(approval_ids.REJECT, approval_ids.COMMENT_MODAL),
         lambda w, user, target: submit(w, target[1], user, {approval_ids.COMMENT: "Off brand"}),
-        lambda w, user, target, attempt: draft_status(w, target[0], "rejected", user), form=True),
+        lambda w, user, target, attempt: draft_status(w, target[0], "rejected", user),
+        form=True,
+    ),
     "reassign": Action(
-        shared_card, lambda w, user, target: click(w, target[1], user, approval_ids.REASSIGN),
-        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.REASSIGN_MODAL), fresh=False),
+        shared_card,
+        lambda w, user, target: click(w, target[1], user, approval_ids.REASSIGN),
+        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.REASSIGN_MODAL),
+        fresh=False,
+    ),
     "reassign (form)": Action(
         fresh_form(approval_ids.REASSIGN, approval_ids.REASSIGN_MODAL),
         lambda w, user, target: submit(w, target[1], user, {approval_ids.ASSIGNEE: BACKUP}),
         lambda w, user, target, attempt: (
-            eventually(w, TrackedRequest, TrackedRequest.reference == target[0].reference,
-                       TrackedRequest.assignee == BACKUP),
-            wait_shown(w, BACKUP, lambda c: target[0].reference in c)), form=True),
+            eventually(
+                w, TrackedRequest, TrackedRequest.reference == target[0].reference, TrackedRequest.assignee == BACKUP
+            ),
+            wait_shown(w, BACKUP, lambda c: target[0].reference in c),
+        ),
+        form=True,
+    ),
     "see full text": Action(
         lambda w: w.shared("long card", lambda: (lambda d: (d, w.card_of(d)))(w.new_draft(text="Long " * 900))),
         lambda w, user, target: click(w, target[1], user, approval_ids.FULL_TEXT),
-        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.FULL_TEXT_MODAL), fresh=False),
+        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.FULL_TEXT_MODAL),
+        fresh=False,
+    ),
     "revise": Action(
         lambda w: w.shared("revise notice", lambda: revise_notice(w)),
         lambda w, user, target: click(w, target[1], user, approval_ids.REVISE),
-        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.DRAFT_MODAL), fresh=False),
+        lambda w, user, target, attempt: view_opened_for(w, user, approval_ids.DRAFT_MODAL),
+        fresh=False,
+    ),
     "revise (form)": Action(
-        revise_form, lambda w, user, target: submit(w, target[1], user, {approval_ids.TEXT: "A shorter post"}),
-        revised, form=True),
+        revise_form,
+        lambda w, user, target: submit(w, target[1], user, {approval_ids.TEXT: "A shorter post"}),
+        revised,
+        form=True,
+    ),
     "ask": Action(
         lambda w: f"Question {w.number()} for Friday?",
         lambda w, user, text: command(w, user, f"ask Acme {text}"),
-        lambda w, user, text, attempt: (eventually(w, Question, Question.asked_by == user, Question.text == text),
-                                        wait_shown(w, REF, lambda c: text in c))),
+        lambda w, user, text, attempt: (
+            eventually(w, Question, Question.asked_by == user, Question.text == text),
+            wait_shown(w, REF, lambda c: text in c),
+        ),
+    ),
     "answer": Action(
-        asked, lambda w, user, target: click(w, target[1], user, tracking_ids.ANSWER),
-        lambda w, user, target, attempt: view_opened_for(w, user, tracking_ids.ANSWER_MODAL), fresh=False),
+        asked,
+        lambda w, user, target: click(w, target[1], user, tracking_ids.ANSWER),
+        lambda w, user, target, attempt: view_opened_for(w, user, tracking_ids.ANSWER_MODAL),
+        fresh=False,
+    ),
     "answer (form)": Action(
         fresh_answer_form,
         lambda w, user, target: submit(w, target[1], user, {tracking_ids.ANSWER_TEXT: "Yes, go ahead"}),
-        lambda w, user, target, attempt: answered(w, target[0], user, "button")),
+        lambda w, user, target, attempt: answered(w, target[0], user, "button"),
+    ),
     "answer (thread reply)": Action(
         lambda w: w.new_question(),
-        lambda w, user, target: Attempt(user, "event", w.slack.message(user, target[1]["channel"], "Yes, go ahead",
-                                                                       thread_ts=target[1]["ts"])),
-        lambda w, user, target, attempt: answered(w, target[0], user, "thread")),
+        lambda w, user, target: Attempt(
+            user, "event", w.slack.message(user, target[1]["channel"], "Yes, go ahead", thread_ts=target[1]["ts"])
+        ),
+        lambda w, user, target, attempt: answered(w, target[0], user, "thread"),
+    ),
     "promise a time": Action(
-        asked, lambda w, user, target: click(w, target[1], user, tracking_ids.PROMISE),
-        lambda w, user, target, attempt: view_opened_for(w, user, tracking_ids.PROMISE_MODAL), fresh=False),
+        asked,
+        lambda w, user, target: click(w, target[1], user, tracking_ids.PROMISE),
+        lambda w, user, target, attempt: view_opened_for(w, user, tracking_ids.PROMISE_MODAL),
+        fresh=False,
+    ),
     "promise a time (form)": Action(
-        fresh_promise_form, lambda w, user, target: submit(w, target[1], user),
-        lambda w, user, target, attempt: w.fake.wait_for(lambda: one(
-            w, TrackedRequest, TrackedRequest.subject_type == "question", TrackedRequest.subject_id == target[0],
-            TrackedRequest.promised_at.is_not(None)), timeout=10)),
+        fresh_promise_form,
+        lambda w, user, target: submit(w, target[1], user),
+        lambda w, user, target, attempt: w.fake.wait_for(
+            lambda: one(
+                w,
+                TrackedRequest,
+                TrackedRequest.subject_type == "question",
+                TrackedRequest.subject_id == target[0],
+                TrackedRequest.promised_at.is_not(None),
+            ),
+            timeout=10,
+        ),
+    ),
     "crisis declare": Action(
-        lambda w: w.new_client(), lambda w, user, name: command(w, user, f"crisis {name} sev:2 Angry posts"),
-        lambda w, user, name, attempt: declared(w, user, name, "command")),
+        lambda w: w.new_client(),
+        lambda w, user, name: command(w, user, f"crisis {name} sev:2 Angry posts"),
+        lambda w, user, name, attempt: declared(w, user, name, "command"),
+    ),
     "crisis declare (shortcut)": Action(
-        lambda w: w.new_client(), declare_by_shortcut,
-        lambda w, user, name, attempt: declared(w, user, name, "shortcut")),
+        lambda w: w.new_client(),
+        declare_by_shortcut,
+        lambda w, user, name, attempt: declared(w, user, name, "shortcut"),
+    ),
     "crisis update": Action(
-        lambda w: acme_crisis(w), lambda w, user, crisis: command(w, user, f"crisis Acme update Update by {user}"),
-        lambda w, user, crisis, attempt: crisis_event(w, crisis, "update", user), fresh=False),
+        lambda w: acme_crisis(w),
+        lambda w, user, crisis: command(w, user, f"crisis Acme update Update by {user}"),
+        lambda w, user, crisis, attempt: crisis_event(w, crisis, "update", user),
+        fresh=False,
+    ),
     "acknowledge": Action(
         lambda w: (lambda c: (c, w.page(c)))(fresh_crisis(w)),
         lambda w, user, target: click(w, target[1], user, crisis_ids.ACKNOWLEDGE),
-        lambda w, user, target, attempt: eventually(w, Crisis, Crisis.id == target[0],
-                                                    Crisis.acknowledged_by == user)),
+        lambda w, user, target, attempt: eventually(w, Crisis, Crisis.id == target[0], Crisis.acknowledged_by == user),
+    ),
     "step done": Action(  # on Acme's crisis; each success ticks another step
-        acme_crisis, tick_step,
-        lambda w, user, crisis, attempt: eventually(w, CrisisStep, CrisisStep.id == attempt.extra["step"],
-                                                    CrisisStep.done_by == user), fresh=False),
+        acme_crisis,
+        tick_step,
+        lambda w, user, crisis, attempt: eventually(
+            w, CrisisStep, CrisisStep.id == attempt.extra["step"], CrisisStep.done_by == user
+        ),
+        fresh=False,
+    ),
     "resolve": Action(
         lambda w: (lambda c: (c, w.page(c)))(fresh_crisis(w)),
         lambda w, user, target: click(w, target[1], user, crisis_ids.RESOLVE),
-        lambda w, user, target, attempt: eventually(w, Crisis, Crisis.id == target[0], Crisis.resolved_by == user)),
+        lambda w, user, target, attempt: eventually(w, Crisis, Crisis.id == target[0], Crisis.resolved_by == user),
+    ),
     "release held posts": Action(
         lambda w: (lambda c: (c, w.release_question(c)))(held(w)),
         lambda w, user, target: click(w, target[1], user, crisis_ids.RELEASE_HELD),
-        lambda w, user, target, attempt: eventually(w, CrisisHold, CrisisHold.crisis_id == target[0],
-                                                    CrisisHold.released_by == user)),
+        lambda w, user, target, attempt: eventually(
+            w, CrisisHold, CrisisHold.crisis_id == target[0], CrisisHold.released_by == user
+        ),
+    ),
     "keep posts held": Action(
         lambda w: (lambda c: (c, w.release_question(c)))(held(w)),
         lambda w, user, target: click(w, target[1], user, crisis_ids.KEEP_HELD),
-        lambda w, user, target, attempt: crisis_event(w, target[0], "kept_held", user)),
+        lambda w, user, target, attempt: crisis_event(w, target[0], "kept_held", user),
+    ),
     "crisis watch": Action(acme, requested_watch, watching, fresh=False),
-    "report": Action(acme, lambda w, user, name: command(w, user, f"report {name}"),
-                     lambda w, user, name, attempt: (shows("Acme")(w, user, name, attempt),
-                                                     file_for("response-times")(w, user, name, attempt)),
-                     fresh=False),
-    "report (all clients)": Action(acme, lambda w, user, name: command(w, user, "report"), shows("Acme"),
-                                   fresh=False),
-    "report csv": Action(acme, lambda w, user, name: command(w, user, f"report {name} csv"),
-                         file_for("nexo-requests-acme"), fresh=False),
-    "report audit": Action(acme, lambda w, user, name: command(w, user, f"report {name} audit"),
-                           file_for("nexo-audit-acme"), fresh=False),
+    "report": Action(
+        acme,
+        lambda w, user, name: command(w, user, f"report {name}"),
+        lambda w, user, name, attempt: (
+            shows("Acme")(w, user, name, attempt),
+            file_for("response-times")(w, user, name, attempt),
+        ),
+        fresh=False,
+    ),
+    "report (all clients)": Action(acme, lambda w, user, name: command(w, user, "report"), shows("Acme"), fresh=False),
+    "report csv": Action(
+        acme, lambda w, user, name: command(w, user, f"report {name} csv"), file_for("nexo-requests-acme"), fresh=False
+    ),
+    "report audit": Action(
+        acme, lambda w, user, name: command(w, user, f"report {name} audit"), file_for("nexo-audit-acme"), fresh=False
+    ),
     "report crises": Action(
-        lambda w: (acme_crisis(w), "Acme")[1], lambda w, user, name: command(w, user, f"report {name} crises"),
-        shows("Acme"), fresh=False),
+        lambda w: (acme_crisis(w), "Acme")[1],
+        lambda w, user, name: command(w, user, f"report {name} crises"),
+        shows("Acme"),
+        fresh=False,
+    ),
     "app home": Action(acme, home, home_shown, fresh=False),
 }
 
@@ -510,8 +617,7 @@ def test_access(channels: World, cell: tuple[str, str], caplog: pytest.LogCaptur
         w.archive(w.made[made:])
 
 
-def check(w: World, action: Action, expected: str, user: str, target: Any, caplog: pytest.LogCaptureFixture
-          ) -> None:
+def check(w: World, action: Action, expected: str, user: str, target: Any, caplog: pytest.LogCaptureFixture) -> None:
     w.settle()
     assert w.fake.rejections() == [], "Slack rejected what the bot sent"
     w.fake.clear()

@@ -46,8 +46,9 @@ def forgeries(slack: SlackRequests) -> dict[str, dict[str, Any]]:
     }
 
 
-def refused_then_accepted(bot: Any, fake: Any, send: Callable[..., httpx.Response],
-                          took_effect: Callable[[], Any]) -> httpx.Response:
+def refused_then_accepted(
+    bot: Any, fake: Any, send: Callable[..., httpx.Response], took_effect: Callable[[], Any]
+) -> httpx.Response:
     """Every forgery of ``send`` is a 401 that changes nothing and calls Slack for nothing; the same
     request properly signed then works (so the forgeries carried a request that would have acted)."""
     world = World(bot)
@@ -73,33 +74,46 @@ def count(bot: Any, model: Any, *where: Any) -> int:
 
 
 def test_slash_commands(bot, slack, fake_slack):
-    refused_then_accepted(bot, fake_slack, lambda **sign: slack.command(f"client add Evil ref:<@{REF}|ana>",
-                                                                         user_id=LEAD, **sign),
-                          lambda: count(bot, Client, Client.name == "Evil"))
+    refused_then_accepted(
+        bot,
+        fake_slack,
+        lambda **sign: slack.command(f"client add Evil ref:<@{REF}|ana>", user_id=LEAD, **sign),
+        lambda: count(bot, Client, Client.name == "Evil"),
+    )
 
 
 def test_button_clicks(bot, slack, fake_slack):
     add_client(slack, "Acme")
     slack.command("draft Acme Hello autumn", user_id=LEAD)
     card = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(REF) if "ACME-1" in m["text"]))
-    refused_then_accepted(bot, fake_slack, lambda **sign: slack.click(card, REF, approval_ids.APPROVE, **sign),
-                          lambda: count(bot, Draft, Draft.status == "approved"))
+    refused_then_accepted(
+        bot,
+        fake_slack,
+        lambda **sign: slack.click(card, REF, approval_ids.APPROVE, **sign),
+        lambda: count(bot, Draft, Draft.status == "approved"),
+    )
 
 
 def test_view_submissions(bot, slack, fake_slack):
     slack.command("client add Delta", user_id=LEAD)
     form = fake_slack.wait_for(lambda: slack.last_view(LEAD))
-    refused_then_accepted(bot, fake_slack,
-                          lambda **sign: slack.submit_view(form, LEAD, {plan_ids.REFERENCE: REF}, **sign),
-                          lambda: count(bot, Client, Client.name == "Delta"))
+    refused_then_accepted(
+        bot,
+        fake_slack,
+        lambda **sign: slack.submit_view(form, LEAD, {plan_ids.REFERENCE: REF}, **sign),
+        lambda: count(bot, Client, Client.name == "Delta"),
+    )
 
 
 def test_message_shortcuts(bot, slack, fake_slack):
     add_client(slack, "Acme")
     post = fake_slack.add_message("C_GENERAL", REF, "Everyone is angry about the ad")
-    refused_then_accepted(bot, fake_slack,
-                          lambda **sign: slack.shortcut(crisis_ids.FLAG_SHORTCUT, post, "C_GENERAL", LEAD, **sign),
-                          lambda: fake_slack.views_opened(LEAD))
+    refused_then_accepted(
+        bot,
+        fake_slack,
+        lambda **sign: slack.shortcut(crisis_ids.FLAG_SHORTCUT, post, "C_GENERAL", LEAD, **sign),
+        lambda: fake_slack.views_opened(LEAD),
+    )
 
 
 def test_events(bot, slack, fake_slack):
@@ -139,9 +153,15 @@ def test_an_empty_signing_secret_never_starts_a_bot(secret):
 
 def test_the_bot_as_production_builds_it_verifies(fake_slack, tmp_path):
     """Settings from the environment, as ``python -m bot serve`` reads them: forged requests get 401."""
-    settings = load_settings({"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_SIGNING_SECRET": "prod-secret",
-                              "SLACK_API_URL": fake_slack.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"},
-                             dotenv_path=None)
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": fake_slack.bot_token,
+            "SLACK_SIGNING_SECRET": "prod-secret",
+            "SLACK_API_URL": fake_slack.api_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+        },
+        dotenv_path=None,
+    )
     db = Database(settings.database_url)
     from bot.models import Base
 

@@ -46,15 +46,32 @@ from tests.support.people import (
 from tests.support.world import World as BaseWorld
 
 EVERYONE = (CM, LEAD, ADMIN, MEMBER, REF, BACKUP, OTHER_REF, STRANGER)
-MANUAL = ["Pause the ads", "Draft a holding statement", "Call the client", "Check the comments",
-          "Brief the team", "Answer the press", "Review the ads", "Write the summary"]
+MANUAL = [
+    "Pause the ads",
+    "Draft a holding statement",
+    "Call the client",
+    "Check the comments",
+    "Brief the team",
+    "Answer the press",
+    "Review the ads",
+    "Write the summary",
+]
 PLAN = 'tz:Europe/Madrid hours:"mon-fri 09:00-18:00" window:4h lang:es'  # both clients are Spanish-speaking
 # Tables a refused request may touch: the outbox (its polite answer) and bookkeeping of the request itself.
 NOT_STATE = {"outbox", "slack_events_seen", "sweep_timers", "people"}  # people: a cache of users.info
 # Web API methods that show nothing to anyone (look-ups, or an upload not yet shared).
-SILENT = {"auth.test", "users.info", "conversations.open", "conversations.info", "chat.getPermalink",
-          "files.getUploadURLExternal", "upload", "usergroups.users.list", "conversations.replies",
-          "conversations.history"}
+SILENT = {
+    "auth.test",
+    "users.info",
+    "conversations.open",
+    "conversations.info",
+    "chat.getPermalink",
+    "files.getUploadURLExternal",
+    "upload",
+    "usergroups.users.list",
+    "conversations.replies",
+    "conversations.history",
+}
 
 AGENCY_ADMIN = Actor(ADMIN, AGENCY_TEAM, "en", True)
 AGENCY_CM = Actor(CM, AGENCY_TEAM, "es", True)
@@ -95,8 +112,9 @@ class World(BaseWorld):
         with self.bot.db.transaction() as s:
             for name in ("acme", "beta"):
                 client = s.scalars(select(Client).where(Client.name_key == name)).one()
-                plans.update_plan(s, actor=AGENCY_ADMIN, client=client, now=self.now(),
-                                  values={"crisis_manual": MANUAL})
+                plans.update_plan(
+                    s, actor=AGENCY_ADMIN, client=client, now=self.now(), values={"crisis_manual": MANUAL}
+                )
         self.settle()
 
     def shared(self, key: str, make: Any) -> Any:
@@ -113,10 +131,21 @@ class World(BaseWorld):
         """A client with Acme's people (and a crisis manual); returns its name."""
         name = f"Acme{self.number()}"
         with self.bot.db.transaction() as s:
-            plans.create_client(s, actor=AGENCY_ADMIN, name=name, now=self.now(),
-                                defaults=default_values(language="en", timezone="Europe/Madrid"),
-                                values={"reference_user": REF, "backups": [BACKUP], "account_lead": LEAD,
-                                        "community_managers": [CM], "crisis_manual": MANUAL, **values})
+            plans.create_client(
+                s,
+                actor=AGENCY_ADMIN,
+                name=name,
+                now=self.now(),
+                defaults=default_values(language="en", timezone="Europe/Madrid"),
+                values={
+                    "reference_user": REF,
+                    "backups": [BACKUP],
+                    "account_lead": LEAD,
+                    "community_managers": [CM],
+                    "crisis_manual": MANUAL,
+                    **values,
+                },
+            )
         self.made.append(name)
         return name
 
@@ -131,23 +160,34 @@ class World(BaseWorld):
     def _client(self, s: Any, name: str) -> Client:
         return s.scalars(select(Client).where(Client.name == name)).one()
 
-    def new_draft(self, client: str = "Acme", *, text: str | None = None, publish_in: timedelta | None = None
-                  ) -> DraftRef:
+    def new_draft(
+        self, client: str = "Acme", *, text: str | None = None, publish_in: timedelta | None = None
+    ) -> DraftRef:
         """A draft by Carla (CM), on its way to the client's reference person."""
-        fields = DraftFields(text=text or f"Post number {self.number()} for the autumn campaign",
-                             publish_at=self.now() + publish_in if publish_in else None)
+        fields = DraftFields(
+            text=text or f"Post number {self.number()} for the autumn campaign",
+            publish_at=self.now() + publish_in if publish_in else None,
+        )
         with self.bot.db.transaction() as s:
-            outcome = flows.create_draft(s, actor=AGENCY_CM, client=self._client(s, client), fields=fields,
-                                         now=self.now())
+            outcome = flows.create_draft(
+                s, actor=AGENCY_CM, client=self._client(s, client), fields=fields, now=self.now()
+            )
             return DraftRef(outcome.draft.id, outcome.draft.reference, client)
 
     def card_of(self, draft: DraftRef, to: str = REF, version: int = 1) -> dict[str, Any]:
         """The approval card ``to`` got for ``version``."""
+
         def notice_id() -> int | None:
             with self.bot.db.sessionmaker() as s:
-                return s.scalar(select(DraftCard.notice_id).where(
-                    DraftCard.draft_id == draft.id, DraftCard.version == version, DraftCard.stage == Stage.CLIENT,
-                    DraftCard.recipient == to))
+                return s.scalar(
+                    select(DraftCard.notice_id).where(
+                        DraftCard.draft_id == draft.id,
+                        DraftCard.version == version,
+                        DraftCard.stage == Stage.CLIENT,
+                        DraftCard.recipient == to,
+                    )
+                )
+
         return self.message(self.fake.wait_for(notice_id, message=f"card of {draft.reference}"))
 
     def draft_ref(self, reference: str) -> DraftRef:
@@ -158,34 +198,49 @@ class World(BaseWorld):
     def changes_requested(self, draft: DraftRef) -> dict[str, Any]:
         """Ana asks for changes; returns Carla's notice with the Revise button."""
         with self.bot.db.transaction() as s:
-            decisions.request_changes(s, actor=CLIENT_REF, draft_id=draft.id, version=1, comment="Shorter, please",
-                                      now=self.now())
+            decisions.request_changes(
+                s, actor=CLIENT_REF, draft_id=draft.id, version=1, comment="Shorter, please", now=self.now()
+            )
         return self.revise_notice(draft)
 
     def revise_notice(self, draft: DraftRef) -> dict[str, Any]:
         """Carla's notice that changes were asked for ``draft``: the one with the Revise button."""
+
         def notice_id() -> int | None:
             with self.bot.db.sessionmaker() as s:
-                for notice in s.scalars(select(OutboxNotice).where(OutboxNotice.conversation == CM)
-                                        .order_by(OutboxNotice.id.desc())):
+                for notice in s.scalars(
+                    select(OutboxNotice).where(OutboxNotice.conversation == CM).order_by(OutboxNotice.id.desc())
+                ):
                     if f'"{draft.id}:1"' in json.dumps(notice.payload) and "draft_revise" in json.dumps(notice.payload):
                         return notice.id
             return None
+
         return self.message(self.fake.wait_for(notice_id, message=f"revise notice of {draft.reference}"))
 
     def new_question(self, client: str = "Acme") -> tuple[int, dict[str, Any]]:
         """Carla asks Ana a question; returns (question id, the question message)."""
         with self.bot.db.transaction() as s:
-            asked = questions.ask(s, actor=AGENCY_CM, client=self._client(s, client), now=self.now(),
-                                  text=f"Can we post video {self.number()} on Friday?")
+            asked = questions.ask(
+                s,
+                actor=AGENCY_CM,
+                client=self._client(s, client),
+                now=self.now(),
+                text=f"Can we post video {self.number()} on Friday?",
+            )
             question_id, notice = asked.question.id, asked.question.notice_id
         return question_id, self.message(notice)
 
     def new_crisis(self, client: str, *, resolve: bool = False) -> int:
         """Luis declares a crisis for ``client`` (and resolves it: ``resolve``); returns its id."""
         with self.bot.db.transaction() as s:
-            crisis = crises.declare(s, actor=AGENCY_LEAD, client=self._client(s, client), severity=2,
-                                    description="Angry posts about the new ad", now=self.now())
+            crisis = crises.declare(
+                s,
+                actor=AGENCY_LEAD,
+                client=self._client(s, client),
+                severity=2,
+                description="Angry posts about the new ad",
+                now=self.now(),
+            )
             crisis_id = crisis.id
         if resolve:
             self.settle()
@@ -200,9 +255,11 @@ class World(BaseWorld):
         """The checklist message and the id of its last step nobody ticked yet."""
         with self.bot.db.sessionmaker() as s:
             notice_id = s.get(Crisis, crisis_id).checklist_notice_id
-            step = s.scalars(select(CrisisStep.id).where(CrisisStep.crisis_id == crisis_id,
-                                                         CrisisStep.done_at.is_(None))
-                             .order_by(CrisisStep.position.desc())).first()
+            step = s.scalars(
+                select(CrisisStep.id)
+                .where(CrisisStep.crisis_id == crisis_id, CrisisStep.done_at.is_(None))
+                .order_by(CrisisStep.position.desc())
+            ).first()
         return self.message(notice_id), step
 
     def release_question(self, crisis_id: int) -> dict[str, Any]:
@@ -211,6 +268,7 @@ class World(BaseWorld):
     # -- Slack messages ----------------------------------------------------------------------------------------
     def message(self, notice_id: int) -> dict[str, Any]:
         """The message an outbox notice became, once delivered (current content)."""
+
         def delivered() -> tuple[str, str] | None:
             with self.bot.db.sessionmaker() as s:
                 notice = s.get(OutboxNotice, notice_id)
@@ -218,19 +276,23 @@ class World(BaseWorld):
                     return notice.channel, notice.ts
             self.ctx.deliverer.sweep()  # what a kick left behind (an older notice was in flight): the sweep sends
             return None
+
         try:
             channel, ts = self.fake.wait_for(delivered, timeout=15, message=f"notice {notice_id} delivered")
         except AssertionError:
             with self.bot.db.sessionmaker() as s:
                 notice = s.get(OutboxNotice, notice_id)
-                raise AssertionError(f"notice {notice_id} not delivered: {notice.kind} {notice.status} "
-                                     f"{notice.conversation} {notice.payload} {notice.last_error}") from None
+                raise AssertionError(
+                    f"notice {notice_id} not delivered: {notice.kind} {notice.status} "
+                    f"{notice.conversation} {notice.payload} {notice.last_error}"
+                ) from None
         return self.fake.current_message(channel, ts)
 
     def message_by_ref(self, ref_key: str) -> dict[str, Any]:
         def notice_id() -> int | None:
             with self.bot.db.sessionmaker() as s:
                 return s.scalar(select(OutboxNotice.id).where(OutboxNotice.ref_key == ref_key))
+
         return self.message(self.fake.wait_for(notice_id, message=ref_key))
 
     def settle(self, timeout: float = 15) -> None:
@@ -241,17 +303,23 @@ class World(BaseWorld):
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table that holds state (the outbox and request bookkeeping left out)."""
         with self.bot.db.engine.connect() as conn:  # raw rows: decoding JSON and times would be the slow part
-            return {t.name: conn.exec_driver_sql(
-                        f'SELECT * FROM "{t.name}" ORDER BY ' + ", ".join(f'"{c.name}"' for c in t.primary_key.columns)
-                    ).fetchall() for t in Base.metadata.sorted_tables if t.name not in NOT_STATE}
+            return {
+                t.name: conn.exec_driver_sql(
+                    f'SELECT * FROM "{t.name}" ORDER BY ' + ", ".join(f'"{c.name}"' for c in t.primary_key.columns)
+                ).fetchall()
+                for t in Base.metadata.sorted_tables
+                if t.name not in NOT_STATE
+            }
 
     def deliveries(self) -> list[Delivery]:
         """What the bot showed through the Web API and response URLs since the last ``fake.clear()``."""
         calls = [c for c in self.fake.calls() if c.method not in SILENT and c.response.get("ok", c.status == 200)]
         responses = {r["token"]: r.get("user") for r in self.fake.responses()} if calls else {}
         files = self.fake.uploaded_files() if any(c.method == "files.completeUploadExternal" for c in calls) else []
-        return [Delivery(frozenset(self.audience(call, responses)), call.method, self.content(call, files))
-                for call in calls]
+        return [
+            Delivery(frozenset(self.audience(call, responses)), call.method, self.content(call, files))
+            for call in calls
+        ]
 
     def audience(self, call: Any, responses: dict[str, str | None]) -> set[str]:
         p = call.params
@@ -330,9 +398,14 @@ def opened_view(w: World, user: str, callback_id: str, action: Callable[[], Any]
     """Run ``action`` (it opens a form for ``user``) and return the form."""
     before = {v["id"] for v in w.fake.views_opened(user)}
     action()
-    return w.fake.wait_for(lambda: next((v for v in w.fake.views_opened(user) if v["id"] not in before
-                                         and v.get("callback_id") == callback_id), None),
-                           timeout=10, message=f"{callback_id} opened for {user}")
+    return w.fake.wait_for(
+        lambda: next(
+            (v for v in w.fake.views_opened(user) if v["id"] not in before and v.get("callback_id") == callback_id),
+            None,
+        ),
+        timeout=10,
+        message=f"{callback_id} opened for {user}",
+    )
 
 
 def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
@@ -342,5 +415,3 @@ def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.02)
-
-

@@ -23,10 +23,10 @@ def test_a_stranger_and_the_lead_are_refused_and_nothing_changes(fake_slack, wor
     world.click(card, STRANGER, ids.APPROVE)
     fake_slack.wait_for(lambda: world.seen_by(STRANGER).ephemerals)
     assert world.seen_by(STRANGER).ephemerals == [
-        "Only the client's reference person or their backups can decide on this draft."]
+        "Only the client's reference person or their backups can decide on this draft."
+    ]
     world.click(card, LEAD, ids.APPROVE)  # agency, but not a reviewer of the client
-    fake_slack.wait_for(lambda: any("Only the client's reference person" in t
-                                    for t in world.seen_by(LEAD).ephemerals))
+    fake_slack.wait_for(lambda: any("Only the client's reference person" in t for t in world.seen_by(LEAD).ephemerals))
     assert world.the_draft("ACME-1").status == DraftStatus.CLIENT_REVIEW
     assert world.decisions("ACME-1") == []
 
@@ -111,8 +111,9 @@ def test_a_superseded_card_no_longer_decides(slack, fake_slack, world):
     world.click(old, REF, ids.REQUEST_CHANGES)
     view = fake_slack.wait_for(lambda: slack.last_view(REF))
     slack.submit_view(view, REF, values={ids.COMMENT: "Second try please"})
-    notice = fake_slack.wait_for(lambda: next((m for m in fake_slack.dm_messages(CM_EN)
-                                               if ids.REVISE in buttons(m)), None))
+    notice = fake_slack.wait_for(
+        lambda: next((m for m in fake_slack.dm_messages(CM_EN) if ids.REVISE in buttons(m)), None)
+    )
     world.click(notice, CM_EN, ids.REVISE)
     form = fake_slack.wait_for(lambda: slack.last_view(CM_EN))
     slack.submit_view(form, CM_EN, values={ids.TEXT: "Second text"})
@@ -138,7 +139,8 @@ def test_a_form_slack_will_not_open_in_time_is_explained_and_changes_nothing(fak
     world.click(card, REF, ids.REQUEST_CHANGES)
     fake_slack.wait_for(lambda: world.seen_by(REF).ephemerals)
     assert world.seen_by(REF).ephemerals == [
-        "Slack no me dejó abrir el formulario a tiempo, así que no se ha cambiado nada. Vuelve a pulsar el botón."]
+        "Slack no me dejó abrir el formulario a tiempo, así que no se ha cambiado nada. Vuelve a pulsar el botón."
+    ]
     assert world.the_draft("ACME-1").status == DraftStatus.CLIENT_REVIEW
     world.click(card, REF, ids.REQUEST_CHANGES)  # clicked again: the form opens
     fake_slack.wait_for(lambda: fake_slack.views_opened(REF), message="the comment form")

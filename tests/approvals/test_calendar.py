@@ -54,11 +54,14 @@ def test_this_week_per_day_in_english(world):
     body = ack(world, "calendar Acme", CM_EN)
     blocks = body["blocks"]
     assert blocks[0]["text"]["text"] == "Calendar of Acme: Mon, Nov 23 to Sun, Nov 29, 2026"
-    assert [b["text"]["text"].split("\n")[0] for b in blocks[1:-1]] == ["*Wednesday 25 November*",
-                                                                        "*Friday 27 November*"]
+    assert [b["text"]["text"].split("\n")[0] for b in blocks[1:-1]] == [
+        "*Wednesday 25 November*",
+        "*Friday 27 November*",
+    ]
     wednesday, friday = blocks[1]["text"]["text"], blocks[2]["text"]["text"]
-    assert ("• 10:00 *ACME-1* Instagram, X: “Black Friday is coming” · waiting on <@U0REF> (client) · "
-            "card sent to <@U0REF>") in wednesday
+    assert (
+        "• 10:00 *ACME-1* Instagram, X: “Black Friday is coming” · waiting on <@U0REF> (client) · card sent to <@U0REF>"
+    ) in wednesday
     assert "• 18:30 *ACME-2* LinkedIn: “Cyber Monday teaser” · ✅ approved · card sent to <@U0REF>" in friday
     text = shown(body)
     assert "ACME-3" not in text and "ACME-4" not in text and "ACME-5" not in text
@@ -86,8 +89,9 @@ def test_all_clients_with_links_to_channel_cards_and_who_may_see_them(world, fak
     acme_week(world)
     world.globex(channel=True)
     world.draft("Globex launch", client="Globex", by=ECM, options="network:x at:2026-11-24T11:00")
-    card = world.fake.wait_for(lambda: next((m for m in world.channel_messages(GLOBEX_CHANNEL)
-                                             if "GLOBEX-1" in text_of(m)), None))
+    card = world.fake.wait_for(
+        lambda: next((m for m in world.channel_messages(GLOBEX_CHANNEL) if "GLOBEX-1" in text_of(m)), None)
+    )
     world.drain()  # the outbox records the card's ts once Slack has answered: wait for it
     body = ack(world, "calendar", LEAD)
     assert body["blocks"][0]["text"]["text"] == "Calendar: Mon, Nov 23 to Sun, Nov 29, 2026"
@@ -141,8 +145,9 @@ def test_a_full_month_stays_within_fifty_blocks_and_says_how_many_more():
     for day in range(1, 31):
         for hour in range(10):
             local = datetime(2026, 11, day, 8 + hour, 0, tzinfo=MADRID)
-            draft = Draft(reference=f"ACME-{len(posts) + 1}", status=DraftStatus.APPROVED, publish_at=local,
-                          created_by=CM_EN)
+            draft = Draft(
+                reference=f"ACME-{len(posts) + 1}", status=DraftStatus.APPROVED, publish_at=local, created_by=CM_EN
+            )
             version = DraftVersion(text="x" * 300, networks=["instagram"])
             posts.append(Post(draft, client, None, version, local, State.APPROVED, [], False, None))  # type: ignore
     period = Period(datetime(2026, 11, 1).date(), datetime(2026, 12, 1).date())

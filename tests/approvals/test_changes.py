@@ -65,8 +65,12 @@ def now_shown(world, message: dict) -> dict:
 
 
 def approve(world, ref: str, version: int = 1, who: str = REF) -> None:
-    world.click(world.card(who, ref, version), who, ids.APPROVE,
-                until=lambda: any(d.version == version and d.reviewer == who for d in world.decisions(ref)))
+    world.click(
+        world.card(who, ref, version),
+        who,
+        ids.APPROVE,
+        until=lambda: any(d.version == version and d.reviewer == who for d in world.decisions(ref)),
+    )
 
 
 def answer(world, text: str, by: str = CM_EN) -> str:
@@ -92,8 +96,9 @@ def test_the_author_keeps_a_copy_with_edit_reschedule_and_withdraw_in_their_lang
     assert buttons(dated) == [ids.EDIT, ids.RESCHEDULE, ids.WITHDRAW]
     assert dated["text"].startswith(f"📝 ACME-1 created. Sent to <@{REF}> for approval; answer due")
     assert "Winter sale starts Friday" in text_of(dated)
-    withdraw = next(e for b in dated["blocks"] if b["type"] == "actions" for e in b["elements"]
-                    if e["action_id"] == ids.WITHDRAW)
+    withdraw = next(
+        e for b in dated["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == ids.WITHDRAW
+    )
     assert withdraw["confirm"]["title"]["text"] == "Withdraw ACME-1?"  # Slack asks before it is sent
     assert buttons(author_copy(world, "ACME-2")) == [ids.EDIT, ids.WITHDRAW]  # no time: nothing to reschedule
     spanish = author_copy(world, "ACME-3")
@@ -175,8 +180,12 @@ def test_withdraw_closes_every_card_cancels_the_request_and_tells_the_tool(world
     heard_events(world, receiver, 1)
     card = world.card(REF, "ACME-1")
 
-    world.click(author_copy(world, "ACME-1"), CM_EN, ids.WITHDRAW,
-                until=lambda: world.the_draft("ACME-1").status == DraftStatus.WITHDRAWN)
+    world.click(
+        author_copy(world, "ACME-1"),
+        CM_EN,
+        ids.WITHDRAW,
+        until=lambda: world.the_draft("ACME-1").status == DraftStatus.WITHDRAWN,
+    )
     events = heard_events(world, receiver, 2)
     assert [b["event"] for b in events] == ["post.approved", "post.withdrawn"]
     assert events[1]["withdrawn_by"] == CM_EN and events[1]["draft"]["reference"] == "ACME-1"
@@ -277,21 +286,30 @@ def test_posts_that_are_decided_withdrawn_or_published_are_refused_by_name_and_n
     world.draft("Take it back")
     answer(world, "draft withdraw ACME-2")
     assert answer(world, "draft reschedule ACME-2 at:2026-12-01T10:00").startswith(
-        f"ACME-2 was already withdrawn by <@{CM_EN}> at ")
+        f"ACME-2 was already withdrawn by <@{CM_EN}> at "
+    )
 
     world.draft("Lunch special", options="at:2026-11-23T12:00")
     approve(world, "ACME-3")
     copy = author_copy(world, "ACME-3")
     world.at(utc(2026, 11, 23, 11, 30))  # 12:30 in Madrid: it went out half an hour ago
     assert answer(world, "draft edit ACME-3 Dinner special").startswith("ACME-3 was published at 12:00")
-    world.click(copy, CM_EN, ids.WITHDRAW, until=lambda: any("ACME-3 was published" in e
-                                                             for e in world.seen_by(CM_EN).ephemerals))
+    world.click(
+        copy,
+        CM_EN,
+        ids.WITHDRAW,
+        until=lambda: any("ACME-3 was published" in e for e in world.seen_by(CM_EN).ephemerals),
+    )
 
     assert answer(world, "draft withdraw ACME-99").startswith("I don't know a post called “ACME-99”")
     world.draft("Soon", options="at:2026-11-24T10:00")
     assert "already passed" in answer(world, "draft reschedule ACME-4 at:2026-11-20T10:00")
     assert [d.status for d in map(world.the_draft, ("ACME-1", "ACME-2", "ACME-3", "ACME-4"))] == [
-        DraftStatus.REJECTED, DraftStatus.WITHDRAWN, DraftStatus.APPROVED, DraftStatus.CLIENT_REVIEW]
+        DraftStatus.REJECTED,
+        DraftStatus.WITHDRAWN,
+        DraftStatus.APPROVED,
+        DraftStatus.CLIENT_REVIEW,
+    ]
     assert [len(world.versions(r)) for r in ("ACME-1", "ACME-3")] == [1, 1]
     assert world.the_draft("ACME-4").publish_at == utc(2026, 11, 24, 9, 0)
 
@@ -300,13 +318,17 @@ def test_only_the_author_the_clients_cms_or_its_lead_may_change_a_draft(world):
     world.client()
     world.draft("Ours to change")
     refused = answer(world, "borrador retirar ACME-1", by=MEMBER)  # an agency member on no plan, in Spanish
-    assert refused == "Solo quien escribió ACME-1, los community managers del cliente o su responsable de cuenta " \
-                      "pueden cambiarla."
-    world.click(author_copy(world, "ACME-1"), REF, ids.WITHDRAW, forged=True,
-                until=lambda: world.seen_by(REF).ephemerals)
+    assert (
+        refused == "Solo quien escribió ACME-1, los community managers del cliente o su responsable de cuenta "
+        "pueden cambiarla."
+    )
+    world.click(
+        author_copy(world, "ACME-1"), REF, ids.WITHDRAW, forged=True, until=lambda: world.seen_by(REF).ephemerals
+    )
     assert world.seen_by(REF).ephemerals == ["Only the agency can edit, withdraw or reschedule a post."]
     assert answer(world, "draft reschedule ACME-1 at:2026-12-01T10:00", by=CM).startswith(
-        "🗓️ ACME-1 se publica ahora el ")  # another CM of the client
+        "🗓️ ACME-1 se publica ahora el "
+    )  # another CM of the client
     assert world.the_draft("ACME-1").status == DraftStatus.CLIENT_REVIEW
     with world.db.sessionmaker() as s:
         assert s.scalars(select(TrackedRequest.kind)).all() == [RequestKind.APPROVAL]

@@ -13,8 +13,10 @@ from tests.support.world import CM_EN, buttons, text_of
 
 def test_draft_is_sent_approved_and_the_cm_told(bot, fake_slack, world):
     world.client()
-    reply = world.draft("Black Friday: 20% off everything this weekend!",
-                  options="network:instagram,x at:2026-11-27T10:00 category:Promos")
+    reply = world.draft(
+        "Black Friday: 20% off everything this weekend!",
+        options="network:instagram,x at:2026-11-27T10:00 category:Promos",
+    )
     assert "ACME-1 created" in reply and f"<@{REF}>" in reply
     card = world.card(REF, "ACME-1")
     shown = text_of(card)

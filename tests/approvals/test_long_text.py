@@ -48,8 +48,9 @@ def test_revising_a_long_draft_splits_the_text_over_inputs_and_joins_it_back(sla
     card = world.card(REF, "ACME-1")
     world.click(card, REF, ids.REQUEST_CHANGES)
     slack.submit_view(fake_slack.wait_for(lambda: slack.last_view(REF)), REF, values={ids.COMMENT: "Shorter?"})
-    notice = fake_slack.wait_for(lambda: next((m for m in fake_slack.dm_messages(CM_EN)
-                                               if ids.REVISE in buttons(m)), None))
+    notice = fake_slack.wait_for(
+        lambda: next((m for m in fake_slack.dm_messages(CM_EN) if ids.REVISE in buttons(m)), None)
+    )
     world.click(notice, CM_EN, ids.REVISE)
     form = fake_slack.wait_for(lambda: slack.last_view(CM_EN))
     parts = [b for b in form["blocks"] if b.get("block_id", "").startswith(ids.TEXT)]

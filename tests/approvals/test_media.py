@@ -39,8 +39,9 @@ def send_for_approval(world, message, *, by: str = CM_EN, values: dict | None = 
     before = (world.slack.last_view(by) or {}).get("id")
     r = world.slack.shortcut(ids.SEND_FOR_APPROVAL, message, message["channel"], by)
     assert r.status_code == 200, r.text
-    form = world.fake.wait_for(lambda: (v := world.slack.last_view(by)) and v["id"] != before and v,
-                               message="the shortcut's form")  # the form opens after the ack
+    form = world.fake.wait_for(
+        lambda: (v := world.slack.last_view(by)) and v["id"] != before and v, message="the shortcut's form"
+    )  # the form opens after the ack
     assert form["callback_id"] == ids.SHORTCUT_MODAL
     return world.submit(form, by, {ids.CLIENT: str(world.client_id()), **(values or {})}), form
 
@@ -51,8 +52,9 @@ def image_blocks(message):
 
 def test_the_shortcut_makes_a_draft_whose_card_shows_copies_of_its_images(world):
     world.client()
-    message, (beach, sunset) = message_with_files(world.fake, "Summer is here ☀️",
-                                                  ("beach.png", "image/png", PNG), ("sunset.jpg", "image/jpeg", JPEG))
+    message, (beach, sunset) = message_with_files(
+        world.fake, "Summer is here ☀️", ("beach.png", "image/png", PNG), ("sunset.jpg", "image/jpeg", JPEG)
+    )
     send_for_approval(world, message, values={ids.NETWORKS: ["instagram"]})
     card = world.card(REF, "ACME-1")
     assert "Summer is here ☀️" in text_of(card)
@@ -70,7 +72,9 @@ def test_the_shortcut_makes_a_draft_whose_card_shows_copies_of_its_images(world)
     with world.db.sessionmaker() as s:
         rows = list(s.scalars(select(DraftMedia).order_by(DraftMedia.position)))
     assert [(r.file_id, r.name, r.mimetype, r.size) for r in rows] == [
-        (beach, "beach.png", "image/png", len(PNG)), (sunset, "sunset.jpg", "image/jpeg", len(JPEG))]
+        (beach, "beach.png", "image/png", len(PNG)),
+        (sunset, "sunset.jpg", "image/jpeg", len(JPEG)),
+    ]
     # Approving edits the card in place: it still shows the copies (the fake refuses any other file).
     world.click(card, REF, ids.APPROVE, until=lambda: world.the_draft("ACME-1").status == DraftStatus.APPROVED)
     assert [b["slack_file"]["id"] for b in image_blocks(world.card(REF, "ACME-1"))] == [f["id"] for f in copies]
@@ -97,8 +101,9 @@ def test_a_card_may_not_show_a_file_that_is_not_shared_where_it_is_posted(world)
 
 def test_a_video_shows_its_name_length_and_a_link_to_its_copy(world):
     world.client()
-    message, _ = message_with_files(world.fake, "Behind the scenes", ("making-of.mp4", "video/mp4", b"\x00" * 900),
-                                    duration_ms=83_000)
+    message, _ = message_with_files(
+        world.fake, "Behind the scenes", ("making-of.mp4", "video/mp4", b"\x00" * 900), duration_ms=83_000
+    )
     send_for_approval(world, message)
     card = world.card(REF, "ACME-1")
     copy = next(f for f in world.fake.uploaded_files() if f["user"] == world.fake.bot_user_id)
@@ -122,15 +127,18 @@ def test_the_draft_form_takes_files_through_its_file_input(world):
 def test_the_hand_off_lists_the_media_with_links_that_download_them(world, receiver):
     world.client()
     world.command(f"client webhook Acme webhook:{receiver.url} webhook-secret:{SECRET}", LEAD)
-    message, _ = message_with_files(world.fake, "Summer is here", ("beach.png", "image/png", PNG),
-                                    ("sunset.jpg", "image/jpeg", JPEG))
+    message, _ = message_with_files(
+        world.fake, "Summer is here", ("beach.png", "image/png", PNG), ("sunset.jpg", "image/jpeg", JPEG)
+    )
     send_for_approval(world, message)
     world.click(world.card(REF, "ACME-1"), REF, ids.APPROVE)
     world.fake.wait_for(lambda: receiver.received, message="the hand-off")
     body = json.loads(receiver.received[0][1])
     listed = body["post"]["media"]
     assert [(m["name"], m["type"], m["size"], m["kind"]) for m in listed] == [
-        ("beach.png", "image/png", len(PNG), "image"), ("sunset.jpg", "image/jpeg", len(JPEG), "image")]
+        ("beach.png", "image/png", len(PNG), "image"),
+        ("sunset.jpg", "image/jpeg", len(JPEG), "image"),
+    ]
     assert all(m["url"].startswith(f"{world.bot.url}/media/") for m in listed)
     assert world.fake.bot_token not in json.dumps(body) and "files-pri" not in json.dumps(body)
 
@@ -142,8 +150,14 @@ def test_the_hand_off_lists_the_media_with_links_that_download_them(world, recei
     media_id, expires, mac = listed[0]["url"].rsplit("/", 1)[1].split(".")
     other = listed[1]["url"].rsplit("/", 1)[1].split(".")[0]
     flipped = mac[:-1] + ("B" if mac.endswith("A") else "A")
-    for forged in (f"{media_id}.{int(expires) + 3600}.{mac}", f"{other}.{expires}.{mac}", f"{media_id}.{expires}.x",
-                   "1", "not-a-token", f"{media_id}.{expires}.{flipped}"):
+    for forged in (
+        f"{media_id}.{int(expires) + 3600}.{mac}",
+        f"{other}.{expires}.{mac}",
+        f"{media_id}.{expires}.x",
+        "1",
+        "not-a-token",
+        f"{media_id}.{expires}.{flipped}",
+    ):
         refused = httpx.get(f"{world.bot.url}/media/{forged}")
         assert refused.status_code == 403 and refused.json() == {"error": "forbidden"}, forged
     world.clock.advance(timedelta(hours=48, seconds=1))
@@ -162,11 +176,14 @@ def test_a_file_the_bot_cannot_read_is_refused_by_name_and_nothing_is_saved(worl
     assert world.events() == [] and world.cards(REF) == []
 
 
-@pytest.mark.parametrize(("problem", "expected"), [
-    ("deleted", "it was deleted"),
-    ("access_denied", "doesn't let me read it"),
-    ("too_large", "is too large (300 MB; at most 200 MB)"),
-])
+@pytest.mark.parametrize(
+    ("problem", "expected"),
+    [
+        ("deleted", "it was deleted"),
+        ("access_denied", "doesn't let me read it"),
+        ("too_large", "is too large (300 MB; at most 200 MB)"),
+    ],
+)
 def test_deleted_withheld_or_too_large_files_are_refused_by_name(world, problem, expected):
     world.client()
     extra = {"access_denied": True} if problem == "access_denied" else {}
@@ -202,19 +219,22 @@ def test_the_shortcut_is_only_for_the_writers_own_message(world):
 
 def test_a_revision_says_which_files_were_added_removed_or_replaced(world):
     world.client()
-    message, _ = message_with_files(world.fake, "Summer", ("beach.png", "image/png", PNG),
-                                    ("sunset.jpg", "image/jpeg", JPEG))
+    message, _ = message_with_files(
+        world.fake, "Summer", ("beach.png", "image/png", PNG), ("sunset.jpg", "image/jpeg", JPEG)
+    )
     send_for_approval(world, message)
     card = world.card(REF, "ACME-1")
     world.click(card, REF, ids.REQUEST_CHANGES)
     comment = world.fake.wait_for(lambda: world.slack.last_view(REF))
     world.submit(comment, REF, {ids.COMMENT: "Another beach photo, and no sunset"})
-    notice = world.fake.wait_for(lambda: next((m for m in world.fake.dm_messages(CM_EN)
-                                               if "asked for changes" in m["text"]), None))
+    notice = world.fake.wait_for(
+        lambda: next((m for m in world.fake.dm_messages(CM_EN) if "asked for changes" in m["text"]), None)
+    )
     world.settle()
     world.click(notice, CM_EN, ids.REVISE)
-    form = world.fake.wait_for(lambda: (v := world.slack.last_view(CM_EN)) and v["callback_id"] == ids.DRAFT_MODAL
-                               and v)
+    form = world.fake.wait_for(
+        lambda: (v := world.slack.last_view(CM_EN)) and v["callback_id"] == ids.DRAFT_MODAL and v
+    )
     new_beach = world.fake.add_file(CM_EN, "beach.png", "image/png", PNG + b"v2")
     palm = world.fake.add_file(CM_EN, "palm.jpg", "image/jpeg", JPEG + b"palm")
     world.submit(form, CM_EN, {ids.FILES_KEEP: [], ids.FILES: [new_beach, palm]})
@@ -225,8 +245,10 @@ def test_a_revision_says_which_files_were_added_removed_or_replaced(world):
     assert "beach.png" in shown.split("Replaced:")[1].split("\n")[0]
     assert [b["title"]["text"] for b in image_blocks(revised)] == ["beach.png", "palm.jpg"]
     with world.db.sessionmaker() as s:
-        v2 = [r.file_id for r in s.scalars(select(DraftMedia).where(DraftMedia.version == 2)
-                                           .order_by(DraftMedia.position))]
+        v2 = [
+            r.file_id
+            for r in s.scalars(select(DraftMedia).where(DraftMedia.version == 2).order_by(DraftMedia.position))
+        ]
     assert v2 == [new_beach, palm]
 
 

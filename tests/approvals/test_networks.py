@@ -23,9 +23,18 @@ def versions_saved(world) -> int:
 
 
 # -- what each network counts, at its boundary (pure: the table and its counting) -------------------------------
-@pytest.mark.parametrize(("name", "limit"), [("x", 280), ("instagram", 2200), ("linkedin", 3000),
-                                             ("facebook", 63_206), ("tiktok", 2200), ("threads", 500),
-                                             ("bluesky", 300)])
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [
+        ("x", 280),
+        ("instagram", 2200),
+        ("linkedin", 3000),
+        ("facebook", 63_206),
+        ("tiktok", 2200),
+        ("threads", 500),
+        ("bluesky", 300),
+    ],
+)
 def test_each_character_limit_passes_at_the_limit_and_refuses_one_more(name, limit):
     network = networks.BY_NAME[name]
     assert network.max_chars == limit and network.sources["max_chars"]
@@ -57,7 +66,9 @@ def test_hashtags_and_media_at_their_limits():
     five = " ".join(f"#tag{i}" for i in range(5))
     assert networks.problems(instagram, five, 10) == []
     assert [p.render(str) for p in networks.problems(instagram, five + " #sixth", 11)] == [
-        "Instagram: 6 of 5 hashtags", "Instagram: 11 of 10 images or videos"]
+        "Instagram: 6 of 5 hashtags",
+        "Instagram: 11 of 10 images or videos",
+    ]
     assert networks.problems(x, "hi", 4) == []
     assert [p.render(str) for p in networks.problems(x, "hi", 5)] == ["X: 5 of 4 images or videos"]
 
@@ -75,19 +86,27 @@ def test_x_at_280_is_sent_and_281_is_refused_naming_the_network(world):
     assert "ACME-1 created" in reply
     world.card(REF, "ACME-1")
     reply = world.draft("b" * 281, options="network:instagram,x")
-    assert reply == ("This post does not fit every network it is for: X: 281 of 280 characters. Nothing was saved: "
-                     "shorten it, or choose other networks.")
+    assert reply == (
+        "This post does not fit every network it is for: X: 281 of 280 characters. Nothing was saved: "
+        "shorten it, or choose other networks."
+    )
     assert drafts_saved(world) == 1
 
 
 def test_every_network_targeted_is_checked_in_spanish(world):
     world.client()
     tags = " ".join(f"#t{i}" for i in range(6))
-    reply = world.draft("c" * 300 + " " + tags, by=CM, options="network:instagram,linkedin,x "
-                        "media:https://a.example/1.jpg,https://a.example/2.jpg,https://a.example/3.jpg,"
-                        "https://a.example/4.jpg,https://a.example/5.jpg")
-    assert reply == ("Esta publicación no cabe en todas sus redes: Instagram: 6 de 5 hashtags; X: 324 de 280 "
-                     "caracteres; X: 5 de 4 imágenes o vídeos. No se ha guardado nada: acórtala o elige otras redes.")
+    reply = world.draft(
+        "c" * 300 + " " + tags,
+        by=CM,
+        options="network:instagram,linkedin,x "
+        "media:https://a.example/1.jpg,https://a.example/2.jpg,https://a.example/3.jpg,"
+        "https://a.example/4.jpg,https://a.example/5.jpg",
+    )
+    assert reply == (
+        "Esta publicación no cabe en todas sus redes: Instagram: 6 de 5 hashtags; X: 324 de 280 "
+        "caracteres; X: 5 de 4 imágenes o vídeos. No se ha guardado nada: acórtala o elige otras redes."
+    )
     assert drafts_saved(world) == 0
 
 
@@ -106,8 +125,10 @@ def test_the_form_points_at_the_text(world):
     r = world.submit(form, CM_EN, values={ids.TEXT: "d" * 281, ids.NETWORKS: ["x"]})
     answer = r.json()
     assert answer["response_action"] == "errors"
-    assert answer["errors"] == {ids.TEXT: "This post does not fit every network it is for: X: 281 of 280 "
-                                          "characters. Nothing was saved: shorten it, or choose other networks."}
+    assert answer["errors"] == {
+        ids.TEXT: "This post does not fit every network it is for: X: 281 of 280 "
+        "characters. Nothing was saved: shorten it, or choose other networks."
+    }
     assert drafts_saved(world) == 0
     r = world.submit(form, CM_EN, values={ids.TEXT: "d" * 280, ids.NETWORKS: ["x"]})
     assert not r.content, r.text
@@ -122,11 +143,13 @@ def test_a_revision_is_checked_too(world):
     comment = world.fake.wait_for(lambda: world.slack.last_view(REF))
     world.submit(comment, REF, values={ids.COMMENT: "Say more"})
     world.fake.wait_for(lambda: buttons(world.card(REF, "ACME-1")) == [ids.APPROVE])
-    notice = world.fake.wait_for(lambda: next((m for m in world.fake.dm_messages(CM_EN)
-                                               if "asked for changes" in m["text"]), None))
+    notice = world.fake.wait_for(
+        lambda: next((m for m in world.fake.dm_messages(CM_EN) if "asked for changes" in m["text"]), None)
+    )
     world.click(notice, CM_EN, ids.REVISE)
     form = world.fake.wait_for(lambda: world.slack.last_view(CM_EN))
     r = world.submit(form, CM_EN, values={ids.TEXT: "日本" * 141, ids.NETWORKS: ["x"]})
-    assert r.json()["errors"][ids.TEXT].startswith("This post does not fit every network it is for: "
-                                                   "X: 564 of 280 characters.")
+    assert r.json()["errors"][ids.TEXT].startswith(
+        "This post does not fit every network it is for: X: 564 of 280 characters."
+    )
     assert versions_saved(world) == 1

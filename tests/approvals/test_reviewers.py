@@ -96,13 +96,22 @@ def test_a_draft_written_in_the_form(slack, fake_slack, world):
     assert r.status_code == 200
     form = fake_slack.wait_for(lambda: slack.last_view(CM_EN))
     assert form["callback_id"] == ids.DRAFT_MODAL
-    bad = slack.submit_view(form, CM_EN, values={ids.TEXT: "From the form", ids.PUBLISH_DATE: "2026-11-20",
-                                                 ids.PUBLISH_TIME: "10:00"})
+    bad = slack.submit_view(
+        form, CM_EN, values={ids.TEXT: "From the form", ids.PUBLISH_DATE: "2026-11-20", ids.PUBLISH_TIME: "10:00"}
+    )
     assert bad.json()["response_action"] == "errors" and ids.PUBLISH_DATE in bad.json()["errors"]
-    ok = slack.submit_view(form, CM_EN, values={
-        ids.TEXT: "From the form", ids.NETWORKS: ["instagram", "tiktok"], ids.PUBLISH_DATE: "2026-11-25",
-        ids.PUBLISH_TIME: "18:30", ids.MEDIA: "https://cdn.example.com/a.jpg\nhttps://cdn.example.com/b.mp4",
-        ids.NOTE: "Client loves TikTok"})
+    ok = slack.submit_view(
+        form,
+        CM_EN,
+        values={
+            ids.TEXT: "From the form",
+            ids.NETWORKS: ["instagram", "tiktok"],
+            ids.PUBLISH_DATE: "2026-11-25",
+            ids.PUBLISH_TIME: "18:30",
+            ids.MEDIA: "https://cdn.example.com/a.jpg\nhttps://cdn.example.com/b.mp4",
+            ids.NOTE: "Client loves TikTok",
+        },
+    )
     assert ok.status_code == 200 and not ok.content, ok.text
     card = world.card(REF, "ACME-1")
     shown = text_of(card)

@@ -13,8 +13,9 @@ from tests.support.world import CM_EN, buttons, text_of
 
 
 def cm_notice(fake, needle: str):
-    return fake.wait_for(lambda: next((m for m in reversed(fake.dm_messages(CM_EN)) if needle in m["text"]), None),
-                         message=needle)
+    return fake.wait_for(
+        lambda: next((m for m in reversed(fake.dm_messages(CM_EN)) if needle in m["text"]), None), message=needle
+    )
 
 
 def request_changes(world, card, comment: str):
@@ -42,8 +43,9 @@ def test_changes_then_revision_then_approval(slack, bot, fake_slack, world):
     form = fake_slack.wait_for(lambda: slack.last_view(CM_EN))
     assert form["callback_id"] == ids.DRAFT_MODAL
     assert form["blocks"][1]["element"]["initial_value"] == "Black Friday: 20% off everything this weekend!"
-    r = slack.submit_view(form, CM_EN, values={ids.TEXT: "Black Friday: 30% off everything this weekend!",
-                                               ids.NETWORKS: ["instagram"]})
+    r = slack.submit_view(
+        form, CM_EN, values={ids.TEXT: "Black Friday: 30% off everything this weekend!", ids.NETWORKS: ["instagram"]}
+    )
     assert r.status_code == 200 and not r.content, r.text
 
     v2 = world.card(REF, "ACME-1", version=2)
@@ -55,8 +57,7 @@ def test_changes_then_revision_then_approval(slack, bot, fake_slack, world):
     d = world.the_draft("ACME-1")
     assert (d.decided_by, d.decided_version) == (REF, 2)
     assert [v.text for v in world.versions("ACME-1")][1] == "Black Friday: 30% off everything this weekend!"
-    assert [(x.version, x.decision) for x in world.decisions("ACME-1")] == [(1, "changes_requested"),
-                                                                              (2, "approved")]
+    assert [(x.version, x.decision) for x in world.decisions("ACME-1")] == [(1, "changes_requested"), (2, "approved")]
     assert world.events("ACME-1") == ["created", "sent", "viewed", "commented", "revised", "sent", "approved"]
     with bot.db.sessionmaker() as s:
         revision = s.scalars(select(TrackedRequest).where(TrackedRequest.kind == RequestKind.REVISION)).one()
@@ -134,5 +135,8 @@ def test_the_lead_asks_for_changes_before_the_client_sees_anything(slack, bot, f
     client_card = world.card(REF, "ACME-1", version=2)
     assert "What changed" not in text_of(client_card)  # the client never saw version 1: no diff against it
     world.click(internal, LEAD, ids.APPROVE, forged=True)  # a stale copy of the first internal card
-    fake_slack.wait_for(lambda: any("ACME-1" in e.get("text", "") for e in fake_slack.ephemerals(LEAD)
-                                    if e.get("source") != "command_ack"))
+    fake_slack.wait_for(
+        lambda: any(
+            "ACME-1" in e.get("text", "") for e in fake_slack.ephemerals(LEAD) if e.get("source") != "command_ack"
+        )
+    )

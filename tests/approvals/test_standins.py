@@ -38,8 +38,10 @@ def test_a_backup_stands_in_once_escalated_and_decides_the_draft(fake_slack, wor
     ana_card = world.card(REF, "ACME-1")
     world.click(ana_card, BACKUP, ids.APPROVE)  # before the escalation Bruno is not standing in yet
     world.settle()
-    assert any("If they don't answer in time, I'll bring you in to stand in for them" in t  # Acme's language
-               for t in world.seen_by(BACKUP).ephemerals)
+    assert any(
+        "If they don't answer in time, I'll bring you in to stand in for them" in t  # Acme's language
+        for t in world.seen_by(BACKUP).ephemerals
+    )
     assert world.the_draft("ACME-1").status == DraftStatus.CLIENT_REVIEW and world.decisions("ACME-1") == []
 
     world.at(START + 4 * H)  # due: Bruno gets the card itself
@@ -50,18 +52,23 @@ def test_a_backup_stands_in_once_escalated_and_decides_the_draft(fake_slack, wor
 
     [decision] = world.decisions("ACME-1")
     assert (decision.reviewer, decision.on_behalf_of) == (BACKUP, REF)
-    assert audit_detail(world, "approved")[0] == (BACKUP, {"stage": "client", "as_is": False,
-                                                           "standing_in_for": REF})
+    assert audit_detail(world, "approved")[0] == (BACKUP, {"stage": "client", "as_is": False, "standing_in_for": REF})
     closed = f"Approved by @{BACKUP}, standing in for @{REF}, at"
     fake_slack.wait_for(lambda: closed in text_of(world.card(REF, "ACME-1")))  # every card closes with who decided
-    fake_slack.wait_for(lambda: buttons(world.card(REF, "ACME-1")) == []
-                        and buttons(stand_in_card(world, BACKUP)) == [])
+    fake_slack.wait_for(
+        lambda: buttons(world.card(REF, "ACME-1")) == [] and buttons(stand_in_card(world, BACKUP)) == []
+    )
     assert closed in text_of(stand_in_card(world, BACKUP))
     assert any(f"approved by @{BACKUP}, standing in for @{REF}" in t for t in world.seen_by(CM_EN).dms)
 
     world.click(card, BACKUP, ids.APPROVE, forged=True)  # the same card again: a polite answer, nothing changes
-    fake_slack.wait_for(lambda: any("ACME-1 was already approved by" in t  # in Acme's language, as the card
-                                    for t in world.seen_by(BACKUP)), timeout=15)
+    fake_slack.wait_for(
+        lambda: any(
+            "ACME-1 was already approved by" in t  # in Acme's language, as the card
+            for t in world.seen_by(BACKUP)
+        ),
+        timeout=15,
+    )
     assert len(world.decisions("ACME-1")) == 1
     assert fake_slack.rejections() == []
 
@@ -100,8 +107,7 @@ def test_when_all_must_approve_the_stand_in_approves_for_the_absent_reviewer(fak
     world.client()
     world.set_plan(require_all_reviewers=True)
     world.draft("Both of you, please")
-    world.click(world.card(BACKUP, "ACME-1"), BACKUP, ids.APPROVE,
-                until=lambda: len(world.decisions("ACME-1")) == 1)
+    world.click(world.card(BACKUP, "ACME-1"), BACKUP, ids.APPROVE, until=lambda: len(world.decisions("ACME-1")) == 1)
     assert world.the_draft("ACME-1").status == DraftStatus.CLIENT_REVIEW
     world.at(START + 4 * H)
     card = fake_slack.wait_for(lambda: next(m for m in world.cards(BACKUP) if "stand in" in text_of(m)))

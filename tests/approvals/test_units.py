@@ -16,22 +16,30 @@ from bot.i18n import translator
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("args", "client", "options", "body"), [
-    ("Acme Hello: world", "Acme", {}, "Hello: world"),
-    ('"Acme Foods" network:ig,x at:2026-12-01T10:00 Hi', "Acme Foods", {"network": "ig,x", "at": "2026-12-01T10:00"},
-     "Hi"),
-    ("Acme category:“Big promos” Line one\nLine two", "Acme", {"category": "Big promos"}, "Line one\nLine two"),
-    ("Acme\nat:\"2026-12-01 10:00\"\nText", "Acme", {"at": "2026-12-01 10:00"}, "Text"),
-    ("Acme", "Acme", {}, ""),
-    ("Acme Text with network:x later", "Acme", {}, "Text with network:x later"),
-])
+@pytest.mark.parametrize(
+    ("args", "client", "options", "body"),
+    [
+        ("Acme Hello: world", "Acme", {}, "Hello: world"),
+        (
+            '"Acme Foods" network:ig,x at:2026-12-01T10:00 Hi',
+            "Acme Foods",
+            {"network": "ig,x", "at": "2026-12-01T10:00"},
+            "Hi",
+        ),
+        ("Acme category:“Big promos” Line one\nLine two", "Acme", {"category": "Big promos"}, "Line one\nLine two"),
+        ('Acme\nat:"2026-12-01 10:00"\nText', "Acme", {"at": "2026-12-01 10:00"}, "Text"),
+        ("Acme", "Acme", {}, ""),
+        ("Acme Text with network:x later", "Acme", {}, "Text with network:x later"),
+    ],
+)
 def test_split_command(args, client, options, body):
     assert spec.split_command(args) == (client, options, body)
 
 
 def test_inline_fields_are_validated_in_the_clients_time_zone():
-    fields = spec.fields_from_command({"network": "IG, twitter", "at": "2026-12-01T10:00", "category": " Promos "},
-                                      "Hi", tz="Europe/Madrid", now=NOW)
+    fields = spec.fields_from_command(
+        {"network": "IG, twitter", "at": "2026-12-01T10:00", "category": " Promos "}, "Hi", tz="Europe/Madrid", now=NOW
+    )
     assert fields.networks == ["instagram", "x"] and fields.category == "Promos"
     assert fields.publish_at == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     with pytest.raises(UserError) as bad:
@@ -65,15 +73,38 @@ def test_word_diff_marks_removed_and_added_words_and_elides_the_rest():
 
 
 def _view(state: CardState, length: int, stage: Stage = Stage.CLIENT) -> CardView:
-    v = DraftVersion(number=2, text="Ñ & <b> " * (length // 8), networks=list(spec.NETWORKS), publish_at=NOW,
-                     category="c" * 60, media_links=[f"https://cdn.example.com/{i}/" + "x" * 90 for i in range(20)],
-                     internal_note="n" * 2000)
+    v = DraftVersion(
+        number=2,
+        text="Ñ & <b> " * (length // 8),
+        networks=list(spec.NETWORKS),
+        publish_at=NOW,
+        category="c" * 60,
+        media_links=[f"https://cdn.example.com/{i}/" + "x" * 90 for i in range(20)],
+        internal_note="n" * 2000,
+    )
     previous = DraftVersion(number=1, text="Other words " * (length // 12), networks=[], media_links=[])
-    return CardView(reference="ACMEFOODS-12345", client_name="A" * 60, stage=stage, version=v, previous=previous,
-                    author="U0CM", timezone="Europe/Madrid", value="1:2", state=state, due_at=NOW,
-                    reviewers=["U1", "U2", "U3"], require_all=True, approved_so_far=["U1"], can_reassign=True,
-                    decided_by="U1", decided_at=NOW, comment="c" * 3000, superseded_by=3,
-                    assignee="U2", handed_by="U1")
+    return CardView(
+        reference="ACMEFOODS-12345",
+        client_name="A" * 60,
+        stage=stage,
+        version=v,
+        previous=previous,
+        author="U0CM",
+        timezone="Europe/Madrid",
+        value="1:2",
+        state=state,
+        due_at=NOW,
+        reviewers=["U1", "U2", "U3"],
+        require_all=True,
+        approved_so_far=["U1"],
+        can_reassign=True,
+        decided_by="U1",
+        decided_at=NOW,
+        comment="c" * 3000,
+        superseded_by=3,
+        assignee="U2",
+        handed_by="U1",
+    )
 
 
 @pytest.mark.parametrize("state", list(CardState))
@@ -106,5 +137,11 @@ def test_every_status_change_is_declared_and_rejected_or_withdrawn_drafts_stay_s
     assert set(allowed_from(DraftStatus.CLIENT_REVIEW)) == {*OPEN_STATUSES, DraftStatus.APPROVED}
     assert allowed_from(DraftStatus.INTERNAL_CHANGES) == (DraftStatus.INTERNAL_REVIEW, DraftStatus.INTERNAL_CHANGES)
     with pytest.raises(ValueError):  # refused before any SQL: the table does not declare it
-        service.transition(None, None, DraftStatus.CLIENT_REVIEW, version=1, now=NOW,  # type: ignore[arg-type]
-                           from_=(DraftStatus.REJECTED,))
+        service.transition(
+            None,
+            None,
+            DraftStatus.CLIENT_REVIEW,
+            version=1,
+            now=NOW,  # type: ignore[arg-type]
+            from_=(DraftStatus.REJECTED,),
+        )

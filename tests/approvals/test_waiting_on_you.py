@@ -22,8 +22,10 @@ def home(world, user):
     """``user`` opens the Home tab; returns the view published for them."""
     before = len(world.fake.home_views(user))
     world.slack.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"})
-    return world.fake.wait_for(lambda: len(world.fake.home_views(user)) > before and world.fake.home_views(user)[-1],
-                               message=f"the Home tab of {user}")
+    return world.fake.wait_for(
+        lambda: len(world.fake.home_views(user)) > before and world.fake.home_views(user)[-1],
+        message=f"the Home tab of {user}",
+    )
 
 
 def entries(blocks) -> list[tuple[str, list[str]]]:
@@ -46,8 +48,9 @@ def pending(world, user, args=""):
 
 def promise(world, message, user, day, time):
     world.click(message, user, tracking.PROMISE)
-    view = world.fake.wait_for(lambda: [v for v in world.fake.open_views(user)
-                                        if v["callback_id"] == tracking.PROMISE_MODAL])[-1]
+    view = world.fake.wait_for(
+        lambda: [v for v in world.fake.open_views(user) if v["callback_id"] == tracking.PROMISE_MODAL]
+    )[-1]
     world.submit(view, user, {tracking.PROMISE_DATE: day, tracking.PROMISE_TIME: time})
     world.fake.wait_for(lambda: world.the_request("GLOBEX-Q1").promised_at is not None)
 
@@ -66,13 +69,19 @@ def test_home_and_pending_show_drafts_questions_promises_and_crises_with_their_b
     view = home(world, EREF)
     assert len(view["blocks"]) <= 100
     crisis, draft, q2, q1 = entries(view["blocks"])
-    assert crisis[0].startswith("🚨 *Crisis for Globex* (SEV1 · critical): Fraud accusations trending on X · ⚠️ "
-                                "nobody has acknowledged it since Mon 23 Nov, 14:00")
+    assert crisis[0].startswith(
+        "🚨 *Crisis for Globex* (SEV1 · critical): Fraud accusations trending on X · ⚠️ "
+        "nobody has acknowledged it since Mon 23 Nov, 14:00"
+    )
     assert crisis[1] == [crises.ACKNOWLEDGE, crises.RESOLVE]
-    assert draft == ("📝 *GLOBEX-1* (Globex), to decide: “Spring launch teaser” · ⚠️ overdue since "
-                     "Mon 23 Nov, 13:00", [approvals.APPROVE, approvals.REQUEST_CHANGES, approvals.REJECT])
-    assert q2 == ("❓ *GLOBEX-Q2* (Globex), from @U0ECARL: “Video on Friday?” · ⚠️ overdue since Mon 23 Nov, 13:00",
-                  [tracking.ANSWER, tracking.PROMISE])
+    assert draft == (
+        "📝 *GLOBEX-1* (Globex), to decide: “Spring launch teaser” · ⚠️ overdue since Mon 23 Nov, 13:00",
+        [approvals.APPROVE, approvals.REQUEST_CHANGES, approvals.REJECT],
+    )
+    assert q2 == (
+        "❓ *GLOBEX-Q2* (Globex), from @U0ECARL: “Video on Friday?” · ⚠️ overdue since Mon 23 Nov, 13:00",
+        [tracking.ANSWER, tracking.PROMISE],
+    )
     assert q1[0].endswith("“Which logo?” · you promised a reply by Tue 24 Nov, 12:00")
 
     # /nexo pending: the same entries first, then what waits on whom, as an ephemeral of at most 50 blocks.
@@ -81,8 +90,9 @@ def test_home_and_pending_show_drafts_questions_promises_and_crises_with_their_b
     assert [e[1] for e in entries(blocks)] == [e[1] for e in entries(view["blocks"])]
     shown = [e for e in world.fake.ephemerals(EREF) if e.get("source") == "command_ack"][-1]
     world.click(shown, EREF, tracking.PROMISE, str(world.the_request("GLOBEX-Q2").id))  # from the ephemeral
-    form = world.fake.wait_for(lambda: [v for v in world.fake.open_views(EREF)
-                                        if v["callback_id"] == tracking.PROMISE_MODAL])[-1]
+    form = world.fake.wait_for(
+        lambda: [v for v in world.fake.open_views(EREF) if v["callback_id"] == tracking.PROMISE_MODAL]
+    )[-1]
     assert "GLOBEX-Q2" in str(form["blocks"])
     world.fake.close_view(form["id"])
     lead_text, lead_blocks = pending(world, LEAD)  # the lead: paged for the crisis, and everything at his clients
@@ -98,15 +108,17 @@ def test_home_and_pending_show_drafts_questions_promises_and_crises_with_their_b
     assert world.the_crisis().acknowledged_by == EREF
     assert "Approved by" in str(world.card(EREF, "GLOBEX-1")["blocks"])
     world.slack.click_in_view(view, EREF, action_id=tracking.ANSWER, value=str(world.the_question("GLOBEX-Q2").id))
-    form = world.fake.wait_for(lambda: [v for v in world.fake.open_views(EREF)
-                                        if v["callback_id"] == tracking.ANSWER_MODAL])[-1]
+    form = world.fake.wait_for(
+        lambda: [v for v in world.fake.open_views(EREF) if v["callback_id"] == tracking.ANSWER_MODAL]
+    )[-1]
     world.submit(form, EREF, {tracking.ANSWER_TEXT: "Yes, Friday works"})
     world.fake.wait_for(lambda: world.the_question("GLOBEX-Q2").status == QuestionStatus.ANSWERED)
 
     after = entries(home(world, EREF)["blocks"])
     assert [line.rsplit(" · ", 1)[0] for line, _ in after] == [
         "🚨 *Crisis for Globex* (SEV1 · critical): Fraud accusations trending on X",
-        "❓ *GLOBEX-Q1* (Globex), from @U0ECARL: “Which logo?”"]
+        "❓ *GLOBEX-Q1* (Globex), from @U0ECARL: “Which logo?”",
+    ]
     assert "yours since Mon 23 Nov, 14:00: resolve it when it is over" in after[0][0]
     assert after[0][1] == [crises.RESOLVE]
     # A button clicked again on a Home tab shown before (another device) changes nothing and says why.
@@ -126,10 +138,14 @@ def test_a_clients_person_sees_only_their_own_clients_items_in_spanish(world):
 
     lines = entries(home(world, REF)["blocks"])
     assert lines == [
-        ("📝 *ACME-1* (Acme), por decidir: “Oferta de otoño” · plazo: lun 23 nov, 13:00",
-         [approvals.APPROVE, approvals.REQUEST_CHANGES, approvals.REJECT]),
-        ("❓ *ACME-Q1* (Acme), de @U0CMEN: “¿Publicamos el vídeo el viernes?” · plazo: lun 23 nov, 13:00",
-         [tracking.ANSWER, tracking.PROMISE]),
+        (
+            "📝 *ACME-1* (Acme), por decidir: “Oferta de otoño” · plazo: lun 23 nov, 13:00",
+            [approvals.APPROVE, approvals.REQUEST_CHANGES, approvals.REJECT],
+        ),
+        (
+            "❓ *ACME-Q1* (Acme), de @U0CMEN: “¿Publicamos el vídeo el viernes?” · plazo: lun 23 nov, 13:00",
+            [tracking.ANSWER, tracking.PROMISE],
+        ),
     ]
     view = world.fake.home_views(REF)[-1]
     assert "Lo que depende de ti" in str(view["blocks"]) and "Aprobar" in str(view["blocks"])

@@ -108,16 +108,22 @@ def test_a_webhook_that_never_accepts_is_given_up_and_the_agency_told(slack, bot
         slack.command(f"client webhook Acme {receiver.url} secret:{SECRET}", user_id=LEAD)
         world.draft("Doomed", by=CM)
         world.click(world.card(REF, "ACME-1"), REF, ids.APPROVE)
-        fake_slack.wait_for(lambda: deliveries(bot.db) and deliveries(bot.db)[0].attempts == 1
-                            and deliveries(bot.db)[0].claimed_until is None)
+        fake_slack.wait_for(
+            lambda: (
+                deliveries(bot.db)
+                and deliveries(bot.db)[0].attempts == 1
+                and deliveries(bot.db)[0].claimed_until is None
+            )
+        )
         for _ in range(25):
             bot.clock.advance(timedelta(hours=1))
             bot.tick()
         [row] = deliveries(bot.db)
         assert row.status == DeliveryStatus.FAILED and row.attempts == 20 and len(receiver.received) == 20
         assert world.events("ACME-1")[-1] == "handoff_failed"
-        fake_slack.wait_for(lambda: any("ACME-1" in m["text"] and "20" in m["text"]
-                                        for m in fake_slack.dm_messages(LEAD)))
+        fake_slack.wait_for(
+            lambda: any("ACME-1" in m["text"] and "20" in m["text"] for m in fake_slack.dm_messages(LEAD))
+        )
     finally:
         receiver.stop()
 
@@ -138,7 +144,8 @@ def test_the_webhook_secret_can_be_generated_and_is_shown_masked_afterwards(slac
 
 
 def test_client_add_accepts_the_webhook_inline(slack, world):
-    body = add_client(slack, cms=world.cms,
-                      extra=f"{HOURS} webhook:https://hooks.example.com/x webhook-secret:{SECRET}")
+    body = add_client(
+        slack, cms=world.cms, extra=f"{HOURS} webhook:https://hooks.example.com/x webhook-secret:{SECRET}"
+    )
     answer = json.dumps(body, ensure_ascii=False)
     assert "https://hooks.example.com/…" in answer and SECRET not in answer

@@ -29,6 +29,7 @@ class Stage(World):
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory, pg_url) -> Iterator[Stage]:
-    with bot_for_module(pg_url, tmp_path_factory.mktemp("badinput"), signing_secret=SIGNING_SECRET,
-                        start=START) as running:
+    with bot_for_module(
+        pg_url, tmp_path_factory.mktemp("badinput"), signing_secret=SIGNING_SECRET, start=START
+    ) as running:
         yield Stage(running)

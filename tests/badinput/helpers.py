@@ -46,8 +46,16 @@ LANGUAGE = {REF: "es", BACKUP: "es", STRANGER: "en", OTHER_REF: "es", LEAD: "en"
 # Rows that record receipt rather than a change: which events were seen, and the delivery progress of
 # notices already owed (new outbox rows are checked one by one: only answers to the person who sent it).
 RECEIPT_TABLES = {"slack_events_seen", "people"}  # who was seen, and who Slack says people are (a cache)
-DELIVERY_COLUMNS = {"status", "attempts", "claimed_until", "delivered_at", "ts", "channel", "last_error",
-                    "next_attempt_at"}
+DELIVERY_COLUMNS = {
+    "status",
+    "attempts",
+    "claimed_until",
+    "delivered_at",
+    "ts",
+    "channel",
+    "last_error",
+    "next_attempt_at",
+}
 
 
 # -- which listeners exist (read from the listener table, not listed by hand) ---------------------------------
@@ -98,8 +106,15 @@ class Beta:
 
     def object_values(self) -> list[str]:
         """Every id Beta's buttons carry, in every shape a handler reads."""
-        ids = {self.draft_id, self.question_id, self.request_id, self.crisis_id, self.beta_id, self.acme_id,
-               *self.step_ids}
+        ids = {
+            self.draft_id,
+            self.question_id,
+            self.request_id,
+            self.crisis_id,
+            self.beta_id,
+            self.acme_id,
+            *self.step_ids,
+        }
         return sorted({self.draft_value, *(str(i) for i in ids), *(f"{i}:1" for i in ids), *(f"{i}:2" for i in ids)})
 
 
@@ -136,12 +151,28 @@ def build_world(bot: Any, slack: Any, fake: Any) -> Beta:
     with bot.db.transaction() as s:
         draft_id = approval_service.parse_value(find_button(card, approval_ids.APPROVE)[1]["value"])[0]
         question = s.scalars(select(Question)).one()
-        request = s.scalars(select(TrackedRequest).where(TrackedRequest.subject_id == question.id,
-                                                         TrackedRequest.reference == question.reference)).one()
+        request = s.scalars(
+            select(TrackedRequest).where(
+                TrackedRequest.subject_id == question.id, TrackedRequest.reference == question.reference
+            )
+        ).one()
         crisis = s.scalars(select(Crisis)).one()
         steps = list(s.scalars(select(CrisisStep.id).where(CrisisStep.crisis_id == crisis.id)))
-        world = Beta(acme_id, beta_id, find_button(card, approval_ids.APPROVE)[1]["value"], draft_id, card,
-                      question.id, request.id, question_msg, crisis.id, steps, page, copy, views)
+        world = Beta(
+            acme_id,
+            beta_id,
+            find_button(card, approval_ids.APPROVE)[1]["value"],
+            draft_id,
+            card,
+            question.id,
+            request.id,
+            question_msg,
+            crisis.id,
+            steps,
+            page,
+            copy,
+            views,
+        )
     assert world.step_ids, "Beta's crisis has a checklist"
     World(bot).drain()
     return world
@@ -175,15 +206,18 @@ def _open_by_click(slack: Any, fake: Any, message: dict[str, Any], user: str, ac
     before = len(fake.views_opened(user))
     r = slack.click(message, user, action_id=action_id)
     assert r.status_code == 200, r.text
-    return fake.wait_for(lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1],
-                         message=f"modal from {action_id}")
+    return fake.wait_for(
+        lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1], message=f"modal from {action_id}"
+    )
 
 
 def _open_by_command(slack: Any, fake: Any, text: str, user: str) -> dict[str, Any]:
     before = len(fake.views_opened(user))
     _command(slack, text, user)
-    return fake.wait_for(lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1],
-                         message=f"modal from /nexo {text}")
+    return fake.wait_for(
+        lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1],
+        message=f"modal from /nexo {text}",
+    )
 
 
 def _open_by_shortcut(slack: Any, fake: Any, user: str) -> dict[str, Any]:
@@ -192,28 +226,47 @@ def _open_by_shortcut(slack: Any, fake: Any, user: str) -> dict[str, Any]:
     message = fake.add_message(fake.dm_channel(user), user, "Launch day!", files=[photo])
     before = len(fake.views_opened(user))
     slack.shortcut(approval_ids.SEND_FOR_APPROVAL, message, message["channel"], user)
-    return fake.wait_for(lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1],
-                         message="modal from Send for approval")
+    return fake.wait_for(
+        lambda: len(fake.views_opened(user)) > before and fake.views_opened(user)[-1],
+        message="modal from Send for approval",
+    )
 
 
 # -- sending forged payloads ------------------------------------------------------------------------------------
-def forged_click(slack: Any, user: str, action_id: str, value: Any, *, on: dict[str, Any] | None,
-                 drop: tuple[str, ...] = ()) -> tuple[Any, str]:
+def forged_click(
+    slack: Any, user: str, action_id: str, value: Any, *, on: dict[str, Any] | None, drop: tuple[str, ...] = ()
+) -> tuple[Any, str]:
     """A ``block_actions`` click by ``user`` whose button carries ``value`` (any JSON value) and sits on
     ``on`` (a stored message; None: a message that doesn't exist). Returns (response, response_url)."""
     channel = (on or {}).get("channel") or slack.fake.dm_channel(user)
     ts = (on or {}).get("ts") or "1700000000.000100"
     response_url = slack.fake.new_response_url(channel=channel, user=user, message_ts=ts)
-    action = {"action_id": action_id, "block_id": "forged", "type": "button", "action_ts": f"{time.time():.6f}",
-              "text": {"type": "plain_text", "text": "x"}}
+    action = {
+        "action_id": action_id,
+        "block_id": "forged",
+        "type": "button",
+        "action_ts": f"{time.time():.6f}",
+        "text": {"type": "plain_text", "text": "x"},
+    }
     if value is not _MISSING:
         action["value"] = value
     payload = slack.envelope(
-        "block_actions", user, None, trigger_id=slack.fake.issue_trigger_id(user), response_url=response_url,
+        "block_actions",
+        user,
+        None,
+        trigger_id=slack.fake.issue_trigger_id(user),
+        response_url=response_url,
         container={"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-        channel={"id": channel, "name": "x"}, state={"values": {}}, actions=[action],
-        message={"ts": ts, "type": "message", "text": (on or {}).get("text") or "x",
-                 "blocks": (on or {}).get("blocks") or []})
+        channel={"id": channel, "name": "x"},
+        state={"values": {}},
+        actions=[action],
+        message={
+            "ts": ts,
+            "type": "message",
+            "text": (on or {}).get("text") or "x",
+            "blocks": (on or {}).get("blocks") or [],
+        },
+    )
     for key in drop:
         payload.pop(key, None)
     return slack.send_interaction(payload), response_url
@@ -223,16 +276,23 @@ _MISSING = object()
 MISSING = _MISSING  # pass as ``value`` for a button without one
 
 
-def forged_submission(slack: Any, user: str, view: dict[str, Any], *, state: Any, metadata: Any = _MISSING,
-                      ) -> tuple[Any, dict[str, Any]]:
+def forged_submission(
+    slack: Any,
+    user: str,
+    view: dict[str, Any],
+    *,
+    state: Any,
+    metadata: Any = _MISSING,
+) -> tuple[Any, dict[str, Any]]:
     """Submit a copy of a real ``view`` as ``user`` with ``state`` as its ``state.values`` (anything) and,
     if given, ``metadata`` as its ``private_metadata``. Returns (response, ack body); the ack is shown in
     the fake (validated like Slack would) when it is an update or push."""
     submitted = {**view, "state": {"values": state}}
     if metadata is not _MISSING:
         submitted["private_metadata"] = metadata
-    payload = slack.envelope("view_submission", user, None, trigger_id=slack.fake.issue_trigger_id(user),
-                              view=submitted, response_urls=[])
+    payload = slack.envelope(
+        "view_submission", user, None, trigger_id=slack.fake.issue_trigger_id(user), view=submitted, response_urls=[]
+    )
     response = slack.send_interaction(payload)
     answer = response.json() if response.status_code == 200 and response.content else {}
     if answer.get("response_action") in ("update", "push"):
@@ -305,7 +365,7 @@ class Baseline:
         changed = [name for name in self.rows if name != "outbox" and self.rows[name] != after[name]]
         assert not changed, f"bad input changed {changed}: {_diff(self.rows, after, changed)}"
         old = self.rows["outbox"]
-        assert after["outbox"][:len(old)] == old, "bad input changed notices already owed"
+        assert after["outbox"][: len(old)] == old, "bad input changed notices already owed"
         with self.db.sessionmaker() as s:
             for notice in s.scalars(select(OutboxNotice).where(OutboxNotice.id > since)):
                 assert _addressed_to(notice, actor, response_url), f"bad input told someone else: {notice.payload}"
@@ -334,11 +394,13 @@ def last_outbox_id(db: Any) -> int:
 
 def _addressed_to(notice: OutboxNotice, actor: str, response_url: str | None) -> bool:
     p = notice.payload
-    return {"post": p.get("to") == actor and not notice.ref_key,
-            "ephemeral": p.get("user") == actor,
-            "response": response_url is not None and p.get("url") == response_url,
-            "home": p.get("user") == actor,
-            "upload": p.get("to") == actor}.get(notice.kind.value, False)
+    return {
+        "post": p.get("to") == actor and not notice.ref_key,
+        "ephemeral": p.get("user") == actor,
+        "response": response_url is not None and p.get("url") == response_url,
+        "home": p.get("user") == actor,
+        "upload": p.get("to") == actor,
+    }.get(notice.kind.value, False)
 
 
 def _diff(before: Snapshot, after: Snapshot, tables: list[str]) -> str:
@@ -350,8 +412,11 @@ def _diff(before: Snapshot, after: Snapshot, tables: list[str]) -> str:
 
 
 def error_records(records: list[logging.LogRecord]) -> list[str]:
-    return [f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in records
-            if r.levelno >= logging.ERROR or "unexpected error" in r.getMessage()]
+    return [
+        f"{r.name}: {r.getMessage()} {r.exc_text or ''}"
+        for r in records
+        if r.levelno >= logging.ERROR or "unexpected error" in r.getMessage()
+    ]
 
 
 # -- is it a polite message in the person's language? ---------------------------------------------------------
@@ -379,8 +444,9 @@ def _code_messages() -> set[str]:
 
     root = Path(__file__).resolve().parents[2] / "bot"
     found: set[str] = set()
-    for _f, _l, message, _c, _x in extract_from_dir(str(root), method_map=[("**.py", "python")],
-                                                    keywords={"N_": None, "t": None, "ngettext": (1, 2)}):
+    for _f, _l, message, _c, _x in extract_from_dir(
+        str(root), method_map=[("**.py", "python")], keywords={"N_": None, "t": None, "ngettext": (1, 2)}
+    ):
         found.update([message] if isinstance(message, str) else [m for m in message if m])
     return found
 

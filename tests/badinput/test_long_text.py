@@ -80,8 +80,13 @@ def test_a_long_question_and_long_answers_by_button_and_in_the_thread(bot, slack
     second = fake_slack.wait_for(lambda: [m for m in fake_slack.dm_messages(REF) if "Q2" in m["text"]])[0]
     slack.message(REF, second["channel"], LONG, thread_ts=second["ts"])  # longer than an answer is kept
     World(bot).drain()
-    told = fake_slack.wait_for(lambda: [m for m in fake_slack.messages(second["channel"])
-                                        if m.get("thread_ts") == second["ts"] and m.get("source") != "user"])
+    told = fake_slack.wait_for(
+        lambda: [
+            m
+            for m in fake_slack.messages(second["channel"])
+            if m.get("thread_ts") == second["ts"] and m.get("source") != "user"
+        ]
+    )
     assert told  # taken (its first 3,000 characters) and acknowledged in the thread
     command(slack, "report Ñandú csv", CM_EN)
     command(slack, "report", LEAD)
@@ -93,8 +98,9 @@ def test_long_crisis_notes_through_pages_updates_resolution_report_and_shortcut(
     setup(slack, fake_slack)
     command(slack, f"crisis Ñandú sev:1 {LONG}", LEAD)  # kept to its first 3,000 characters: no time to argue
     World(bot).drain()
-    page = fake_slack.wait_for(lambda: next((m for m in fake_slack.dm_messages(BACKUP) if "🎉" in render_message(m)),
-                                            None))
+    page = fake_slack.wait_for(
+        lambda: next((m for m in fake_slack.dm_messages(BACKUP) if "🎉" in render_message(m)), None)
+    )
     assert "🚨" in page["text"]
     command(slack, f"crisis Ñandú update {LONG}", LEAD)
     command(slack, f"crisis Ñandú update {LINES}", LEAD)

@@ -9,12 +9,49 @@ from bot.errors import UserError
 from bot.i18n import translator
 from bot.plans.spec import parse_inline
 
-FRAGMENTS = st.sampled_from([
-    "ref:", "backup:", "lead:", "cm:", "channel:", "tz:", "hours:", "holidays:", "window:", "crisis-window:",
-    "lang:", "closed:", "remind:", "preapproved:", "<@U0REF|ana>", "<@U0REF>", "<#C123|general>", "<!subteam^S1>",
-    "@bob", '"', "“", "'", "mon-fri", "09:00-18:00", "24/7", "ES-MD", "4h", "0m", "90m", "Europe/Madrid", ":", " ",
-    "ñ", "💥", "\u200b", "\n", "\\", "--", "—",
-])
+FRAGMENTS = st.sampled_from(
+    [
+        "ref:",
+        "backup:",
+        "lead:",
+        "cm:",
+        "channel:",
+        "tz:",
+        "hours:",
+        "holidays:",
+        "window:",
+        "crisis-window:",
+        "lang:",
+        "closed:",
+        "remind:",
+        "preapproved:",
+        "<@U0REF|ana>",
+        "<@U0REF>",
+        "<#C123|general>",
+        "<!subteam^S1>",
+        "@bob",
+        '"',
+        "“",
+        "'",
+        "mon-fri",
+        "09:00-18:00",
+        "24/7",
+        "ES-MD",
+        "4h",
+        "0m",
+        "90m",
+        "Europe/Madrid",
+        ":",
+        " ",
+        "ñ",
+        "💥",
+        "\u200b",
+        "\n",
+        "\\",
+        "--",
+        "—",
+    ]
+)
 TEXT = st.lists(st.one_of(FRAGMENTS, st.text(max_size=20)), max_size=30).map("".join)
 
 

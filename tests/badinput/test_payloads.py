@@ -43,26 +43,48 @@ SCALE = float(os.environ.get("BADINPUT_SCALE", "1"))
 
 
 def fuzz(examples: int):
-    return settings(max_examples=max(1, int(examples * SCALE)), deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    return settings(
+        max_examples=max(1, int(examples * SCALE)),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 OUTSIDERS = [REF, STRANGER]  # neither may touch Beta's objects
 
 # Where each button really sits in the world (the message a forged click claims to come from).
 BUTTON_HOME = {
-    approval_ids.APPROVE: "card", approval_ids.REQUEST_CHANGES: "card", approval_ids.REJECT: "card",
-    approval_ids.REASSIGN: "card", approval_ids.FULL_TEXT: "card", approval_ids.REVISE: "card",
-    tracking_ids.ANSWER: "question_msg", tracking_ids.PROMISE: "question_msg",
+    approval_ids.APPROVE: "card",
+    approval_ids.REQUEST_CHANGES: "card",
+    approval_ids.REJECT: "card",
+    approval_ids.REASSIGN: "card",
+    approval_ids.FULL_TEXT: "card",
+    approval_ids.REVISE: "card",
+    tracking_ids.ANSWER: "question_msg",
+    tracking_ids.PROMISE: "question_msg",
     tracking_ids.CANCEL_QUESTION: "question_msg",
-    crisis_ids.ACKNOWLEDGE: "page", crisis_ids.RESOLVE: "page", crisis_ids.STEP_DONE: "page",
-    crisis_ids.DECLARE_SUGGESTED: "page", crisis_ids.DISMISS_SUGGESTED: "page", crisis_ids.RELEASE_HELD: "page",
+    crisis_ids.ACKNOWLEDGE: "page",
+    crisis_ids.RESOLVE: "page",
+    crisis_ids.STEP_DONE: "page",
+    crisis_ids.DECLARE_SUGGESTED: "page",
+    crisis_ids.DISMISS_SUGGESTED: "page",
+    crisis_ids.RELEASE_HELD: "page",
     crisis_ids.KEEP_HELD: "page",
-    approval_ids.EDIT: "author_copy", approval_ids.WITHDRAW: "author_copy", approval_ids.RESCHEDULE: "author_copy",
+    approval_ids.EDIT: "author_copy",
+    approval_ids.WITHDRAW: "author_copy",
+    approval_ids.RESCHEDULE: "author_copy",
 }
-FORMS = {approval_ids.COMMENT_MODAL, approval_ids.REASSIGN_MODAL, approval_ids.DRAFT_MODAL, tracking_ids.ANSWER_MODAL,
-         tracking_ids.PROMISE_MODAL, plan_ids.PLAN_MODAL, crisis_ids.DECLARE_MODAL, approval_ids.SHORTCUT_MODAL,
-         approval_ids.RESCHEDULE_MODAL}
+FORMS = {
+    approval_ids.COMMENT_MODAL,
+    approval_ids.REASSIGN_MODAL,
+    approval_ids.DRAFT_MODAL,
+    tracking_ids.ANSWER_MODAL,
+    tracking_ids.PROMISE_MODAL,
+    plan_ids.PLAN_MODAL,
+    crisis_ids.DECLARE_MODAL,
+    approval_ids.SHORTCUT_MODAL,
+    approval_ids.RESCHEDULE_MODAL,
+}
 SHORTCUTS = {crisis_ids.FLAG_SHORTCUT, approval_ids.SEND_FOR_APPROVAL}
 EVENTS = {"message", "app_home_opened"}
 
@@ -134,10 +156,11 @@ def test_forged_form_submissions_are_refused_politely_and_change_nothing(stage, 
     values = {}
     for block in view["blocks"]:
         if block.get("type") == "input" and data.draw(st.integers(0, 4), label="fill?"):
-            values[block["block_id"]] = data.draw(bad.element_state(block["element"]["type"], known),
-                                                  label=block["block_id"])
+            values[block["block_id"]] = data.draw(
+                bad.element_state(block["element"]["type"], known), label=block["block_id"]
+            )
     if callback == crisis_ids.DECLARE_MODAL and user == REF:  # Ana may declare a crisis for Acme: that's no bad input
-        picked = (values.get(crisis_ids.CLIENT) or {})
+        picked = values.get(crisis_ids.CLIENT) or {}
         chosen = picked.get("selected_option") if isinstance(picked, dict) else None
         raw = chosen.get("value") if isinstance(chosen, dict) else None
         assume(not (isinstance(raw, str) and raw.isdecimal() and raw.isascii() and int(raw) == world.acme_id))
@@ -150,8 +173,15 @@ def test_forged_form_submissions_are_refused_politely_and_change_nothing(stage, 
 def test_malformed_form_state_is_refused(stage, caplog, data):
     """``state.values`` itself of the wrong shape (not a dict of dicts)."""
     callback = data.draw(st.sampled_from(sorted(FORMS)), label="form")
-    state = data.draw(st.one_of(bad.wrong_type, st.dictionaries(st.sampled_from(sorted(
-        input_block_ids(stage.beta.views[callback]))), bad.wrong_type, max_size=3)), label="state")
+    state = data.draw(
+        st.one_of(
+            bad.wrong_type,
+            st.dictionaries(
+                st.sampled_from(sorted(input_block_ids(stage.beta.views[callback]))), bad.wrong_type, max_size=3
+            ),
+        ),
+        label="state",
+    )
     check_submission(stage, caplog, data.draw(st.sampled_from(OUTSIDERS)), stage.beta.views[callback], state)
 
 
@@ -161,25 +191,36 @@ def test_malformed_form_state_is_refused(stage, caplog, data):
 def test_flagging_any_message_opens_the_form_or_refuses_politely(stage, caplog, data):
     fake, slack = stage.fake, stage.slack
     user = data.draw(st.sampled_from([REF, STRANGER, LEAD, BACKUP]), label="user")
-    text = data.draw(st.one_of(bad.garbage, st.sampled_from([bad.LONG, "x\n" * 3000, "🚨" * 5000]), bad.wrong_type),
-                     label="text")
-    channel = data.draw(st.one_of(st.sampled_from(["C_GENERAL", fake.dm_channel(OTHER_REF), "C0NOWHERE"]),
-                                  bad.garbage), label="channel")
+    text = data.draw(
+        st.one_of(bad.garbage, st.sampled_from([bad.LONG, "x\n" * 3000, "🚨" * 5000]), bad.wrong_type), label="text"
+    )
+    channel = data.draw(
+        st.one_of(st.sampled_from(["C_GENERAL", fake.dm_channel(OTHER_REF), "C0NOWHERE"]), bad.garbage), label="channel"
+    )
     ts = data.draw(st.one_of(st.just("1700000000.000100"), bad.garbage, bad.wrong_type), label="ts")
     checks = Checks(stage, caplog)
     opened = len(fake.views_opened(user))
     url = fake.new_response_url(channel=str(channel), user=user)
     message = {"type": "message", "user": OTHER_REF, "ts": ts, "text": text}
     shortcut = data.draw(st.sampled_from(sorted(SHORTCUTS)), label="shortcut")
-    payload = slack.envelope("message_action", user, None, callback_id=shortcut,
-                              trigger_id=fake.issue_trigger_id(user), response_url=url,
-                              channel={"id": channel, "name": "x"}, message=message, message_ts=ts,
-                              action_ts="1700000000.000200")
+    payload = slack.envelope(
+        "message_action",
+        user,
+        None,
+        callback_id=shortcut,
+        trigger_id=fake.issue_trigger_id(user),
+        response_url=url,
+        channel={"id": channel, "name": "x"},
+        message=message,
+        message_ts=ts,
+        action_ts="1700000000.000200",
+    )
     r = slack.send_interaction(payload)
     assert r.status_code < 500, r.text
     if r.status_code == 200:
-        fake.wait_for(lambda: len(fake.views_opened(user)) > opened or response_texts(fake, url),
-                      message="a form or an answer")
+        fake.wait_for(
+            lambda: len(fake.views_opened(user)) > opened or response_texts(fake, url), message="a form or an answer"
+        )
         for answer in response_texts(fake, url):
             assert_polite(answer, LANGUAGE[user])
     checks.done(actor=user, response_url=url)
@@ -192,13 +233,28 @@ def test_odd_messages_and_replies_in_other_clients_threads_change_nothing(stage,
     slack, world = stage.slack, stage.beta
     question_thread = (world.question_msg["channel"], world.question_msg["ts"])
     user = data.draw(st.one_of(st.sampled_from([REF, STRANGER, "U_NOBODY"]), bad.wrong_type), label="user")
-    channel, thread_ts = data.draw(st.one_of(st.just(question_thread), st.tuples(
-        st.one_of(st.sampled_from(["C_GENERAL", question_thread[0]]), bad.garbage, bad.wrong_type),
-        st.one_of(bad.garbage, bad.wrong_type))), label="where")
-    event = {"type": "message", "channel": channel, "user": user, "ts": "1700000001.000100", "thread_ts": thread_ts,
-             "text": data.draw(st.one_of(bad.garbage, st.just(bad.LONG), bad.wrong_type), label="text"),
-             "subtype": data.draw(st.sampled_from([None, "thread_broadcast", "file_share", "message_changed",
-                                                   "bot_message", "💥"]), label="subtype")}
+    channel, thread_ts = data.draw(
+        st.one_of(
+            st.just(question_thread),
+            st.tuples(
+                st.one_of(st.sampled_from(["C_GENERAL", question_thread[0]]), bad.garbage, bad.wrong_type),
+                st.one_of(bad.garbage, bad.wrong_type),
+            ),
+        ),
+        label="where",
+    )
+    event = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "ts": "1700000001.000100",
+        "thread_ts": thread_ts,
+        "text": data.draw(st.one_of(bad.garbage, st.just(bad.LONG), bad.wrong_type), label="text"),
+        "subtype": data.draw(
+            st.sampled_from([None, "thread_broadcast", "file_share", "message_changed", "bot_message", "💥"]),
+            label="subtype",
+        ),
+    }
     for key in data.draw(st.lists(st.sampled_from(sorted(event)), max_size=3, unique=True), label="drop"):
         event.pop(key)
     checks = Checks(stage, caplog)
@@ -208,8 +264,10 @@ def test_odd_messages_and_replies_in_other_clients_threads_change_nothing(stage,
 
 
 @fuzz(8)
-@given(user=st.one_of(st.sampled_from([REF, STRANGER, OTHER_REF, LEAD]), bad.wrong_type, st.just(MISSING)),
-       tab=st.one_of(st.sampled_from(["home", "messages", "about"]), bad.garbage, bad.wrong_type, st.just(MISSING)))
+@given(
+    user=st.one_of(st.sampled_from([REF, STRANGER, OTHER_REF, LEAD]), bad.wrong_type, st.just(MISSING)),
+    tab=st.one_of(st.sampled_from(["home", "messages", "about"]), bad.garbage, bad.wrong_type, st.just(MISSING)),
+)
 def test_home_tab_opened_with_odd_events_changes_nothing(stage, caplog, user, tab):
     """Slack only sends this for real people (a made-up user id would be a forged request)."""
     event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab}
@@ -233,8 +291,10 @@ RAW = [
     ('payload={"type":"block_actions"}', "application/x-www-form-urlencoded"),
     ('payload={"type":"block_actions","user":{"id":"U0REF"},"actions":[]}', "application/x-www-form-urlencoded"),
     ('payload={"type":"view_submission","user":{"id":"U0REF"},"view":null}', "application/x-www-form-urlencoded"),
-    ('payload={"type":"view_submission","user":{"id":"U0REF"},"view":{"callback_id":"draft_modal"}}',
-     "application/x-www-form-urlencoded"),
+    (
+        'payload={"type":"view_submission","user":{"id":"U0REF"},"view":{"callback_id":"draft_modal"}}',
+        "application/x-www-form-urlencoded",
+    ),
     ('payload={"type":"💥"}', "application/x-www-form-urlencoded"),
     ("", "application/x-www-form-urlencoded"),
     ("command=%2Fnexo", "application/x-www-form-urlencoded"),
@@ -248,8 +308,7 @@ RAW = [
     ('{"type":"event_callback","event_id":"Ev1","event":null}', "application/json"),
     ('{"type":"event_callback","event_id":"Ev2","event":{"type":"message"}}', "application/json"),
     ('{"type":"event_callback","event_id":"Ev3","event":{"type":"app_home_opened"}}', "application/json"),
-    ('{"type":"event_callback","event_id":"Ev4","event":{"type":"reaction_added","user":"U0REF"}}',
-     "application/json"),
+    ('{"type":"event_callback","event_id":"Ev4","event":{"type":"reaction_added","user":"U0REF"}}', "application/json"),
     ("\x00\xff", "application/octet-stream"),
     ("a=" + "x" * 200_000, "application/x-www-form-urlencoded"),
 ]
@@ -271,22 +330,42 @@ def test_hand_picked_button_values_are_refused(stage, caplog, action_id, value):
     check_click(stage, caplog, REF, action_id, value, getattr(stage.beta, BUTTON_HOME[action_id]))
 
 
-@pytest.mark.parametrize("state", [{crisis_ids.DESCRIPTION: 1}, {"x": {"y": [1]}}, {"x": {"y": {"value": 5}}},
-                                   {"x": {"y": {"selected_option": "1"}}}, {"x": {"y": {"selected_users": "U1"}}}])
+@pytest.mark.parametrize(
+    "state",
+    [
+        {crisis_ids.DESCRIPTION: 1},
+        {"x": {"y": [1]}},
+        {"x": {"y": {"value": 5}}},
+        {"x": {"y": {"selected_option": "1"}}},
+        {"x": {"y": {"selected_users": "U1"}}},
+    ],
+)
 def test_hand_picked_form_states_are_refused(stage, caplog, state):
     check_submission(stage, caplog, REF, stage.beta.views[crisis_ids.DECLARE_MODAL], state)
 
 
-@pytest.mark.parametrize("action_id", [approval_ids.APPROVE, tracking_ids.ANSWER, tracking_ids.PROMISE,
-                                       crisis_ids.ACKNOWLEDGE])
+@pytest.mark.parametrize(
+    "action_id", [approval_ids.APPROVE, tracking_ids.ANSWER, tracking_ids.PROMISE, crisis_ids.ACKNOWLEDGE]
+)
 def test_buttons_without_response_url_or_trigger_still_answer_politely(stage, caplog, action_id):
     """A refusal reaches the clicker even without a response_url (buttons outside messages have none)."""
     world = stage.beta
     value = world.draft_value if action_id == approval_ids.APPROVE else "1"
-    check_click(stage, caplog, REF, action_id, value, getattr(world, BUTTON_HOME[action_id]),
-                drop=("response_url", "trigger_id"))
-    stage.fake.wait_for(lambda: [e for e in stage.fake.ephemerals(REF) if e.get("source") != "command_ack"]
-                        or stage.fake.dm_messages(REF), message="a refusal without a response_url")
+    check_click(
+        stage,
+        caplog,
+        REF,
+        action_id,
+        value,
+        getattr(world, BUTTON_HOME[action_id]),
+        drop=("response_url", "trigger_id"),
+    )
+    stage.fake.wait_for(
+        lambda: (
+            [e for e in stage.fake.ephemerals(REF) if e.get("source") != "command_ack"] or stage.fake.dm_messages(REF)
+        ),
+        message="a refusal without a response_url",
+    )
 
 
 def test_metadata_pointing_at_another_clients_objects_is_refused_in_spanish(stage, caplog):
@@ -321,8 +400,15 @@ def test_metadata_pointing_at_another_clients_objects_is_refused_in_spanish(stag
 
 @pytest.mark.parametrize("callback", sorted(FORMS))
 def test_deeply_nested_or_oddly_typed_metadata_is_refused(stage, caplog, callback):
-    meta = {"draft_id": [1], "version": {"a": 1}, "client_id": True, "question_id": 1e400,
-            "request_id": "1 OR 1=1", "decision": None, "nested": json.loads("[" * 500 + "]" * 500)}
+    meta = {
+        "draft_id": [1],
+        "version": {"a": 1},
+        "client_id": True,
+        "question_id": 1e400,
+        "request_id": "1 OR 1=1",
+        "decision": None,
+        "nested": json.loads("[" * 500 + "]" * 500),
+    }
     check_submission(stage, caplog, STRANGER, stage.beta.views[callback], {}, "[" * 3000 + "]" * 3000)
     check_submission(stage, caplog, REF, stage.beta.views[callback], {}, json.dumps(meta))
 
@@ -342,14 +428,24 @@ def test_nul_characters_never_reach_the_database(stage, caplog):
         opened = len(fake.views_opened(user))
         url = fake.new_response_url(channel=channel, user=user)
         message = {"type": "message", "user": OTHER_REF, "ts": "1700000000.000100", "text": text}
-        payload = slack.envelope("message_action", user, None, callback_id=shortcut,
-                                  trigger_id=fake.issue_trigger_id(user), response_url=url,
-                                  channel={"id": channel, "name": "x"}, message=message,
-                                  message_ts="1700000000.000100", action_ts="1700000000.000200")
+        payload = slack.envelope(
+            "message_action",
+            user,
+            None,
+            callback_id=shortcut,
+            trigger_id=fake.issue_trigger_id(user),
+            response_url=url,
+            channel={"id": channel, "name": "x"},
+            message=message,
+            message_ts="1700000000.000100",
+            action_ts="1700000000.000200",
+        )
         r = slack.send_interaction(payload)
         assert r.status_code == 200, r.text
-        fake.wait_for(lambda u=user, o=opened, url=url: len(fake.views_opened(u)) > o or response_texts(fake, url),
-                      message="a form or an answer")
+        fake.wait_for(
+            lambda u=user, o=opened, url=url: len(fake.views_opened(u)) > o or response_texts(fake, url),
+            message="a form or an answer",
+        )
         for answer in response_texts(fake, url):
             assert_polite(answer, LANGUAGE[user])
         checks.done(actor=user, response_url=url)

@@ -33,8 +33,11 @@ def notices_to(w, to: str) -> list[OutboxNotice]:
 
 def posts_of(w, notice_id: int) -> list:
     """Every chat.postMessage Slack received for one outbox notice (its id rides in the metadata)."""
-    return [c for c in w.fake.calls("chat.postMessage")
-            if (c.params.get("metadata") or {}).get("event_payload", {}).get("outbox_id") == notice_id]
+    return [
+        c
+        for c in w.fake.calls("chat.postMessage")
+        if (c.params.get("metadata") or {}).get("event_payload", {}).get("outbox_id") == notice_id
+    ]
 
 
 # -- set-up ----------------------------------------------------------------------------------------------------
@@ -54,11 +57,23 @@ def test_setup_says_at_once_that_people_of_another_org_sharing_no_channel_cannot
 def test_the_plan_form_warns_too(world):
     world.slack.command("client add Delta", user_id=LEAD)
     view = world.fake.wait_for(lambda: world.slack.last_view(LEAD))
-    r = world.submit(view, LEAD, {
-        plan_ids.NAME: "Delta", plan_ids.REFERENCE: REF, plan_ids.LEAD: LEAD, plan_ids.TIMEZONE: "Europe/Madrid",
-        plan_ids.HOURS: "mon-fri 09:00-18:00", plan_ids.WINDOW: "4h", plan_ids.CRISIS_WINDOW: "30m",
-        plan_ids.REMIND: "75", plan_ids.ESCALATE_BACKUPS: "0", plan_ids.ESCALATE_LEAD: "50",
-        plan_ids.LANGUAGE: "en"})
+    r = world.submit(
+        view,
+        LEAD,
+        {
+            plan_ids.NAME: "Delta",
+            plan_ids.REFERENCE: REF,
+            plan_ids.LEAD: LEAD,
+            plan_ids.TIMEZONE: "Europe/Madrid",
+            plan_ids.HOURS: "mon-fri 09:00-18:00",
+            plan_ids.WINDOW: "4h",
+            plan_ids.CRISIS_WINDOW: "30m",
+            plan_ids.REMIND: "75",
+            plan_ids.ESCALATE_BACKUPS: "0",
+            plan_ids.ESCALATE_LEAD: "50",
+            plan_ids.LANGUAGE: "en",
+        },
+    )
     assert not r.content, r.text
     world.settle()
     [summary] = [m for m in world.fake.dm_messages(LEAD) if "Client *Delta* is set up." in m["text"]]
@@ -109,8 +124,9 @@ def test_with_no_channel_a_refused_dm_fails_and_the_lead_is_told_once(world):
     for card in cards:
         assert card.status == NoticeStatus.FAILED and card.last_error == "channel_not_found"
         assert len(posts_of(world, card.id)) == 1  # not retried
-    told = [m for m in world.fake.dm_messages(LEAD) if f"A message for <@{REF}> (Acme) could not be delivered" in
-            m["text"]]
+    told = [
+        m for m in world.fake.dm_messages(LEAD) if f"A message for <@{REF}> (Acme) could not be delivered" in m["text"]
+    ]
     assert len(told) == 1
     assert "Invite me to the Slack Connect channel you share with Acme" in told[0]["text"]
 

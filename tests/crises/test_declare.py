@@ -94,8 +94,9 @@ def test_shortcut_opens_modal_prefilled_with_text_and_permalink(slack, fake_slac
     assert f"/archives/{ACME_CHANNEL}/p" in str(view["blocks"])
 
     # The fake sends only what the test fills in: what Slack would send with the prefilled values.
-    r = slack.submit_view(view, LEAD, values={ids.CLIENT: str(client_id), ids.SEVERITY: "1",
-                                              ids.DESCRIPTION: message["text"]})
+    r = slack.submit_view(
+        view, LEAD, values={ids.CLIENT: str(client_id), ids.SEVERITY: "1", ids.DESCRIPTION: message["text"]}
+    )
     assert r.status_code == 200 and not r.content, r.text
     world.drain()
     crisis = world.the_crisis()
@@ -127,8 +128,9 @@ def test_command_without_a_description_opens_the_modal_for_that_client(slack, fa
     view = fake_slack.wait_for(lambda: slack.last_view(LEAD))
     (client_block,) = [b for b in view["blocks"] if b.get("block_id") == ids.CLIENT]
     assert client_block["element"]["initial_option"]["value"] == str(client_id)
-    r = slack.submit_view(view, LEAD, values={ids.CLIENT: str(client_id), ids.SEVERITY: "2",
-                                              ids.DESCRIPTION: "Leaked internal memo"})
+    r = slack.submit_view(
+        view, LEAD, values={ids.CLIENT: str(client_id), ids.SEVERITY: "2", ids.DESCRIPTION: "Leaked internal memo"}
+    )
     assert r.status_code == 200 and not r.content, r.text
     world.drain()
     crisis = world.the_crisis()

@@ -14,13 +14,19 @@ LISTEN = "C0MENTIONS"
 
 
 def suggestions(fake) -> list[dict]:
-    return [m for m in fake.dm_messages(LEAD) if ids.DECLARE_SUGGESTED in str(m["blocks"])
-            or "Crisis for *Acme* declared" in m["text"] or "dismissed" in m["text"]]
+    return [
+        m
+        for m in fake.dm_messages(LEAD)
+        if ids.DECLARE_SUGGESTED in str(m["blocks"])
+        or "Crisis for *Acme* declared" in m["text"]
+        or "dismissed" in m["text"]
+    ]
 
 
 def watch(slack) -> None:
-    body = slack.command(f'crisis Acme watch <#{LISTEN}|mentions> keywords:"estafa,fraude,boicot" threshold:3/10m',
-                         user_id=LEAD).json()
+    body = slack.command(
+        f'crisis Acme watch <#{LISTEN}|mentions> keywords:"estafa,fraude,boicot" threshold:3/10m', user_id=LEAD
+    ).json()
     assert "Listening to <#C0MENTIONS>" in body["text"], body["text"]
 
 

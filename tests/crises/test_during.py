@@ -55,8 +55,10 @@ def test_thread_messages_and_status_changes_go_on_the_timeline(bot, slack, fake_
     crisis = world.the_crisis()
     fake_slack.wait_for(lambda: world.crisis_events(crisis.id).count("message") == 2)
     with bot.db.sessionmaker() as s:
-        texts = [e.detail["text"] for e in s.scalars(select(CrisisEvent).where(CrisisEvent.kind == "message")
-                                                     .order_by(CrisisEvent.id))]
+        texts = [
+            e.detail["text"]
+            for e in s.scalars(select(CrisisEvent).where(CrisisEvent.kind == "message").order_by(CrisisEvent.id))
+        ]
     assert texts == ["Our CEO is on it, statement in 20 min", "Got it"]
     world.click(root, LEAD, ids.ACKNOWLEDGE, until=world.crisis_has("acknowledged"))
     slack.command("crisis Acme resolve", user_id=LEAD)
@@ -71,8 +73,15 @@ def test_a_retried_thread_message_is_recorded_once(slack, fake_slack, world):
     world.declare()
     (root,) = world.channel_messages()
     stored = fake_slack.add_message(ACME_CHANNEL, REF, "hola", thread_ts=root["ts"])
-    event = {"type": "message", "channel": ACME_CHANNEL, "user": REF, "text": "hola", "ts": stored["ts"],
-             "thread_ts": root["ts"], "channel_type": "channel"}
+    event = {
+        "type": "message",
+        "channel": ACME_CHANNEL,
+        "user": REF,
+        "text": "hola",
+        "ts": stored["ts"],
+        "thread_ts": root["ts"],
+        "channel_type": "channel",
+    }
     slack.event(event, event_id="Ev1")
     slack.event(event, event_id="Ev1", retry_num=1)
     slack.event(event, event_id="Ev2")  # even under another event id

@@ -63,16 +63,22 @@ def test_scheduled_posts_are_held_while_open_and_released_on_request(bot, slack,
     assert receiver.received == [] and delivered(bot) == []
 
     world.click(world.pages(LEAD)[-1], LEAD, ids.RESOLVE, until=world.crisis_has("resolved"))
-    question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD)
-                                                if ids.RELEASE_HELD in str(m["blocks"])))
+    question = fake_slack.wait_for(
+        lambda: next(m for m in fake_slack.dm_messages(LEAD) if ids.RELEASE_HELD in str(m["blocks"]))
+    )
     assert "These posts are still on hold: ACME-1" in question["text"]
     bot.clock.advance(timedelta(minutes=10))
     world.drain()
     assert receiver.received == []  # resolving releases nothing by itself
 
     world.click(question, LEAD, ids.RELEASE_HELD, until=world.crisis_has("released"))
-    answered = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD) if m["ts"] == question["ts"]
-                                                and "released the held posts" in m["text"]))
+    answered = fake_slack.wait_for(
+        lambda: next(
+            m
+            for m in fake_slack.dm_messages(LEAD)
+            if m["ts"] == question["ts"] and "released the held posts" in m["text"]
+        )
+    )
     assert ids.RELEASE_HELD not in str(answered["blocks"])
     bot.clock.advance(timedelta(seconds=1))
     world.drain()
@@ -90,14 +96,16 @@ def test_a_post_scheduled_during_the_crisis_is_held_too_and_can_stay_held(bot, s
     slack.command(f"client webhook Acme webhook:{receiver.url} webhook-secret:{SECRET}", user_id=LEAD)
     world.declare()
     world.draft("New promo", options="at:2026-11-28T10:00")
-    world.click(world.card(REF, "ACME-1"), REF, approval_ids.APPROVE,
-          until=lambda: draft_status(bot, "ACME-1") == "approved")
+    world.click(
+        world.card(REF, "ACME-1"), REF, approval_ids.APPROVE, until=lambda: draft_status(bot, "ACME-1") == "approved"
+    )
     assert receiver.received == []
     answer = slack.command("crisis Acme resolve", user_id=LEAD).json()["text"]
     assert "is resolved" in answer, answer
     world.drain()
-    question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD)
-                                                if ids.KEEP_HELD in str(m["blocks"])))
+    question = fake_slack.wait_for(
+        lambda: next(m for m in fake_slack.dm_messages(LEAD) if ids.KEEP_HELD in str(m["blocks"]))
+    )
     world.click(question, LEAD, ids.KEEP_HELD, until=world.crisis_has("kept_held"))
     bot.clock.advance(timedelta(hours=2))
     world.drain()

@@ -119,8 +119,10 @@ def test_oncall_configuration_is_for_the_agency_and_checked(bot, slack, world):
     with bot.db.sessionmaker() as s:
         assert s.scalars(select(CrisisSettings)).first() is None
     assert "https" in slack.command("crisis Acme oncall http://example.com/hook", user_id=LEAD).json()["text"]
-    assert "routing key" in slack.command("crisis Acme oncall https://events.pagerduty.com/v2/enqueue",
-                                          user_id=LEAD).json()["text"]
+    assert (
+        "routing key"
+        in slack.command("crisis Acme oncall https://events.pagerduty.com/v2/enqueue", user_id=LEAD).json()["text"]
+    )
     slack.command("crisis Acme oncall https://hooks.example.com/x key:k", user_id=CM)
     assert "no longer page" in slack.command("crisis Acme oncall off", user_id=LEAD).json()["text"]
     world.declare()

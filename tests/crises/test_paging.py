@@ -28,7 +28,7 @@ def crisis_ephemerals(fake, user) -> list[dict]:
 
 
 def ack_notices(fake, user) -> list[dict]:
-    """"✅ <@who> acknowledged the crisis…" in any language."""
+    """ "✅ <@who> acknowledged the crisis…" in any language."""
     return [m for m in fake.dm_messages(user) if m["text"].startswith("✅ <@")]
 
 
@@ -169,8 +169,13 @@ def test_plan_edits_do_not_change_an_open_crisis(bot, world):
     client_id = world.client()
     world.declare()
     with bot.db.transaction() as s:
-        plans.update_plan(s, actor=AGENCY, client=s.get(Client, client_id), now=bot.clock.now(),
-                          values={"backups": [], "crisis_extra_pages": [CM]})
+        plans.update_plan(
+            s,
+            actor=AGENCY,
+            client=s.get(Client, client_id),
+            now=bot.clock.now(),
+            values={"backups": [], "crisis_extra_pages": [CM]},
+        )
     world.advance(30)
     assert counts(world)[BACKUP] == 2 and counts(world)[EXTRA] == 1 and counts(world)[CM] == 0
 

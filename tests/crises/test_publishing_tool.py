@@ -51,8 +51,12 @@ def rows(bot) -> list[WebhookDelivery]:
 
 
 def approve(world, bot, reference: str) -> None:
-    world.click(world.card(REF, reference), REF, approval_ids.APPROVE,
-                until=lambda: world.the_draft(reference).status == "approved")
+    world.click(
+        world.card(REF, reference),
+        REF,
+        approval_ids.APPROVE,
+        until=lambda: world.the_draft(reference).status == "approved",
+    )
 
 
 def with_webhook(world, slack, receiver) -> None:
@@ -60,8 +64,7 @@ def with_webhook(world, slack, receiver) -> None:
     slack.command(f"client webhook Acme webhook:{receiver.url} webhook-secret:{SECRET}", user_id=LEAD)
 
 
-def test_a_crisis_pauses_what_the_tool_already_has_and_releasing_resumes_it(bot, slack, fake_slack, receiver,
-                                                                            world):
+def test_a_crisis_pauses_what_the_tool_already_has_and_releasing_resumes_it(bot, slack, fake_slack, receiver, world):
     with_webhook(world, slack, receiver)
     world.draft("Handed off already", options="at:2026-11-27T10:00")  # ACME-1
     approve(world, bot, "ACME-1")
@@ -72,15 +75,19 @@ def test_a_crisis_pauses_what_the_tool_already_has_and_releasing_resumes_it(bot,
     receiver.statuses = [500]  # the tool stumbles on the pause request
 
     answer = world.declare()
-    where = ("2 posts held in Nexo (ACME-2, ACME-3), 1 already with the publishing tool asked to pause (ACME-1)")
+    where = "2 posts held in Nexo (ACME-2, ACME-3), 1 already with the publishing tool asked to pause (ACME-1)"
     assert f"Scheduled posts: {where}." in answer["text"]
     lead_told = [m["text"] for m in fake_slack.dm_messages(LEAD) if "on hold" in m["text"]]
-    assert lead_told == [f"⏸️ The crisis for *Acme* put its scheduled posts on hold: {where}. They stay on hold "
-                         "until someone releases them."]
+    assert lead_told == [
+        f"⏸️ The crisis for *Acme* put its scheduled posts on hold: {where}. They stay on hold "
+        "until someone releases them."
+    ]
     carla_told = [m["text"] for m in fake_slack.dm_messages(CM) if "retenido" in m["text"]]
-    assert carla_told == ["⏸️ Por la crisis de *Acme* he retenido sus publicaciones programadas: 2 retenidas en Nexo "
-                          "(ACME-2, ACME-3) y 1 que ya estaba en la herramienta de publicación, a la que he pedido "
-                          "que la pause (ACME-1). Siguen retenidas hasta que alguien las libere."]
+    assert carla_told == [
+        "⏸️ Por la crisis de *Acme* he retenido sus publicaciones programadas: 2 retenidas en Nexo "
+        "(ACME-2, ACME-3) y 1 que ya estaba en la herramienta de publicación, a la que he pedido "
+        "que la pause (ACME-1). Siguen retenidas hasta que alguien las libere."
+    ]
     fake_slack.wait_for(lambda: len(receiver.received) == 2)
     assert [(e, s) for e, _, s, _ in received(receiver)] == [("post.approved", 200), ("post.held", 500)]
     bot.clock.advance(timedelta(seconds=30))
@@ -98,8 +105,9 @@ def test_a_crisis_pauses_what_the_tool_already_has_and_releasing_resumes_it(bot,
     assert len(receiver.received) == 3
 
     world.click(world.pages(LEAD)[-1], LEAD, ids.RESOLVE, until=world.crisis_has("resolved"))
-    question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(LEAD)
-                                                if ids.RELEASE_HELD in str(m["blocks"])))
+    question = fake_slack.wait_for(
+        lambda: next(m for m in fake_slack.dm_messages(LEAD) if ids.RELEASE_HELD in str(m["blocks"]))
+    )
     world.click(question, LEAD, ids.RELEASE_HELD, until=world.crisis_has("released"))
     fake_slack.wait_for(lambda: len(receiver.received) == 5, message="the release and the held hand-off")
     events = received(receiver)
@@ -132,20 +140,26 @@ def test_withdrawn_and_rescheduled_posts_are_news_for_the_tool(bot, slack, fake_
     with bot.db.transaction() as s:
         draft = s.scalars(select(Draft).where(Draft.reference == "ACME-1")).one()
         before, draft.publish_at = draft.publish_at, draft.publish_at + timedelta(days=1)
-        assert webhook.enqueue_event(s, draft, "post.rescheduled", previous_publish_at=before,
-                                     rescheduled_by=CM_EN, now=bot.clock.now())
+        assert webhook.enqueue_event(
+            s, draft, "post.rescheduled", previous_publish_at=before, rescheduled_by=CM_EN, now=bot.clock.now()
+        )
     world.drain()
     assert [(e, s) for e, _, s, _ in received(receiver)] == [("post.approved", 200), ("post.rescheduled", 500)]
     bot.clock.advance(timedelta(seconds=30))
     world.drain()
     with bot.db.transaction() as s:
         draft = s.scalars(select(Draft).where(Draft.reference == "ACME-1")).one()
-        assert webhook.enqueue_event(s, draft, "post.withdrawn", withdrawn_by=LEAD, now=bot.clock.now(),
-                                     reason="Off brand")
+        assert webhook.enqueue_event(
+            s, draft, "post.withdrawn", withdrawn_by=LEAD, now=bot.clock.now(), reason="Off brand"
+        )
     world.drain()
     events = received(receiver)
-    assert [(e, s) for e, _, s, _ in events] == [("post.approved", 200), ("post.rescheduled", 500),
-                                                 ("post.rescheduled", 200), ("post.withdrawn", 200)]
+    assert [(e, s) for e, _, s, _ in events] == [
+        ("post.approved", 200),
+        ("post.rescheduled", 500),
+        ("post.rescheduled", 200),
+        ("post.withdrawn", 200),
+    ]
     assert events[2][3]["post"]["publish_at"] == "2026-11-28T09:00:00+00:00"
     assert events[2][3]["previous_publish_at"] == "2026-11-27T09:00:00+00:00"
     assert events[3][3]["withdrawn_by"] == LEAD and events[3][3]["reason"] == "Off brand"

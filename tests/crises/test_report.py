@@ -54,8 +54,10 @@ def test_report_lists_past_crises_with_their_figures(slack, world):
     assert body["text"].startswith("Crises of Acme (2)")
     lines = body["text"].split("\n")
     assert "SEV3 · minor · status: open · acknowledged in — · resolved in —" in lines[1]
-    assert ("|Mon 23 Nov, 09:00>* · SEV2 · major · status: resolved · acknowledged in 7m · resolved in 1h30m · "
-            "steps 1/3 · held 0, released 0") in body["text"]
+    assert (
+        "|Mon 23 Nov, 09:00>* · SEV2 · major · status: resolved · acknowledged in 7m · resolved in 1h30m · "
+        "steps 1/3 · held 0, released 0"
+    ) in body["text"]
     assert slack.command("report Acme crises", user_id=LEAD).json()["text"] == body["text"]
     assert "I don't know a client" in slack.command("crisis Acme report", user_id=STRANGER).json()["text"]
 

@@ -96,7 +96,7 @@ def test_the_post_crisis_report_ends_with_the_timeline(bot, slack, fake_slack, w
     report = next(m for m in fake_slack.dm_messages(LEAD) if m["text"].startswith("Post-crisis report"))
     texts = [b["text"]["text"] for b in report["blocks"] if b["type"] == "section" and "text" in b]
     at = texts.index("*Timeline*")
-    timeline = "\n".join(texts[at + 1:])
+    timeline = "\n".join(texts[at + 1 :])
     assert "🚨 Declared by <@U0LEAD>" in timeline and timeline.rstrip().endswith("✔️ Resolved by <@U0LEAD>")
 
 
@@ -106,8 +106,14 @@ def test_a_long_timeline_stays_within_slack_limits_and_says_how_many_are_left_ou
     crisis = world.the_crisis()
     with bot.db.transaction() as s:
         for i in range(600):
-            record(s, crisis.id, EventKind.MESSAGE, at=bot.clock.now() + timedelta(seconds=i), actor=REF,
-                   text=f"Update number {i} " + "x" * 150)
+            record(
+                s,
+                crisis.id,
+                EventKind.MESSAGE,
+                at=bot.clock.now() + timedelta(seconds=i),
+                actor=REF,
+                text=f"Update number {i} " + "x" * 150,
+            )
     bot.clock.advance(timedelta(minutes=11))
     slack.command("crisis resolve Acme", user_id=LEAD)
     world.drain()

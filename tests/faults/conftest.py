@@ -55,8 +55,13 @@ def launch(tmp_path, fake_slack, shared_db) -> Iterator[Launch]:
     add_cm(fake_slack)
 
     def start(kind: str, **env: str) -> BotProcess:
-        settings = bot_env(token=fake_slack.bot_token, signing_secret=SIGNING_SECRET, api_url=fake_slack.api_url,
-                           database_url=shared_db.url, **env)
+        settings = bot_env(
+            token=fake_slack.bot_token,
+            signing_secret=SIGNING_SECRET,
+            api_url=fake_slack.api_url,
+            database_url=shared_db.url,
+            **env,
+        )
         proc = launch_bot_process(kind, settings, tmp_path / "processes")
         started.append(proc)
         return proc

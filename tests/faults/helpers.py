@@ -72,8 +72,14 @@ def add_acme(slack) -> None:
     add_client(slack, "Acme", ref=REF, backups=(BACKUP,), lead=LEAD, cms=(CM_EN,), extra=ALWAYS_OPEN)
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float, what: str, interval: float = 0.05,
-               detail: Callable[[], str] | None = None) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    detail: Callable[[], str] | None = None,
+) -> T:
     """Poll ``predicate`` until it returns something truthy; fail with ``what`` (and ``detail()``) at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -92,9 +98,12 @@ def all_delivered(db: Database, *, timeout: float, what: str) -> None:
 
 
 def describe_outbox(db: Database) -> str:
-    return "\n".join(f"#{r.id} {r.kind} to {r.conversation}: {r.status}, attempts {r.attempts}, "
-                     f"next {r.next_attempt_at}, claimed until {r.claimed_until}, error {r.last_error}: "
-                     f"{str(r.payload.get('text'))[:60]!r}" for r in outbox_rows(db))
+    return "\n".join(
+        f"#{r.id} {r.kind} to {r.conversation}: {r.status}, attempts {r.attempts}, "
+        f"next {r.next_attempt_at}, claimed until {r.claimed_until}, error {r.last_error}: "
+        f"{str(r.payload.get('text'))[:60]!r}"
+        for r in outbox_rows(db)
+    )
 
 
 def outbox_rows(db: Database) -> list[OutboxNotice]:
@@ -139,8 +148,9 @@ def expire_claims(db: Database) -> int:
     """
     past = datetime.now(UTC) - timedelta(seconds=1)
     with db.transaction() as s:
-        result = s.execute(update(OutboxNotice).where(OutboxNotice.status == NoticeStatus.SENDING)
-                           .values(claimed_until=past))
+        result = s.execute(
+            update(OutboxNotice).where(OutboxNotice.status == NoticeStatus.SENDING).values(claimed_until=past)
+        )
         return result.rowcount  # type: ignore[attr-defined]
 
 
@@ -178,8 +188,10 @@ class Ledger:
         return self.owed + self.failed + sum(1 for i in self.delivered_posts if self.in_slack[i] == 0)
 
     def summary(self) -> str:
-        return (f"owed {self.notices} notices ({self.posts} posts, {self.updates} edits, {self.responses} replies): "
-                f"delivered {self.delivered}, lost {self.lost}, doubled {len(self.doubled)}")
+        return (
+            f"owed {self.notices} notices ({self.posts} posts, {self.updates} edits, {self.responses} replies): "
+            f"delivered {self.delivered}, lost {self.lost}, doubled {len(self.doubled)}"
+        )
 
     def assert_exactly_once(self, *, resent_updates: int = 0) -> None:
         """Everything delivered, nothing refused, each post in Slack exactly once. ``resent_updates``:
@@ -196,8 +208,11 @@ class Ledger:
 def ledger(db: Database, fake) -> Ledger:
     rows = outbox_rows(db)
     posts = [r for r in rows if r.kind == NoticeKind.POST]
-    posted = Counter(c.params["metadata"]["event_payload"]["outbox_id"] for c in fake.calls("chat.postMessage")
-                     if c.status == 200 and c.response.get("ok") and c.params.get("metadata"))
+    posted = Counter(
+        c.params["metadata"]["event_payload"]["outbox_id"]
+        for c in fake.calls("chat.postMessage")
+        if c.status == 200 and c.response.get("ok") and c.params.get("metadata")
+    )
     in_slack = Counter(i for m in fake.messages() if (i := outbox_id_of(m)) is not None)
     return Ledger(
         notices=len(rows),
@@ -217,8 +232,9 @@ def ledger(db: Database, fake) -> Ledger:
 
 def bot_messages_in_order(fake, channel: str) -> list[int]:
     """The outbox ids of the bot's messages in a conversation (threads included), in Slack's order."""
-    return [i for m in sorted(fake.messages(channel), key=lambda m: float(m["ts"]))
-            if (i := outbox_id_of(m)) is not None]
+    return [
+        i for m in sorted(fake.messages(channel), key=lambda m: float(m["ts"])) if (i := outbox_id_of(m)) is not None
+    ]
 
 
 def owed_order(db: Database, fake) -> dict[str, list[int]]:
@@ -255,8 +271,12 @@ def tick_once_the_lease_ran_out(db: Database, fake) -> None:
     The tick is the same ``run_tick`` a ``python -m bot worker`` runs, here in the test's process so
     its clock can start past the 60 s claim lease instead of the test sleeping through it.
     """
-    settings = Settings(slack_bot_token=fake.bot_token, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake.api_url, database_url=db.url)
+    settings = Settings(
+        slack_bot_token=fake.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.api_url,
+        database_url=db.url,
+    )
     later = FrozenClock(datetime.now(UTC) + CLAIM_LEASE + timedelta(seconds=1))
     nexo = build_app(settings, db=Database(db.url), clock=later)
     try:

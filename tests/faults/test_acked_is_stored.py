@@ -61,8 +61,7 @@ def test_acked_clicks_survive_a_sigkill_and_are_done_once_after_the_restart(laun
         with lock:
             acked[reference] = r.status_code
 
-    threads = [threading.Thread(target=approve, args=(card, f"ACME-{n}"))
-               for n, card in enumerate(cards, start=1)]
+    threads = [threading.Thread(target=approve, args=(card, f"ACME-{n}")) for n, card in enumerate(cards, start=1)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -74,8 +73,10 @@ def test_acked_clicks_survive_a_sigkill_and_are_done_once_after_the_restart(laun
     fake_slack.clear_faults()
     ok = sorted(ref for ref, status in acked.items() if status == 200)
     undone = [ref for ref, status in _statuses(shared_db).items() if ref in ok and status != DraftStatus.APPROVED]
-    print(f"\n{len(ok)} of {CARDS} clicks acked before the kill, {len(undone)} of them not done yet; "
-          f"{_pending(shared_db)} requests in the inbox for the restart")
+    print(
+        f"\n{len(ok)} of {CARDS} clicks acked before the kill, {len(undone)} of them not done yet; "
+        f"{_pending(shared_db)} requests in the inbox for the restart"
+    )
     assert undone, "every acked click was done before the kill: the restart proves nothing (kill earlier)"
     assert ok, "no click was acked before the kill: the test proves nothing (kill later)"
 
@@ -87,9 +88,13 @@ def test_acked_clicks_survive_a_sigkill_and_are_done_once_after_the_restart(laun
 
     status = _statuses(shared_db)
     with shared_db.sessionmaker() as s:
-        decided = dict(s.execute(select(Draft.reference, func.count(DraftDecision.id))
-                                 .join(DraftDecision, DraftDecision.draft_id == Draft.id)
-                                 .group_by(Draft.reference)).all())
+        decided = dict(
+            s.execute(
+                select(Draft.reference, func.count(DraftDecision.id))
+                .join(DraftDecision, DraftDecision.draft_id == Draft.id)
+                .group_by(Draft.reference)
+            ).all()
+        )
     assert fake_slack.responses() == []  # nobody was told anything went wrong
     for reference in ok:  # every acked click is done...
         assert status[reference] == DraftStatus.APPROVED, reference

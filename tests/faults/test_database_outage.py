@@ -47,8 +47,11 @@ def test_requests_during_an_outage_get_a_polite_answer_and_the_bot_recovers(prox
     # through its response_url: the outbox lives in the database that is down.
     click(slack, card, REF, ids.APPROVE)
     fake = slack.fake
-    fake.wait_for(lambda: any("base de datos" in (r.get("body") or {}).get("text", "") for r in fake.responses()),
-                  timeout=20, message="the 'database down' answer to the click")
+    fake.wait_for(
+        lambda: any("base de datos" in (r.get("body") or {}).get("text", "") for r in fake.responses()),
+        timeout=20,
+        message="the 'database down' answer to the click",
+    )
     health = httpx.get(f"{running.url}/healthz", timeout=15)
     assert health.status_code == 503
 
@@ -60,8 +63,9 @@ def test_requests_during_an_outage_get_a_polite_answer_and_the_bot_recovers(prox
     fake.wait_for(lambda: the_draft(running.db, "ACME-1").status == DraftStatus.APPROVED, message="approved")
 
 
-def test_with_the_hand_off_to_a_worker_an_outage_is_answered_and_nothing_is_done_twice(pg_url, database, fake_slack,
-                                                                                       clock):
+def test_with_the_hand_off_to_a_worker_an_outage_is_answered_and_nothing_is_done_twice(
+    pg_url, database, fake_slack, clock
+):
     """As `serve` runs on PostgreSQL: the web process stores commands and clicks for the worker. While the
     database is unreachable it can't store them, so it says so (and does not do them itself: a store that
     failed after committing is done by the worker, once)."""
@@ -75,11 +79,19 @@ def test_with_the_hand_off_to_a_worker_an_outage_is_answered_and_nothing_is_done
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     web = start_bot(fake_slack, Database(through_proxy), clock, signing_secret="test-signing-secret", hand_off=True)
-    worker = build_app(Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret="test-signing-secret",
-                                slack_api_url=fake_slack.api_url, database_url=pg_url),
-                       db=Database(pg_url), clock=clock)
-    listener = handoff.worker_listener(worker.ctx.db, deliver=worker.ctx.deliverer.wake,
-                                       run_deferred=worker.ctx.inbox.wake).start()
+    worker = build_app(
+        Settings(
+            slack_bot_token=fake_slack.bot_token,
+            slack_signing_secret="test-signing-secret",
+            slack_api_url=fake_slack.api_url,
+            database_url=pg_url,
+        ),
+        db=Database(pg_url),
+        clock=clock,
+    )
+    listener = handoff.worker_listener(
+        worker.ctx.db, deliver=worker.ctx.deliverer.wake, run_deferred=worker.ctx.inbox.wake
+    ).start()
     try:
         slack = web.requests
         add_client(slack, cms=(CM,))
@@ -91,8 +103,12 @@ def test_with_the_hand_off_to_a_worker_an_outage_is_answered_and_nothing_is_done
         assert r.status_code == 200 and "can't reach its database" in r.json()["text"]  # in the ack
         before = len(fake_slack.responses())
         click(slack, card, REF, ids.APPROVE)
-        fake_slack.wait_for(lambda: any("base de datos" in (x.get("body") or {}).get("text", "")
-                                        for x in fake_slack.responses()[before:]), timeout=20)
+        fake_slack.wait_for(
+            lambda: any(
+                "base de datos" in (x.get("body") or {}).get("text", "") for x in fake_slack.responses()[before:]
+            ),
+            timeout=20,
+        )
 
         proxy.restore()
         r = slack.command("client list", user_id=LEAD)

@@ -120,8 +120,9 @@ def test_serve_killed_while_a_click_s_notices_are_in_flight(launch, shared_db, f
     # Slack makes each post and edit at once but answers late: the bot waits for the outcome...
     fake_slack.fail(method=["chat.postMessage", "chat.update"], latency=SLOW_SLACK)
     click(signed(first, fake_slack), card, REF, ids.APPROVE)
-    wait_until(lambda: len(fake_slack.calls(kill_at)) > received, timeout=15,
-               what=f"Slack to receive the click's {kill_at}")
+    wait_until(
+        lambda: len(fake_slack.calls(kill_at)) > received, timeout=15, what=f"Slack to receive the click's {kill_at}"
+    )
     first.kill()  # ...and dies before it hears back
     fake_slack.clear_faults()
 
@@ -148,7 +149,8 @@ def test_serve_killed_while_a_click_s_notices_are_in_flight(launch, shared_db, f
 
 @pytest.mark.postgres_only
 def test_serve_killed_inside_the_click_s_transaction_leaves_nothing_and_the_click_can_be_redone(
-        pg_url, launch, shared_db, fake_slack):
+    pg_url, launch, shared_db, fake_slack
+):
     """The test holds the approval request's row lock, so the click's transaction stops at its
     UPDATE of that row, after writing the decision, the audit event and the draft's new status;
     PostgreSQL shows the waiting backend, and the serve is killed right then."""
@@ -161,15 +163,22 @@ def test_serve_killed_inside_the_click_s_transaction_leaves_nothing_and_the_clic
     with shared_db.engine.connect() as blocker:
         transaction = blocker.begin()
         me = blocker.execute(text("SELECT pg_backend_pid()")).scalar()
-        blocker.execute(select(TrackedRequest.id).where(TrackedRequest.kind == RequestKind.APPROVAL)
-                        .with_for_update())
+        blocker.execute(select(TrackedRequest.id).where(TrackedRequest.kind == RequestKind.APPROVAL).with_for_update())
         click(signed(first, fake_slack), card, REF, ids.APPROVE)
-        victim = wait_until(lambda: blocker.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}).first(),
-            timeout=15, what="the click's transaction to wait on the lock")
-        locks = [tuple(row) for row in blocker.execute(text(
-            "SELECT locktype, relation::regclass::text, mode, granted FROM pg_locks WHERE pid = :pid"),
-            {"pid": victim.pid})]
+        victim = wait_until(
+            lambda: blocker.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}
+            ).first(),
+            timeout=15,
+            what="the click's transaction to wait on the lock",
+        )
+        locks = [
+            tuple(row)
+            for row in blocker.execute(
+                text("SELECT locktype, relation::regclass::text, mode, granted FROM pg_locks WHERE pid = :pid"),
+                {"pid": victim.pid},
+            )
+        ]
         # It waits to update the request's row (holding that row's tuple lock, queued on our transaction)...
         assert ("tuple", "tracked_requests", "ExclusiveLock", True) in locks
         assert ("transactionid", None, "ShareLock", False) in locks
@@ -178,8 +187,11 @@ def test_serve_killed_inside_the_click_s_transaction_leaves_nothing_and_the_clic
         assert {"draft_decisions", "audit_events", "drafts"} <= written
         first.kill()
         transaction.rollback()
-    wait_until(lambda: not session_alive(shared_db, victim.pid), timeout=15,
-               what="PostgreSQL to end the dead process's session")
+    wait_until(
+        lambda: not session_alive(shared_db, victim.pid),
+        timeout=15,
+        what="PostgreSQL to end the dead process's session",
+    )
 
     # Nothing half-done: the draft waits for Ana as before, and Slack heard nothing.
     assert the_draft(shared_db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
@@ -190,8 +202,11 @@ def test_serve_killed_inside_the_click_s_transaction_leaves_nothing_and_the_clic
 
     # the restarted serve takes Ana's click again
     click(signed(second.wait_ready(), fake_slack), card, REF, ids.APPROVE)
-    wait_until(lambda: owed(shared_db) == 0 and any("was approved by" in t for t in dm_texts(fake_slack, CM_EN)),
-               timeout=15, what="the approval's notices")
+    wait_until(
+        lambda: owed(shared_db) == 0 and any("was approved by" in t for t in dm_texts(fake_slack, CM_EN)),
+        timeout=15,
+        what="the approval's notices",
+    )
     approved_once(shared_db, fake_slack)
     done = ledger(shared_db, fake_slack)
     print(f"\nkill inside the click's transaction: {done.summary()}")
@@ -216,13 +231,16 @@ def test_worker_killed_inside_a_deferred_click_s_transaction_redoes_it_once(pg_u
     with shared_db.engine.connect() as blocker:
         transaction = blocker.begin()
         me = blocker.execute(text("SELECT pg_backend_pid()")).scalar()
-        blocker.execute(select(TrackedRequest.id).where(TrackedRequest.kind == RequestKind.APPROVAL)
-                        .with_for_update())
+        blocker.execute(select(TrackedRequest.id).where(TrackedRequest.kind == RequestKind.APPROVAL).with_for_update())
         r = click(signed(web, fake_slack), card, REF, ids.APPROVE)
         assert r.status_code == 200  # acked by the serve, which only stored the click
-        wait_until(lambda: blocker.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}).first(),
-            timeout=15, what="the worker's transaction to wait on the lock")
+        wait_until(
+            lambda: blocker.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}
+            ).first(),
+            timeout=15,
+            what="the worker's transaction to wait on the lock",
+        )
         worker.kill()
         transaction.rollback()
     with shared_db.sessionmaker() as s:
@@ -231,15 +249,22 @@ def test_worker_killed_inside_a_deferred_click_s_transaction_redoes_it_once(pg_u
     assert the_draft(shared_db, "ACME-1").status == DraftStatus.CLIENT_REVIEW
     assert max_outbox_id(shared_db) == before
 
-    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.api_url, database_url=shared_db.url)
+    settings = Settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        database_url=shared_db.url,
+    )
     later = FrozenClock(datetime.now(UTC) + timedelta(minutes=2))  # past the dead worker's lease
     nexo = build_app(settings, db=Database(shared_db.url), clock=later)
     try:
         assert nexo.ctx.inbox.sweep() == 1
         assert nexo.ctx.inbox.sweep() == 0  # done once: the row went with the click's own commit
-        wait_until(lambda: owed(shared_db) == 0 and any("was approved by" in t for t in dm_texts(fake_slack, CM_EN)),
-                   timeout=15, what="the approval's notices")
+        wait_until(
+            lambda: owed(shared_db) == 0 and any("was approved by" in t for t in dm_texts(fake_slack, CM_EN)),
+            timeout=15,
+            what="the approval's notices",
+        )
     finally:
         nexo.close()
     approved_once(shared_db, fake_slack)
@@ -256,13 +281,24 @@ def test_worker_killed_mid_tick_while_sending(launch, shared_db, fake_slack):
     setup = start_bot(fake_slack, Database(shared_db.url), SystemClock(), signing_secret=SIGNING_SECRET)
     try:
         add_english_people(fake_slack)
-        add_client(setup.requests, "Globex", ref=EREF, backups=(EBACKUP,), lead=LEAD, cms=(ECM,),
-                   extra=f"{ALWAYS_OPEN} lang:en")
+        add_client(
+            setup.requests,
+            "Globex",
+            ref=EREF,
+            backups=(EBACKUP,),
+            lead=LEAD,
+            cms=(ECM,),
+            extra=f"{ALWAYS_OPEN} lang:en",
+        )
         for n in range(1, 9):
             ask(setup.requests, f"Question {n}: can we post video {n} on Friday?")
         # A kick finding an earlier post to Emma still in flight leaves its own to the sweep (no worker yet).
-        wait_until(lambda: setup.nexo.ctx.deliverer.sweep() >= 0 and owed(shared_db) == 0, timeout=20,
-                   what="the questions to be delivered", detail=lambda: describe_outbox(shared_db))
+        wait_until(
+            lambda: setup.nexo.ctx.deliverer.sweep() >= 0 and owed(shared_db) == 0,
+            timeout=20,
+            what="the questions to be delivered",
+            detail=lambda: describe_outbox(shared_db),
+        )
     finally:
         setup.stop()
     with shared_db.sessionmaker() as s:
@@ -271,8 +307,13 @@ def test_worker_killed_mid_tick_while_sending(launch, shared_db, fake_slack):
     shift_requests_back(shared_db, request_ids[0::2], REMINDER_DUE)
     shift_requests_back(shared_db, request_ids[1::2], OVERDUE_AND_ESCALATED)
     questions = max_outbox_id(shared_db)
-    chase_posts = lambda: [c for c in fake_slack.calls("chat.postMessage")  # noqa: E731
-                           if c.params["metadata"]["event_payload"]["outbox_id"] > questions]
+
+    def chase_posts() -> list:
+        return [
+            c
+            for c in fake_slack.calls("chat.postMessage")
+            if c.params["metadata"]["event_payload"]["outbox_id"] > questions
+        ]
 
     fake_slack.fail(method="chat.postMessage", latency=0.5)
     first = launch("worker", NEXO_SWEEP_SECONDS="0.3", NEXO_DELIVERY_SECONDS="0.3").wait_ready()
@@ -297,8 +338,10 @@ def test_worker_killed_mid_tick_while_sending(launch, shared_db, fake_slack):
     all_delivered(shared_db, timeout=30, what="the restarted worker to deliver the rest")
 
     done = ledger(shared_db, fake_slack)
-    print(f"\nkill mid-tick ({len(in_flight)} in flight, {len(made)} of them already in Slack; {waiting} not yet "
-          f"sent): {done.summary()}")
+    print(
+        f"\nkill mid-tick ({len(in_flight)} in flight, {len(made)} of them already in Slack; {waiting} not yet "
+        f"sent): {done.summary()}"
+    )
     done.assert_exactly_once()
     assert fake_slack.calls("conversations.history") or fake_slack.calls("conversations.replies")  # looked up
     assert_causal_order(shared_db, fake_slack)
@@ -310,6 +353,10 @@ def test_worker_killed_mid_tick_while_sending(launch, shared_db, fake_slack):
         rows = {r.id: r for r in s.scalars(select(TrackedRequest))}
     for n, request_id in enumerate(request_ids):
         r = rows[request_id]
-        steps = (r.reminders_sent, r.overdue_notices_sent, r.escalated_backups_at is not None,
-                 r.escalated_lead_at is not None)
+        steps = (
+            r.reminders_sent,
+            r.overdue_notices_sent,
+            r.escalated_backups_at is not None,
+            r.escalated_lead_at is not None,
+        )
         assert steps == ((1, 0, False, False) if n % 2 == 0 else (0, 1, True, True)), (n, steps)

@@ -70,8 +70,9 @@ def cluster(pg_url, launch, fake_slack) -> tuple[SlackRequests, SlackRequests]:
     workers = [launch("worker", NEXO_SWEEP_SECONDS=s, NEXO_DELIVERY_SECONDS="0.25") for s in ("0.3", "0.4")]
     for proc in serves + workers:
         proc.wait_ready()
-    return SlackRequests(serves[0].url, SIGNING_SECRET, fake_slack), SlackRequests(serves[1].url, SIGNING_SECRET,
-                                                                                   fake_slack)
+    return SlackRequests(serves[0].url, SIGNING_SECRET, fake_slack), SlackRequests(
+        serves[1].url, SIGNING_SECRET, fake_slack
+    )
 
 
 def at_once(*sends: Callable[[], httpx.Response]) -> list[httpx.Response]:
@@ -93,13 +94,19 @@ def at_once(*sends: Callable[[], httpx.Response]) -> list[httpx.Response]:
 
 def card(fake, version: int) -> dict:
     """ACME-1's approval card of ``version`` in Ana's DM."""
-    return wait_until(lambda: next((m for m in cards(fake, REF) if f"(v{version})" in m["blocks"][0]["text"]["text"]),
-                                   None), timeout=WAIT, what=f"the v{version} card")
+    return wait_until(
+        lambda: next((m for m in cards(fake, REF) if f"(v{version})" in m["blocks"][0]["text"]["text"]), None),
+        timeout=WAIT,
+        what=f"the v{version} card",
+    )
 
 
 def cm_notice(fake, needle: str) -> dict:
-    return wait_until(lambda: next((m for m in fake.dm_messages(CM_EN) if needle in m["text"]), None),
-                      timeout=WAIT, what=f"Eric's notice {needle!r}")
+    return wait_until(
+        lambda: next((m for m in fake.dm_messages(CM_EN) if needle in m["text"]), None),
+        timeout=WAIT,
+        what=f"Eric's notice {needle!r}",
+    )
 
 
 def approval_scenario(a: SlackRequests, b: SlackRequests, fake, db) -> None:
@@ -110,22 +117,26 @@ def approval_scenario(a: SlackRequests, b: SlackRequests, fake, db) -> None:
     v1 = card(fake, 1)
     assert a.click(v1, user_id=REF, action_id=ids.REQUEST_CHANGES).status_code == 200
     form = wait_until(lambda: fake.last_view(REF), timeout=WAIT, what="the comment form")
-    answers = at_once(lambda: a.submit_view(form, REF, values={ids.COMMENT: "Make it 30%, please"}),
-                      lambda: b.submit_view(form, REF, values={ids.COMMENT: "Make it 30%, please"}))
+    answers = at_once(
+        lambda: a.submit_view(form, REF, values={ids.COMMENT: "Make it 30%, please"}),
+        lambda: b.submit_view(form, REF, values={ids.COMMENT: "Make it 30%, please"}),
+    )
     assert [r.status_code for r in answers] == [200, 200]
     assert sorted(bool(r.content) for r in answers) == [False, True]  # one accepted, one told it is decided
 
     notice = cm_notice(fake, "asked for changes to ACME-1")
     assert b.click(notice, user_id=CM_EN, action_id=ids.REVISE).status_code == 200
     revise = wait_until(lambda: fake.last_view(CM_EN), timeout=WAIT, what="the revision form")
-    r = a.submit_view(revise, CM_EN, values={ids.TEXT: "Black Friday: 30% off everything this weekend!",
-                                             ids.NETWORKS: ["instagram"]})
+    r = a.submit_view(
+        revise, CM_EN, values={ids.TEXT: "Black Friday: 30% off everything this weekend!", ids.NETWORKS: ["instagram"]}
+    )
     assert r.status_code == 200 and not r.content, r.text
 
     v2 = card(fake, 2)
     answered = len(fake.calls("response_url"))
-    answers = at_once(lambda: a.click(v2, user_id=REF, action_id=ids.APPROVE),
-                      lambda: b.click(v2, user_id=REF, action_id=ids.APPROVE))
+    answers = at_once(
+        lambda: a.click(v2, user_id=REF, action_id=ids.APPROVE), lambda: b.click(v2, user_id=REF, action_id=ids.APPROVE)
+    )
     assert [r.status_code for r in answers] == [200, 200]
     wait_until(lambda: the_draft(db, "ACME-1").status == DraftStatus.APPROVED, timeout=WAIT, what="the approval")
     cm_notice(fake, "was approved by")
@@ -150,8 +161,11 @@ def reminder_scenario(a: SlackRequests, b: SlackRequests, fake, db) -> None:
         ask(a if n % 2 else b, f"Question {n}: can we post video {n} on Friday?")
     all_delivered(db, timeout=WAIT, what="the questions")
     with db.sessionmaker() as s:
-        request_ids = list(s.scalars(select(TrackedRequest.id).where(TrackedRequest.reference.like("GLOBEX-Q%"))
-                                     .order_by(TrackedRequest.id)))
+        request_ids = list(
+            s.scalars(
+                select(TrackedRequest.id).where(TrackedRequest.reference.like("GLOBEX-Q%")).order_by(TrackedRequest.id)
+            )
+        )
     reminded, overdue = request_ids[0::2], request_ids[1::2]
     asked = max_outbox_id(db)
 

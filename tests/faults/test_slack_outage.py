@@ -41,8 +41,12 @@ def test_outage_then_recovery_delivers_everything_once_in_order(fake_slack, data
     fake_slack.add_channel("C0CLIENT", "acme-shared", members=[REF, LEAD], is_ext_shared=True)
     # A short client timeout so the "Slack hangs" phase costs seconds, not minutes.
     client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url, timeout=1)
-    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret="s",
-                        slack_api_url=fake_slack.api_url, database_url=database.url)
+    settings = Settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret="s",
+        slack_api_url=fake_slack.api_url,
+        database_url=database.url,
+    )
     nexo = build_app(settings, db=database, clock=clock, client=client)
     try:
         outage = fake_slack.fail(method=["chat.postMessage", "chat.update"], status=500)

@@ -20,8 +20,12 @@ UPLOAD_METHODS = ["files.getUploadURLExternal", "files.completeUploadExternal"]
 
 def impatient_bot(fake_slack, database, clock):
     client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url, timeout=1)
-    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret="s",
-                        slack_api_url=fake_slack.api_url, database_url=database.url)
+    settings = Settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret="s",
+        slack_api_url=fake_slack.api_url,
+        database_url=database.url,
+    )
     return build_app(settings, db=database, clock=clock, client=client)
 
 
@@ -34,15 +38,26 @@ def run_for(nexo, clock, span: timedelta, step: timedelta = timedelta(seconds=5)
 
 def owe_export_and_chart(database, clock) -> None:
     with database.transaction() as s:
-        outbox.enqueue_upload(s, now=clock.now(), to=LEAD, filename="nexo-audit-acme-20261123-0800.csv",
-                              title="Audit trail of Acme", comment="Audit trail of Acme: 1 events.",
-                              content="when,what\n2026-11-23,approved\n")
+        outbox.enqueue_upload(
+            s,
+            now=clock.now(),
+            to=LEAD,
+            filename="nexo-audit-acme-20261123-0800.csv",
+            title="Audit trail of Acme",
+            comment="Audit trail of Acme: 1 events.",
+            content="when,what\n2026-11-23,approved\n",
+        )
     labels = Labels("Response times, last 30 days", "business hours", "response window", "no answers")
     with database.transaction() as s:
-        outbox.enqueue_upload(s, now=clock.now(), to=LEAD, filename="response-times-20261123-080000.png",
-                              title=labels.title, comment="",
-                              render={"name": RESPONSE_CHART,
-                                      "args": chart_args([Series("Acme", [1.0, 2.5, 6.0], 4.0)], labels)})
+        outbox.enqueue_upload(
+            s,
+            now=clock.now(),
+            to=LEAD,
+            filename="response-times-20261123-080000.png",
+            title=labels.title,
+            comment="",
+            render={"name": RESPONSE_CHART, "args": chart_args([Series("Acme", [1.0, 2.5, 6.0], 4.0)], labels)},
+        )
 
 
 def test_uploads_survive_errors_and_unknown_outcomes_and_are_shared_once(fake_slack, database, clock):
@@ -60,8 +75,10 @@ def test_uploads_survive_errors_and_unknown_outcomes_and_are_shared_once(fake_sl
         run_for(nexo, clock, timedelta(minutes=1))
 
         files = fake_slack.uploaded_files()
-        assert sorted(f["name"] for f in files) == ["nexo-audit-acme-20261123-0800.csv",
-                                                    "response-times-20261123-080000.png"]
+        assert sorted(f["name"] for f in files) == [
+            "nexo-audit-acme-20261123-0800.csv",
+            "response-times-20261123-080000.png",
+        ]
         by_name = {f["name"]: f for f in files}
         assert by_name["nexo-audit-acme-20261123-0800.csv"]["content"] == b"when,what\n2026-11-23,approved\n"
         assert by_name["response-times-20261123-080000.png"]["content"][:8] == b"\x89PNG\r\n\x1a\n"
@@ -78,8 +95,15 @@ def test_a_chart_that_cannot_be_drawn_fails_loudly_once_and_blocks_nothing(fake_
     nexo = impatient_bot(fake_slack, database, clock)
     try:
         with database.transaction() as s:
-            broken = outbox.enqueue_upload(s, now=clock.now(), to=LEAD, filename="response-times-x.png", title="t",
-                                           comment="", render={"name": RESPONSE_CHART, "args": {"series": 7}})
+            broken = outbox.enqueue_upload(
+                s,
+                now=clock.now(),
+                to=LEAD,
+                filename="response-times-x.png",
+                title="t",
+                comment="",
+                render={"name": RESPONSE_CHART, "args": {"series": 7}},
+            )
             outbox.enqueue_post(s, now=clock.now(), to=LEAD, text="after the chart")
         run_for(nexo, clock, timedelta(seconds=30))
         with database.sessionmaker() as s:

@@ -9,8 +9,14 @@ import sys
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60,
-                          env={**base, **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def test_missing_tokens_give_one_clear_line(tmp_path):
@@ -29,8 +35,11 @@ def test_missing_signing_secret_only(tmp_path):
 
 
 def test_bad_number_setting_is_named(tmp_path):
-    r = run_cli("worker", env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
-                               "NEXO_SWEEP_SECONDS": "often"}, cwd=str(tmp_path))
+    r = run_cli(
+        "worker",
+        env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "NEXO_SWEEP_SECONDS": "often"},
+        cwd=str(tmp_path),
+    )
     assert r.returncode == 2
     assert "NEXO_SWEEP_SECONDS" in r.stderr and "Traceback" not in r.stderr
 
@@ -46,9 +55,16 @@ def test_app_token_selects_socket_mode_and_a_refusal_is_one_line(tmp_path):
     from bot.fakeslack.scopes import manifest_scopes
 
     with FakeSlack(bot_token="xoxb-1", scopes=manifest_scopes()) as fake:
-        r = run_cli(env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-bad",
-                         "SLACK_API_URL": fake.api_url, "DATABASE_URL": f"sqlite:///{tmp_path}/s.db"},
-                    cwd=str(tmp_path))
+        r = run_cli(
+            env={
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "SLACK_APP_TOKEN": "xapp-bad",
+                "SLACK_API_URL": fake.api_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+            },
+            cwd=str(tmp_path),
+        )
         assert [c.method for c in fake.calls("apps.connections.open")] == ["apps.connections.open"]
     assert r.returncode == 2
     assert "Socket Mode" in r.stderr and "SLACK_APP_TOKEN" in r.stderr
@@ -88,8 +104,16 @@ def test_serve_on_a_database_never_migrated_names_the_migrate_command(tmp_path):
         pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): SQLite migrates itself")
     try:
         for cmd in (["serve", "--no-scheduler"], ["worker"]):
-            r = run_cli(*cmd, env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": url,
-                                   "SLACK_API_URL": "http://127.0.0.1:9/api/"}, cwd=str(tmp_path))
+            r = run_cli(
+                *cmd,
+                env={
+                    "SLACK_BOT_TOKEN": "xoxb-1",
+                    "SLACK_SIGNING_SECRET": "s",
+                    "DATABASE_URL": url,
+                    "SLACK_API_URL": "http://127.0.0.1:9/api/",
+                },
+                cwd=str(tmp_path),
+            )
             assert r.returncode == 2, r.stderr[-2000:]
             assert "no Nexo schema yet: run `python -m bot migrate`" in r.stderr
             assert "Traceback" not in r.stderr and "ProgrammingError" not in r.stderr
@@ -111,8 +135,11 @@ def test_healthz_says_the_schema_is_missing_and_how_to_fix_it(fake_slack, clock,
     try:
         r = httpx.get(f"{running.url}/healthz", timeout=15)
         assert r.status_code == 503
-        assert r.json() == {"status": "degraded", "database": "ok",
-                            "schema": "the database has no Nexo schema yet: run `python -m bot migrate`"}
+        assert r.json() == {
+            "status": "degraded",
+            "database": "ok",
+            "schema": "the database has no Nexo schema yet: run `python -m bot migrate`",
+        }
     finally:
         running.stop()
 
@@ -126,8 +153,9 @@ def _one_line_refusal(r: subprocess.CompletedProcess) -> str:
 def test_a_database_url_of_another_kind_is_refused_in_one_line_without_its_password(tmp_path):
     slack = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
     for cmd in ("migrate", "serve", "worker"):
-        line = _one_line_refusal(run_cli(cmd, env={**slack, "DATABASE_URL": "mysql://nexo:hunter2@db/nexo"},
-                                         cwd=str(tmp_path)))
+        line = _one_line_refusal(
+            run_cli(cmd, env={**slack, "DATABASE_URL": "mysql://nexo:hunter2@db/nexo"}, cwd=str(tmp_path))
+        )
         assert "DATABASE_URL must be postgresql://" in line and "sqlite:///" in line and "a mysql:// URL" in line
         assert "hunter2" not in line
     line = _one_line_refusal(run_cli("migrate", env={"DATABASE_URL": "sqlite://nexo.db"}, cwd=str(tmp_path)))
@@ -140,9 +168,11 @@ def test_an_unwritable_sqlite_path_is_refused_in_one_line_that_names_the_fix(tmp
     (tmp_path / "a-file").write_text("")
     (tmp_path / "a-dir.db").mkdir()
     slack = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
-    cases = {f"sqlite:///{tmp_path}/missing/nexo.db": f"the directory {tmp_path}/missing does not exist",
-             f"sqlite:///{tmp_path}/a-file/nexo.db": f"the directory {tmp_path}/a-file does not exist",
-             f"sqlite:///{tmp_path}/a-dir.db": f"{tmp_path}/a-dir.db is not a writable file"}
+    cases = {
+        f"sqlite:///{tmp_path}/missing/nexo.db": f"the directory {tmp_path}/missing does not exist",
+        f"sqlite:///{tmp_path}/a-file/nexo.db": f"the directory {tmp_path}/a-file does not exist",
+        f"sqlite:///{tmp_path}/a-dir.db": f"{tmp_path}/a-dir.db is not a writable file",
+    }
     for url, reason in cases.items():
         for cmd in ("migrate", "serve", "worker"):
             line = _one_line_refusal(run_cli(cmd, env={**slack, "DATABASE_URL": url}, cwd=str(tmp_path)))
@@ -156,9 +186,19 @@ def test_postgresql_without_the_postgres_extra_names_the_extra(tmp_path):
     code = "import sys; sys.modules['psycopg'] = None; from bot.__main__ import main; sys.exit(main(sys.argv[1:]))"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     for cmd in ("migrate", "worker"):
-        r = subprocess.run([sys.executable, "-c", code, cmd], capture_output=True, text=True, timeout=60,
-                           cwd=str(tmp_path), env={**base, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
-                                                   "DATABASE_URL": "postgres://nexo:hunter2@127.0.0.1:9/nexo"})
+        r = subprocess.run(
+            [sys.executable, "-c", code, cmd],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=str(tmp_path),
+            env={
+                **base,
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "DATABASE_URL": "postgres://nexo:hunter2@127.0.0.1:9/nexo",
+            },
+        )
         line = _one_line_refusal(r)
         assert 'psycopg is not installed: install Nexo with its postgres extra (pip install "nexo[postgres]"' in line
         assert "hunter2" not in line

@@ -96,8 +96,9 @@ def test_messages_to_one_person_keep_their_order_through_an_outage(bot, fake_sla
 
 def test_deferred_notice_does_not_hold_back_a_later_one(bot, fake_slack):
     with bot.db.transaction() as s:
-        outbox.enqueue_post(s, now=bot.clock.now(), to=REF, text="tomorrow",
-                            not_before=bot.clock.now() + timedelta(hours=20))
+        outbox.enqueue_post(
+            s, now=bot.clock.now(), to=REF, text="tomorrow", not_before=bot.clock.now() + timedelta(hours=20)
+        )
         outbox.enqueue_post(s, now=bot.clock.now(), to=REF, text="now")
     fake_slack.wait_for(lambda: texts_in_dm(fake_slack, REF) == ["now"])
     bot.clock.advance(timedelta(hours=20))

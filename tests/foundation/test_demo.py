@@ -18,8 +18,9 @@ ENGLISH = re.compile(r"\b(the|is|was|and|you|your|with|for|has|been|to|of|in|on|
 
 def play(cwd: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    r = subprocess.run([sys.executable, "-m", "bot", "demo", *args], capture_output=True, text=True, timeout=600,
-                       cwd=cwd, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", *args], capture_output=True, text=True, timeout=600, cwd=cwd, env=env
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "Traceback" not in r.stdout + r.stderr
     assert len(r.stdout.splitlines()) < MAX_LINES, f"{len(r.stdout.splitlines())} lines"
@@ -30,7 +31,7 @@ def after(out: str, clock_line: str, expected: str) -> bool:
     """``expected`` is in what Nexo sent right after the clock line ``clock_line`` (before the next one)."""
     start = out.index(clock_line) + len(clock_line)
     following = CLOCK_LINE.search(out, start)
-    return expected in out[start:following.start() if following else None]
+    return expected in out[start : following.start() if following else None]
 
 
 def chart_written(out: str, words: str) -> Path:

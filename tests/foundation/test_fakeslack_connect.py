@@ -81,8 +81,19 @@ def test_clicks_and_forms_of_another_org_name_it_and_the_agency_installed_the_ap
         return httpx.Response(200, stream=httpx.ByteStream(b""))
 
     requests = SlackRequests("http://bot.test", "secret", fake, http=httpx.Client(transport=httpx.MockTransport(bot)))
-    message = {"channel": "D1", "ts": "1.000001", "blocks": [{"type": "actions", "block_id": "b", "elements": [
-        {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}, "value": "1"}]}]}
+    message = {
+        "channel": "D1",
+        "ts": "1.000001",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "b",
+                "elements": [
+                    {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}, "value": "1"}
+                ],
+            }
+        ],
+    }
     requests.click(message, "U_EXT", "go")
     requests.submit_view({"id": "V1", "type": "modal", "blocks": []}, "U_EXT")
     click, form = sent

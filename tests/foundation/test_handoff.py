@@ -46,8 +46,9 @@ class Split:
     listener: handoff.Listener | None = None
 
     def start_worker(self) -> None:
-        self.listener = handoff.worker_listener(self.worker.ctx.db, deliver=self.worker.ctx.deliverer.wake,
-                                                run_deferred=self.worker.ctx.inbox.wake).start()
+        self.listener = handoff.worker_listener(
+            self.worker.ctx.db, deliver=self.worker.ctx.deliverer.wake, run_deferred=self.worker.ctx.inbox.wake
+        ).start()
         assert self.listener.listening.wait(WAIT)
 
     def stop_worker(self) -> None:
@@ -64,8 +65,12 @@ def split(pg_url, database, fake_slack, clock) -> Iterator[Split]:
     fake_slack.add_user(CM_EN, "eric", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
     if not pg_url:
         pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): LISTEN/NOTIFY")
-    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.api_url, database_url=database.url)
+    settings = Settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        database_url=database.url,
+    )
     web = build_app(settings, db=Database(database.url), clock=clock, hand_off=True)
     worker = build_app(settings, db=Database(database.url), clock=clock)
     server = LocalServer(make_wsgi_app(web)).start()
@@ -114,8 +119,10 @@ def test_approve_click_is_stored_before_the_ack_and_done_once(split, fake_slack)
     card = fake_slack.wait_for(lambda: cards(fake_slack, REF), timeout=WAIT)[0]
     r = split.slack.click(card, REF, action_id=ids.APPROVE)
     assert r.status_code == 200
-    fake_slack.wait_for(lambda: "Approved" in str(cards(fake_slack, REF)[0]) or "Aprobado" in str(
-        cards(fake_slack, REF)[0]), timeout=WAIT)
+    fake_slack.wait_for(
+        lambda: "Approved" in str(cards(fake_slack, REF)[0]) or "Aprobado" in str(cards(fake_slack, REF)[0]),
+        timeout=WAIT,
+    )
     with split.web.ctx.db.transaction() as s:
         assert s.scalars(select(Draft.status)).all() == [DraftStatus.APPROVED]
     assert waiting(split.web.ctx.db) == 0
@@ -258,22 +265,25 @@ def test_a_read_only_transaction_does_not_end_the_request(split):
         assert row is not None and row.attempts == 1 and "died after reading" in row.last_error
 
 
-@pytest.mark.parametrize(("text", "deferred"), [
-    ("draft Acme Hello there", True),
-    ("draft Acme", False),  # the form
-    ("draft \u201cAcme Corp", False),  # a quote left open: answered at once
-    ("ask Acme Can we post?", True),
-    ("pending", True),
-    ("report Acme", True),
-    ("client show Acme", True),
-    ("client list", True),
-    ("client  edit Acme", False),  # two spaces: still the form
-    ("client add Acme ref:@ana", False),
-    ("client webhook Acme webhook:https://example.com/h", False),  # its answer holds a secret
-    ("crisis Acme sev:1 Angry wave", False),
-    ("help", False),
-    ("nonsense", False),
-])
+@pytest.mark.parametrize(
+    ("text", "deferred"),
+    [
+        ("draft Acme Hello there", True),
+        ("draft Acme", False),  # the form
+        ("draft \u201cAcme Corp", False),  # a quote left open: answered at once
+        ("ask Acme Can we post?", True),
+        ("pending", True),
+        ("report Acme", True),
+        ("client show Acme", True),
+        ("client list", True),
+        ("client  edit Acme", False),  # two spaces: still the form
+        ("client add Acme ref:@ana", False),
+        ("client webhook Acme webhook:https://example.com/h", False),  # its answer holds a secret
+        ("crisis Acme sev:1 Angry wave", False),
+        ("help", False),
+        ("nonsense", False),
+    ],
+)
 def test_which_commands_the_web_process_hands_over(split, text, deferred):
     name, _, args = text.partition(" ")
     assert split.web.commands.deferrable(name, args) is deferred
@@ -287,7 +297,8 @@ def test_a_request_that_waited_past_its_response_url_is_answered_by_dm(split, fa
     assert r.status_code == 200 and r.content == b""
     clock.advance(timedelta(minutes=40))
     split.start_worker()
-    dm = fake_slack.wait_for(lambda: [m for m in fake_slack.dm_messages(CM_EN) if "ACME-1" in m.get("text", "")],
-                             timeout=WAIT)
+    dm = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dm_messages(CM_EN) if "ACME-1" in m.get("text", "")], timeout=WAIT
+    )
     assert "created" in dm[0]["text"]
     assert fake_slack.responses(r.extensions["nexo_response_url"]) == []

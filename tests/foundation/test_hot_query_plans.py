@@ -28,8 +28,7 @@ from bot.plans.service import create_client, current_plan, resolve_client
 from bot.tracking.questions import get_question, open_question_in_thread
 from tests.conftest import PG_URL, START
 
-pytestmark = [pytest.mark.postgres_only,
-              pytest.mark.skipif(not PG_URL, reason="query plans are checked on PostgreSQL")]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.skipif(not PG_URL, reason="query plans are checked on PostgreSQL")]
 
 ROWS = 100_000
 AGENCY = Actor("U0LEAD", "T_AGENCY", "en", True)
@@ -74,8 +73,9 @@ def seeded(pg_url) -> Iterator[Database]:
     with database.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     with database.transaction() as s:
-        client = create_client(s, actor=AGENCY, name="Bulk", now=START,
-                               values={"reference_user": "U0REF", "timezone": "Europe/Madrid"})
+        client = create_client(
+            s, actor=AGENCY, name="Bulk", now=START, values={"reference_user": "U0REF", "timezone": "Europe/Madrid"}
+        )
         ids = {"client": client.id, "plan": current_plan(client).id}
     with database.engine.begin() as conn:
         for statement in SEED:
@@ -110,12 +110,16 @@ def plans(database, work: Callable[[Session], object]) -> list[str]:
     """The PostgreSQL plan of every statement ``work`` sends (EXPLAIN only: nothing runs twice)."""
     with recorded(database) as (session, sent):
         work(session)
-        statements = [(sql, params) for sql, params in sent if sql.lstrip().upper().startswith(
-            ("SELECT", "UPDATE", "DELETE", "WITH"))]
+        statements = [
+            (sql, params)
+            for sql, params in sent
+            if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH"))
+        ]
         assert statements, "the function sent no query"
         conn = session.connection()
-        return ["\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
-                for sql, params in statements]
+        return [
+            "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}", params)) for sql, params in statements
+        ]
 
 
 def assert_no_full_scan(found: list[str]) -> None:

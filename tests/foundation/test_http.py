@@ -66,9 +66,14 @@ def test_readyz_is_503_until_the_database_is_migrated(fake_slack, clock, tmp_pat
     running = start_bot(fake_slack, db, clock, signing_secret="s")
     try:
         r = httpx.get(f"{running.url}/readyz", timeout=15)
-        assert (r.status_code, r.json()) == (503, {
-            "status": "not_ready", "database": "ok",
-            "schema": "the database has no Nexo schema yet: run `python -m bot migrate`"})
+        assert (r.status_code, r.json()) == (
+            503,
+            {
+                "status": "not_ready",
+                "database": "ok",
+                "schema": "the database has no Nexo schema yet: run `python -m bot migrate`",
+            },
+        )
         assert httpx.get(f"{running.url}/livez", timeout=15).status_code == 200
         Base.metadata.drop_all(db.engine)
         upgrade(db.url)  # what the one-shot migrate service does, while the web process waits

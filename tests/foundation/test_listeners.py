@@ -60,8 +60,9 @@ def shown_by_the_bot() -> tuple[set[str], set[str]]:
                 for alias in node.names:
                     if alias.name == "ids":
                         module = importlib.import_module(f"{node.module}.ids")
-                        constants[alias.asname or "ids"] = {k: v for k, v in vars(module).items()
-                                                            if k.isupper() and isinstance(v, str)}
+                        constants[alias.asname or "ids"] = {
+                            k: v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)
+                        }
         if not constants:
             continue
         for node in ast.walk(tree):
@@ -76,8 +77,7 @@ def shown_by_the_bot() -> tuple[set[str], set[str]]:
                     if value:
                         forms.add(value)
             if isinstance(node, ast.Dict):
-                pairs = {k.value: v for k, v in zip(node.keys, node.values, strict=True)
-                         if isinstance(k, ast.Constant)}
+                pairs = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)}
                 kind = pairs.get("type")
                 if isinstance(kind, ast.Constant) and kind.value == "button" and "action_id" in pairs:
                     value = _constant(pairs["action_id"], constants, str(path))

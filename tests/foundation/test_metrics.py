@@ -32,8 +32,11 @@ def scrape(url: str) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]],
     r = httpx.get(f"{url}/metrics", timeout=10)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(r.text) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
     return r.text, samples
 
 
@@ -81,8 +84,14 @@ def test_a_chased_question_shows_its_reminder_lag_ticks_and_requests(world, fake
     assert value(after, "nexo_tick_duration_seconds_sum") > 0
     assert value(after, "nexo_slack_requests_total", kind="command", status="200") == 2  # client add, ask
     assert value(after, "nexo_database_up") == 1
-    for gauge in ("nexo_outbox_owed", "nexo_outbox_late", "nexo_outbox_failed", "nexo_inbox_depth",
-                  "nexo_inbox_late", "nexo_outbox_oldest_owed_seconds"):
+    for gauge in (
+        "nexo_outbox_owed",
+        "nexo_outbox_late",
+        "nexo_outbox_failed",
+        "nexo_inbox_depth",
+        "nexo_inbox_late",
+        "nexo_outbox_oldest_owed_seconds",
+    ):
         assert (gauge, ()) in after and value(after, gauge) == 0, gauge
     assert_reveals_nobody(body, after)
 
@@ -93,8 +102,11 @@ def test_slack_down_shows_owed_late_old_then_failed_notices(world, fake_slack):
     world.ask(QUESTION)
     world.settle()
     with world.db.sessionmaker() as s:
-        owed = s.scalar(select(func.count()).select_from(OutboxNotice).where(
-            OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING))))
+        owed = s.scalar(
+            select(func.count())
+            .select_from(OutboxNotice)
+            .where(OutboxNotice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING)))
+        )
     assert owed >= 1
     _, now = scrape(world.bot.url)
     assert value(now, "nexo_outbox_owed") == owed
@@ -119,10 +131,19 @@ def test_slack_down_shows_owed_late_old_then_failed_notices(world, fake_slack):
 def test_a_request_left_for_a_missing_worker_shows_in_the_inbox_figures(world):
     """What a web process stores when it hands a click off, and no worker runs it."""
     with world.db.transaction() as s:
-        s.add(InboxRequest(work="/nexo ask", payload={"text": f"ask Globex {QUESTION}", "user_id": cast.ECM},
-                           agency_team=people.AGENCY_TEAM, received_at=world.now() - timedelta(minutes=5)))
-        s.add(InboxRequest(work="/nexo ask", payload={"text": "ask Globex again"}, agency_team=None,
-                           received_at=world.now()))
+        s.add(
+            InboxRequest(
+                work="/nexo ask",
+                payload={"text": f"ask Globex {QUESTION}", "user_id": cast.ECM},
+                agency_team=people.AGENCY_TEAM,
+                received_at=world.now() - timedelta(minutes=5),
+            )
+        )
+        s.add(
+            InboxRequest(
+                work="/nexo ask", payload={"text": "ask Globex again"}, agency_team=None, received_at=world.now()
+            )
+        )
     body, samples = scrape(world.bot.url)
     assert value(samples, "nexo_inbox_depth") == 2
     assert value(samples, "nexo_inbox_late") == 1
@@ -133,8 +154,7 @@ def test_metrics_say_the_database_is_down_instead_of_failing(fake_slack, clock):
     from bot.db import Database
     from tests.support.bot import start_bot
 
-    running = start_bot(fake_slack, Database("postgresql+psycopg://nobody@127.0.0.1:1/none"), clock,
-                        signing_secret="s")
+    running = start_bot(fake_slack, Database("postgresql+psycopg://nobody@127.0.0.1:1/none"), clock, signing_secret="s")
     try:
         _, samples = scrape(running.url)
         assert value(samples, "nexo_database_up") == 0
@@ -151,17 +171,26 @@ def test_serve_adds_up_every_worker_and_its_scheduler(tmp_path):
     shared = tmp_path / "prom"
     shared.mkdir()
     (shared / "counter_1.db").write_bytes(b"stale")  # a previous run's file: serve clears it
-    env = bot_env(token="xoxb-serve-test", signing_secret="serve-secret", api_url=fake.api_url,
-                  database_url=f"sqlite:///{tmp_path}/serve.db", WEB_CONCURRENCY="2", NEXO_SWEEP_SECONDS="0.2",
-                  PROMETHEUS_MULTIPROC_DIR=str(shared))
+    env = bot_env(
+        token="xoxb-serve-test",
+        signing_secret="serve-secret",
+        api_url=fake.api_url,
+        database_url=f"sqlite:///{tmp_path}/serve.db",
+        WEB_CONCURRENCY="2",
+        NEXO_SWEEP_SECONDS="0.2",
+        PROMETHEUS_MULTIPROC_DIR=str(shared),
+    )
     proc = start_bot_process("serve+worker", env, tmp_path)
     try:
         slack = SlackRequests(proc.url, "serve-secret", fake)
         for _ in range(6):
             assert slack.command("help", user_id=people.LEAD).status_code == 200
         assert SlackRequests(proc.url, "wrong-secret", fake).command("help", user_id=people.LEAD).status_code == 401
-        fake.wait_for(lambda: value(scrape(proc.url)[1], "nexo_tick_duration_seconds_count") > 0, timeout=30,
-                      message="the scheduler's ticks reach the web workers' /metrics")
+        fake.wait_for(
+            lambda: value(scrape(proc.url)[1], "nexo_tick_duration_seconds_count") > 0,
+            timeout=30,
+            message="the scheduler's ticks reach the web workers' /metrics",
+        )
         for _ in range(6):  # answered by either worker: always the same total
             _, samples = scrape(proc.url)
             assert value(samples, "nexo_slack_requests_total", kind="command", status="200") == 6
@@ -176,14 +205,23 @@ def test_a_worker_apart_from_serve_answers_its_own_metrics(tmp_path):
     """The Procfile's (or compose's) separate worker ticks and delivers: NEXO_WORKER_PORT shows its figures."""
     fake = FakeSlack(bot_token="xoxb-worker-test", scopes=manifest_scopes()).start()
     port = free_port()
-    env = bot_env(token="xoxb-worker-test", signing_secret="worker-secret", api_url=fake.api_url,
-                  database_url=f"sqlite:///{tmp_path}/worker.db", NEXO_SWEEP_SECONDS="0.2", NEXO_WORKER_PORT=str(port))
+    env = bot_env(
+        token="xoxb-worker-test",
+        signing_secret="worker-secret",
+        api_url=fake.api_url,
+        database_url=f"sqlite:///{tmp_path}/worker.db",
+        NEXO_SWEEP_SECONDS="0.2",
+        NEXO_WORKER_PORT=str(port),
+    )
     proc = start_bot_process("worker", env, tmp_path)
     try:
         url = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{url}/livez", timeout=5).status_code == 200
-        fake.wait_for(lambda: value(scrape(url)[1], "nexo_tick_duration_seconds_count") > 0, timeout=30,
-                      message=proc.log()[-2000:])
+        fake.wait_for(
+            lambda: value(scrape(url)[1], "nexo_tick_duration_seconds_count") > 0,
+            timeout=30,
+            message=proc.log()[-2000:],
+        )
         assert value(scrape(url)[1], "nexo_outbox_owed") == 0
     finally:
         assert proc.stop().count('"msg": "worker running"') == 1

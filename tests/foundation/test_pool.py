@@ -25,8 +25,15 @@ def test_the_pool_is_sized_from_the_environment():
     assert max_connections({"DATABASE_URL": POSTGRES, "NEXO_DB_POOL_SIZE": "3", "NEXO_DB_MAX_OVERFLOW": "0"}) == 3
 
 
-@pytest.mark.parametrize(("name", "value"), [("NEXO_DB_POOL_SIZE", "0"), ("NEXO_DB_POOL_SIZE", "many"),
-                                             ("NEXO_DB_MAX_OVERFLOW", "-1"), ("NEXO_DB_MAX_OVERFLOW", "2.5")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEXO_DB_POOL_SIZE", "0"),
+        ("NEXO_DB_POOL_SIZE", "many"),
+        ("NEXO_DB_MAX_OVERFLOW", "-1"),
+        ("NEXO_DB_MAX_OVERFLOW", "2.5"),
+    ],
+)
 def test_a_pool_size_that_is_not_a_count_is_refused_by_name(name, value):
     with pytest.raises(ConfigError, match=f"{name} must be a whole number of at least"):
         load_settings({**SLACK, "DATABASE_URL": POSTGRES, name: value}, dotenv_path=None)

@@ -13,8 +13,14 @@ from tests.support.processes import free_port
 
 def probe(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
-    return subprocess.run([sys.executable, "-m", "bot.probe", *args], capture_output=True, text=True, timeout=60,
-                          env={**base, **env}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.probe", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, **env},
+        cwd=cwd,
+    )
 
 
 def test_the_http_probe_asks_readyz_on_port(bot, tmp_path):

@@ -42,9 +42,35 @@ COMPOSITE = {"files_upload_v2": ("files.getUploadURLExternal", "files.completeUp
 # include_all_metadata (conversations.history/replies) to find the outbox id it attached, so that a
 # retried post is not posted twice; dropping it would risk doubles if Slack does require it.
 KEPT = {"metadata.message:read"}
-FAMILIES = ("chat", "views", "files", "users", "usergroups", "conversations", "auth", "reactions", "pins",
-            "team", "bots", "apps", "dnd", "emoji", "bookmarks", "reminders", "search", "stars", "calls",
-            "workflows", "admin", "oauth", "openid", "dialog", "assistant", "canvases", "functions")
+FAMILIES = (
+    "chat",
+    "views",
+    "files",
+    "users",
+    "usergroups",
+    "conversations",
+    "auth",
+    "reactions",
+    "pins",
+    "team",
+    "bots",
+    "apps",
+    "dnd",
+    "emoji",
+    "bookmarks",
+    "reminders",
+    "search",
+    "stars",
+    "calls",
+    "workflows",
+    "admin",
+    "oauth",
+    "openid",
+    "dialog",
+    "assistant",
+    "canvases",
+    "functions",
+)
 CALL = re.compile(r"\.(" + "|".join(FAMILIES) + r")_([A-Za-z0-9_]+)\(")
 API_CALL = re.compile(r"api_call\(\s*[\"']([\w.]+)[\"']")
 
@@ -76,8 +102,15 @@ def scopes_for(method: str) -> set[str]:
 
 def test_the_scan_finds_the_calls_the_bot_makes():
     calls = methods_the_bot_calls()
-    for method in ("chat.postMessage", "chat.update", "conversations.open", "users.info", "views.open",
-                   "files.completeUploadExternal", "conversations.history"):
+    for method in (
+        "chat.postMessage",
+        "chat.update",
+        "conversations.open",
+        "users.info",
+        "views.open",
+        "files.completeUploadExternal",
+        "conversations.history",
+    ):
         assert method in calls, method
 
 
@@ -141,9 +174,13 @@ def test_a_token_without_the_scope_is_refused_as_slack_does(narrow):
     assert client.conversations_history(channel=fake.dm_channel("U0ANA"))["ok"]
     assert refusal(lambda: client.conversations_history(channel="C0PUBLIC"))["needed"] == "channels:history"
     assert client.views_publish(user_id="U0ANA", view={"type": "home", "blocks": []})["ok"]  # needs none
-    assert fake.scope_refusals() == ["chat.postMessage: chat:write", "users.info: users:read",
-                                     "conversations.open: im:write", "conversations.open: mpim:write",
-                                     "conversations.history: channels:history"]
+    assert fake.scope_refusals() == [
+        "chat.postMessage: chat:write",
+        "users.info: users:read",
+        "conversations.open: im:write",
+        "conversations.open: mpim:write",
+        "conversations.history: channels:history",
+    ]
 
 
 def test_a_method_with_no_scope_row_is_refused(narrow):

@@ -18,8 +18,12 @@ from tests.support.processes import bot_env, start_bot_process
 def served(tmp_path):
     fake = FakeSlack(bot_token="xoxb-serve-test", scopes=manifest_scopes()).start()
     fake.add_user("U0LEAD", "luis", team_id="T_AGENCY", locale="en-US")
-    env = bot_env(token="xoxb-serve-test", signing_secret="serve-secret", api_url=fake.api_url,
-                  database_url=f"sqlite:///{tmp_path}/serve.db")
+    env = bot_env(
+        token="xoxb-serve-test",
+        signing_secret="serve-secret",
+        api_url=fake.api_url,
+        database_url=f"sqlite:///{tmp_path}/serve.db",
+    )
     proc = start_bot_process("serve", env, tmp_path)
     yield proc.url, fake, proc
     proc.stop()
@@ -53,14 +57,19 @@ def started_workers(proc) -> list[int]:
 def test_serve_restarts_its_worker_when_it_dies(tmp_path):
     """On PostgreSQL the web processes leave their work to the worker: `serve` must not run without one."""
     fake = FakeSlack(bot_token="xoxb-serve-test", scopes=manifest_scopes()).start()
-    env = bot_env(token="xoxb-serve-test", signing_secret="serve-secret", api_url=fake.api_url,
-                  database_url=f"sqlite:///{tmp_path}/serve.db")
+    env = bot_env(
+        token="xoxb-serve-test",
+        signing_secret="serve-secret",
+        api_url=fake.api_url,
+        database_url=f"sqlite:///{tmp_path}/serve.db",
+    )
     proc = start_bot_process("serve+worker", env, tmp_path)
     try:
         [first] = fake.wait_for(lambda: started_workers(proc), timeout=30)
         os.kill(first, signal.SIGKILL)
-        pids = fake.wait_for(lambda: len(started_workers(proc)) == 2 and started_workers(proc), timeout=30,
-                             message=proc.log()[-2000:])
+        pids = fake.wait_for(
+            lambda: len(started_workers(proc)) == 2 and started_workers(proc), timeout=30, message=proc.log()[-2000:]
+        )
         assert pids[1] != first
         assert "scheduler (worker) exited; restarting it" in proc.log()
         os.kill(pids[1], 0)  # the new worker is alive

@@ -30,12 +30,24 @@ def socket_bot(tmp_path):
     fake = FakeSlack(bot_token="xoxb-socket-test", scopes=manifest_scopes(), app_token=APP_TOKEN).start()
     fake.add_user(LEAD, "luis", team_id=AGENCY_TEAM, locale="en-US")
     port = free_port()
-    env = bot_env(token="xoxb-socket-test", signing_secret="socket-secret", api_url=fake.api_url,
-                  database_url=f"sqlite:///{tmp_path}/socket.db", SLACK_APP_TOKEN=APP_TOKEN, PORT=str(port),
-                  NEXO_SWEEP_SECONDS="0.2")
+    env = bot_env(
+        token="xoxb-socket-test",
+        signing_secret="socket-secret",
+        api_url=fake.api_url,
+        database_url=f"sqlite:///{tmp_path}/socket.db",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        PORT=str(port),
+        NEXO_SWEEP_SECONDS="0.2",
+    )
     log = (tmp_path / "socket.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "socket"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         yield fake, proc, f"http://127.0.0.1:{port}", tmp_path / "socket.log"
     finally:
@@ -47,16 +59,30 @@ def socket_bot(tmp_path):
 
 
 def slash_command(text: str) -> dict:
-    return {"token": "unused", "team_id": AGENCY_TEAM, "team_domain": "agency", "channel_id": "C_GENERAL",
-            "channel_name": "general", "user_id": LEAD, "user_name": "luis", "command": "/nexo", "text": text,
-            "api_app_id": "A_NEXO", "is_enterprise_install": "false",
-            "response_url": "http://127.0.0.1:9/response/unused", "trigger_id": "1.2.3"}
+    return {
+        "token": "unused",
+        "team_id": AGENCY_TEAM,
+        "team_domain": "agency",
+        "channel_id": "C_GENERAL",
+        "channel_name": "general",
+        "user_id": LEAD,
+        "user_name": "luis",
+        "command": "/nexo",
+        "text": text,
+        "api_app_id": "A_NEXO",
+        "is_enterprise_install": "false",
+        "response_url": "http://127.0.0.1:9/response/unused",
+        "trigger_id": "1.2.3",
+    }
 
 
 def test_socket_mode_answers_serves_health_and_stops_cleanly_on_sigterm(socket_bot):
     fake, proc, url, log_path = socket_bot
-    fake.wait_for(lambda: fake.socket_mode.connections(), timeout=60,
-                  message=f"no Socket Mode connection: {log_path.read_text(errors='replace')[-2000:]}")
+    fake.wait_for(
+        lambda: fake.socket_mode.connections(),
+        timeout=60,
+        message=f"no Socket Mode connection: {log_path.read_text(errors='replace')[-2000:]}",
+    )
     fake.wait_for(lambda: _get(f"{url}/livez") == 200, timeout=30, message="no /livez")
     ready = httpx.get(f"{url}/readyz", timeout=5)
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
@@ -92,8 +118,12 @@ def test_readyz_is_503_when_the_database_is_unreachable_while_livez_stays_200(fa
     from bot.app import build_app
     from bot.db import Database
 
-    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret="s",
-                        slack_api_url=fake_slack.api_url, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    settings = Settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret="s",
+        slack_api_url=fake_slack.api_url,
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+    )
     nexo = build_app(settings, db=Database(settings.database_url))
     health = HealthServer(nexo, port=0, host="127.0.0.1").start()
     try:
@@ -110,8 +140,12 @@ def test_readyz_is_503_when_the_database_is_unreachable_while_livez_stays_200(fa
 def test_readyz_is_503_on_a_database_without_the_schema(fake_slack, tmp_path):
     from bot.app import build_app
 
-    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret="s",
-                        slack_api_url=fake_slack.api_url, database_url=f"sqlite:///{tmp_path}/empty.db")
+    settings = Settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret="s",
+        slack_api_url=fake_slack.api_url,
+        database_url=f"sqlite:///{tmp_path}/empty.db",
+    )
     nexo = build_app(settings)
     health = HealthServer(nexo, port=0, host="127.0.0.1").start()
     try:

@@ -28,24 +28,48 @@ ROOT = Path(__file__).resolve().parents[2]
 def installed_wheel(tmp_path_factory) -> Path:
     """The python of a fresh venv holding only the wheel built from this checkout (and a path to the deps)."""
     base = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
-                    "-w", str(base / "dist")], check=True, capture_output=True, cwd=base)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(ROOT),
+            "-w",
+            str(base / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=base,
+    )
     wheel = next((base / "dist").glob("nexo-*.whl"))
     target = base / "venv"
     venv.create(target, with_pip=False)
     python = target / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index",
-                    str(wheel)], check=True, capture_output=True, cwd=base)
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        cwd=base,
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     Path(site, "nexo_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     return python
 
 
 def _run(python: Path, *args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PYTHON"))}
-    return subprocess.run([str(python), *args], capture_output=True, text=True, timeout=120, cwd=cwd,
-                          env={**clean, **env})
+    return subprocess.run(
+        [str(python), *args], capture_output=True, text=True, timeout=120, cwd=cwd, env={**clean, **env}
+    )
 
 
 def test_the_wheel_is_what_runs(installed_wheel, tmp_path):

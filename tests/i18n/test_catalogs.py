@@ -60,11 +60,11 @@ def test_compiled_catalogs_match_the_sources():
     for lang in ("en", "es"):
         with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo").open("rb") as f:
             compiled = {tuple(forms(m.id)): tuple(forms(m.string)) for m in read_mo(f) if m.id}
-        source = {tuple(forms(m.id)): tuple(forms(m.string)) for m in catalog(lang)
-                  if m.id and any(forms(m.string))}
+        source = {tuple(forms(m.id)): tuple(forms(m.string)) for m in catalog(lang) if m.id and any(forms(m.string))}
         # An untranslated plural is compiled with its English forms (a single string is left out).
-        source |= {tuple(forms(m.id)): tuple(forms(m.id)) for m in catalog(lang)
-                   if m.pluralizable and not any(forms(m.string))}
+        source |= {
+            tuple(forms(m.id)): tuple(forms(m.id)) for m in catalog(lang) if m.pluralizable and not any(forms(m.string))
+        }
         assert compiled == source, f"{lang}: run scripts/i18n to recompile"
 
 

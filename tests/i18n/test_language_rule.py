@@ -76,8 +76,16 @@ def acme(world, fake_slack):
     fake_slack.add_user(LEAD, "luis", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
     fake_slack.add_user(CM, "carla", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="en-US")
     fake_slack.add_user(CM_FR, "claire", team_id=AGENCY_TEAM, tz="Europe/Madrid", locale="fr-FR")
-    world.client("Acme", ref=REF, backups=(BACKUP,), lead=LEAD, cms=(CM, CM_FR), options="lang:es", by=LEAD,
-                 crisis_manual=["Pausar las publicaciones", "Preparar un comunicado"])
+    world.client(
+        "Acme",
+        ref=REF,
+        backups=(BACKUP,),
+        lead=LEAD,
+        cms=(CM, CM_FR),
+        options="lang:es",
+        by=LEAD,
+        crisis_manual=["Pausar las publicaciones", "Preparar un comunicado"],
+    )
     return world
 
 
@@ -89,8 +97,9 @@ def test_a_spanish_client_whose_people_use_slack_in_english_reads_only_spanish(a
     form = fake_slack.wait_for(lambda: slack.last_view(REF))
     w.submit(form, REF, {approvals.COMMENT: "Mejor un 25 %."})
     w.drain()
-    revise = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(CM)
-                                              if approvals.REVISE in str(m["blocks"])))
+    revise = fake_slack.wait_for(
+        lambda: next(m for m in fake_slack.dm_messages(CM) if approvals.REVISE in str(m["blocks"]))
+    )
     w.click(revise, CM, approvals.REVISE)
     w.submit(fake_slack.wait_for(lambda: slack.last_view(CM)), CM, {approvals.TEXT: "Abrigos al 25 %."})
     w.drain()
@@ -98,19 +107,22 @@ def test_a_spanish_client_whose_people_use_slack_in_english_reads_only_spanish(a
     # A question the reference person promises to answer by Tuesday noon, then answers.
     w.ask("¿Confirmáis el horario del sábado?", client="Acme", by=CM_FR)
     w.drain()
-    question = fake_slack.wait_for(lambda: next(m for m in fake_slack.dm_messages(REF)
-                                                if tracking.PROMISE in str(m["blocks"])))
+    question = fake_slack.wait_for(
+        lambda: next(m for m in fake_slack.dm_messages(REF) if tracking.PROMISE in str(m["blocks"]))
+    )
     w.click(question, REF, tracking.PROMISE)
-    form = fake_slack.wait_for(lambda: [v for v in fake_slack.open_views(REF)
-                                        if v["callback_id"] == tracking.PROMISE_MODAL])[-1]
+    form = fake_slack.wait_for(
+        lambda: [v for v in fake_slack.open_views(REF) if v["callback_id"] == tracking.PROMISE_MODAL]
+    )[-1]
     w.submit(form, REF, {tracking.PROMISE_DATE: "2026-11-24", tracking.PROMISE_TIME: "12:00"})
     for moment in (START + 3 * H, START + 4 * H, START + 6 * H):  # the draft: reminder, overdue, stand-ins, lead
         w.at(moment)
     w.at(utc(2026, 11, 24, 7, 30))  # Tuesday morning: the digest
     w.at(utc(2026, 11, 24, 11))  # the promised time passes
     w.click(question, REF, tracking.ANSWER)
-    form = fake_slack.wait_for(lambda: [v for v in fake_slack.open_views(REF)
-                                        if v["callback_id"] == tracking.ANSWER_MODAL])[-1]
+    form = fake_slack.wait_for(
+        lambda: [v for v in fake_slack.open_views(REF) if v["callback_id"] == tracking.ANSWER_MODAL]
+    )[-1]
     w.submit(form, REF, {tracking.ANSWER_TEXT: "Sí, de 10:00 a 21:00."})
     w.drain()
     stand_in = w.card(BACKUP, "ACME-1", version=2)

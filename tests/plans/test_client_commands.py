@@ -23,12 +23,20 @@ def current_plan(db, name="acme") -> Plan:
 
 
 def test_inline_add_saves_the_plan_and_confirms(slack, bot):
-    body = add_client(slack, "Acme", extra='tz:Europe/Madrid hours:"mon-thu 09:00-14:00,16:00-19:00; fri 08:00-15:00" '
-                                          "holidays:ES-MD window:90m crisis-window:20m lang:es closed:2026-12-24")
+    body = add_client(
+        slack,
+        "Acme",
+        extra='tz:Europe/Madrid hours:"mon-thu 09:00-14:00,16:00-19:00; fri 08:00-15:00" '
+        "holidays:ES-MD window:90m crisis-window:20m lang:es closed:2026-12-24",
+    )
     assert "Client *Acme* is set up" in body["text"] and "ACME-1" in body["text"]
     plan = current_plan(bot.db)
     assert (plan.reference_user, plan.backups, plan.account_lead, plan.community_managers) == (
-        REF, [BACKUP], LEAD, [CM])
+        REF,
+        [BACKUP],
+        LEAD,
+        [CM],
+    )
     assert plan.timezone == "Europe/Madrid" and plan.language == "es"
     assert (plan.holiday_country, plan.holiday_subdiv) == ("ES", "MD")
     assert plan.response_window_minutes == 90 and plan.crisis_window_minutes == 20
@@ -46,23 +54,26 @@ def test_defaults_follow_the_reference_persons_time_zone(slack, bot, fake_slack)
     assert plan.remind_at_percent == 75 and plan.escalate_lead_percent == 50
 
 
-@pytest.mark.parametrize(("options", "expected"), [
-    ("ref:<@U0REF|ana> tz:Mars/Base", "Unknown time zone “Mars/Base”"),
-    ('ref:<@U0REF|ana> hours:"mon-fri 18:00-09:00"', "does not end after it starts"),
-    ("ref:<@U0REF|ana> hours:funday", "funday"),
-    ("ref:<@U0REF|ana> window:0m", "must be longer than zero"),
-    ("ref:<@U0REF|ana> window:soon", "“soon”"),
-    ("ref:<@U0REF|ana> holidays:XX", "Unknown country “XX”"),
-    ("ref:<@U0REF|ana> holidays:ES-ZZ", "Unknown region “ZZ”"),
-    ("ref:@bob", "“@bob” is not a Slack user"),
-    ("ref:<!subteam^S123|@team>", "is a user group"),
-    ("ref:<@U0NOBODY|ghost>", "can't find the Slack user <@U0NOBODY>"),
-    ("ref:<@U0SOMEBOT|bot>", "is a bot"),
-    ("ref:<@U0REF|ana> lang:fr", "use es or en"),
-    ("ref:<@U0REF|ana> colour:blue", "Unknown option “colour:”"),
-    ("ref:<@U0REF|ana> channel:general", "is not a channel"),
-    ("backup:<@U0BACKUP|b>", "needs a reference person"),
-])
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ("ref:<@U0REF|ana> tz:Mars/Base", "Unknown time zone “Mars/Base”"),
+        ('ref:<@U0REF|ana> hours:"mon-fri 18:00-09:00"', "does not end after it starts"),
+        ("ref:<@U0REF|ana> hours:funday", "funday"),
+        ("ref:<@U0REF|ana> window:0m", "must be longer than zero"),
+        ("ref:<@U0REF|ana> window:soon", "“soon”"),
+        ("ref:<@U0REF|ana> holidays:XX", "Unknown country “XX”"),
+        ("ref:<@U0REF|ana> holidays:ES-ZZ", "Unknown region “ZZ”"),
+        ("ref:@bob", "“@bob” is not a Slack user"),
+        ("ref:<!subteam^S123|@team>", "is a user group"),
+        ("ref:<@U0NOBODY|ghost>", "can't find the Slack user <@U0NOBODY>"),
+        ("ref:<@U0SOMEBOT|bot>", "is a bot"),
+        ("ref:<@U0REF|ana> lang:fr", "use es or en"),
+        ("ref:<@U0REF|ana> colour:blue", "Unknown option “colour:”"),
+        ("ref:<@U0REF|ana> channel:general", "is not a channel"),
+        ("backup:<@U0BACKUP|b>", "needs a reference person"),
+    ],
+)
 def test_bad_values_are_named_precisely_and_nothing_is_saved(slack, bot, options, expected):
     r = slack.command(f"client add Acme {options}", user_id=LEAD)
     assert r.status_code == 200
@@ -118,13 +129,28 @@ def test_modal_add_creates_the_client(slack, bot, fake_slack):
     assert r.status_code == 200
     view = slack.last_view(LEAD)
     assert view["callback_id"] == ids.PLAN_MODAL
-    r = slack.submit_view(view, LEAD, {
-        ids.NAME: "Delta", ids.REFERENCE: REF, ids.BACKUPS: [BACKUP], ids.LEAD: LEAD, ids.CMS: [CM],
-        ids.TIMEZONE: "Europe/Madrid", ids.HOURS: "mon-fri 09:00-18:00", ids.HOLIDAYS: "ES-MD",
-        ids.WINDOW: "2h", ids.CRISIS_WINDOW: "15m", ids.REMIND: "50", ids.ESCALATE_BACKUPS: "0",
-        ids.ESCALATE_LEAD: "50", ids.LANGUAGE: "es", ids.PREAPPROVED: "Community replies\nEvent coverage",
-        ids.MANUAL: "Pause ads\nDraft holding statement\nCall the client",
-    })
+    r = slack.submit_view(
+        view,
+        LEAD,
+        {
+            ids.NAME: "Delta",
+            ids.REFERENCE: REF,
+            ids.BACKUPS: [BACKUP],
+            ids.LEAD: LEAD,
+            ids.CMS: [CM],
+            ids.TIMEZONE: "Europe/Madrid",
+            ids.HOURS: "mon-fri 09:00-18:00",
+            ids.HOLIDAYS: "ES-MD",
+            ids.WINDOW: "2h",
+            ids.CRISIS_WINDOW: "15m",
+            ids.REMIND: "50",
+            ids.ESCALATE_BACKUPS: "0",
+            ids.ESCALATE_LEAD: "50",
+            ids.LANGUAGE: "es",
+            ids.PREAPPROVED: "Community replies\nEvent coverage",
+            ids.MANUAL: "Pause ads\nDraft holding statement\nCall the client",
+        },
+    )
     assert r.status_code == 200
     assert not r.text or r.json().get("response_action") != "errors", r.text
     plan = current_plan(bot.db, "delta")
@@ -138,10 +164,22 @@ def test_modal_add_creates_the_client(slack, bot, fake_slack):
 def test_modal_errors_point_at_the_field_and_save_nothing(slack, bot):
     slack.command("client add Delta", user_id=LEAD)
     view = slack.last_view(LEAD)
-    r = slack.submit_view(view, LEAD, {ids.NAME: "Delta", ids.REFERENCE: REF, ids.TIMEZONE: "Nowhere/City",
-                                       ids.HOURS: "mon-fri 9-18", ids.WINDOW: "0h", ids.CRISIS_WINDOW: "30m",
-                                       ids.REMIND: "150", ids.ESCALATE_BACKUPS: "0", ids.ESCALATE_LEAD: "50",
-                                       ids.LANGUAGE: "en"})
+    r = slack.submit_view(
+        view,
+        LEAD,
+        {
+            ids.NAME: "Delta",
+            ids.REFERENCE: REF,
+            ids.TIMEZONE: "Nowhere/City",
+            ids.HOURS: "mon-fri 9-18",
+            ids.WINDOW: "0h",
+            ids.CRISIS_WINDOW: "30m",
+            ids.REMIND: "150",
+            ids.ESCALATE_BACKUPS: "0",
+            ids.ESCALATE_LEAD: "50",
+            ids.LANGUAGE: "en",
+        },
+    )
     body = r.json()
     assert body["response_action"] == "errors"
     assert set(body["errors"]) == {ids.TIMEZONE, ids.WINDOW, ids.REMIND}
@@ -155,10 +193,20 @@ def test_edit_writes_a_new_version_with_history(slack, bot, fake_slack):
     view = slack.last_view(LEAD)
     initial = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert initial[ids.WINDOW]["initial_value"] == "4h"
-    values = {ids.REFERENCE: REF, ids.BACKUPS: [BACKUP], ids.LEAD: LEAD, ids.CMS: [CM],
-              ids.TIMEZONE: "Europe/Madrid", ids.HOURS: "mon-fri 09:00-18:00", ids.WINDOW: "2h",
-              ids.CRISIS_WINDOW: "30m", ids.REMIND: "75", ids.ESCALATE_BACKUPS: "0", ids.ESCALATE_LEAD: "50",
-              ids.LANGUAGE: "en"}
+    values = {
+        ids.REFERENCE: REF,
+        ids.BACKUPS: [BACKUP],
+        ids.LEAD: LEAD,
+        ids.CMS: [CM],
+        ids.TIMEZONE: "Europe/Madrid",
+        ids.HOURS: "mon-fri 09:00-18:00",
+        ids.WINDOW: "2h",
+        ids.CRISIS_WINDOW: "30m",
+        ids.REMIND: "75",
+        ids.ESCALATE_BACKUPS: "0",
+        ids.ESCALATE_LEAD: "50",
+        ids.LANGUAGE: "en",
+    }
     r = slack.submit_view(view, LEAD, values)
     assert r.status_code == 200
     plan = current_plan(bot.db)
@@ -176,9 +224,17 @@ def test_edit_of_a_stale_version_is_refused(slack, bot):
     # someone else edits first, through a second form
     slack.command("client edit acme", user_id=ADMIN)
     fresh = slack.last_view(ADMIN)
-    base = {ids.REFERENCE: REF, ids.TIMEZONE: "Europe/Madrid", ids.HOURS: "24/7", ids.WINDOW: "4h",
-            ids.CRISIS_WINDOW: "30m", ids.REMIND: "75", ids.ESCALATE_BACKUPS: "0", ids.ESCALATE_LEAD: "50",
-            ids.LANGUAGE: "en"}
+    base = {
+        ids.REFERENCE: REF,
+        ids.TIMEZONE: "Europe/Madrid",
+        ids.HOURS: "24/7",
+        ids.WINDOW: "4h",
+        ids.CRISIS_WINDOW: "30m",
+        ids.REMIND: "75",
+        ids.ESCALATE_BACKUPS: "0",
+        ids.ESCALATE_LEAD: "50",
+        ids.LANGUAGE: "en",
+    }
     assert slack.submit_view(fresh, ADMIN, base).status_code == 200
     body = slack.submit_view(stale, LEAD, {**base, ids.WINDOW: "1h"}).json()
     assert body["response_action"] == "errors"

@@ -44,13 +44,18 @@ class BotUnderTest:
         self.nexo.close()
 
 
-def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: str, hand_off: bool = False
-              ) -> BotUnderTest:
+def start_bot(
+    fake, database: Database, clock: FrozenClock, *, signing_secret: str, hand_off: bool = False
+) -> BotUnderTest:
     """The bot served over HTTP; ``hand_off``: as `serve` builds it on PostgreSQL (a worker must run)."""
     from bot.fakeslack import SlackRequests
 
-    settings = Settings(slack_bot_token=fake.bot_token, slack_signing_secret=signing_secret,
-                        slack_api_url=fake.api_url, database_url=database.url)
+    settings = Settings(
+        slack_bot_token=fake.bot_token,
+        slack_signing_secret=signing_secret,
+        slack_api_url=fake.api_url,
+        database_url=database.url,
+    )
     nexo = build_app(settings, db=database, clock=clock, hand_off=hand_off)
     server = LocalServer(make_wsgi_app(nexo)).start()
     database.info[PUBLIC_URL] = server.url  # the hand-off's media links point at this server
@@ -58,8 +63,7 @@ def start_bot(fake, database: Database, clock: FrozenClock, *, signing_secret: s
 
 
 @contextlib.contextmanager
-def bot_for_module(pg_url: str | None, folder: Path, *, signing_secret: str, start: datetime
-                   ) -> Iterator[BotUnderTest]:
+def bot_for_module(pg_url: str | None, folder: Path, *, signing_secret: str, start: datetime) -> Iterator[BotUnderTest]:
     """An empty database, the fake Slack with the usual people, and the bot on them, for a module-scoped
     fixture; torn down after, and Slack must have rejected nothing the bot sent."""
     from bot.fakeslack import FakeSlack

@@ -5,9 +5,17 @@ from __future__ import annotations
 from tests.support.people import BACKUP, CM, LEAD, REF
 
 
-def add_client(slack, name: str = "Acme", *, ref: str = REF, backups=(BACKUP,), lead: str | None = LEAD,
-               cms=(CM,), extra: str = "tz:Europe/Madrid hours:\"mon-fri 09:00-18:00\" window:4h",
-               by: str = LEAD) -> dict:
+def add_client(
+    slack,
+    name: str = "Acme",
+    *,
+    ref: str = REF,
+    backups=(BACKUP,),
+    lead: str | None = LEAD,
+    cms=(CM,),
+    extra: str = 'tz:Europe/Madrid hours:"mon-fri 09:00-18:00" window:4h',
+    by: str = LEAD,
+) -> dict:
     """``/nexo client add`` with escaped mentions; returns the ack body (asserts success)."""
     parts = [name, f"ref:<@{ref}|x>"]
     parts += [f"backup:<@{b}|x>" for b in backups]

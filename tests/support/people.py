@@ -5,11 +5,11 @@ from __future__ import annotations
 AGENCY_TEAM = "T_AGENCY"
 CLIENT_TEAM = "T_ACME"
 
-CM = "U0CM"          # Carla, community manager (agency)
-LEAD = "U0LEAD"      # Luis, account lead (agency)
-ADMIN = "U0ADMIN"    # agency admin
+CM = "U0CM"  # Carla, community manager (agency)
+LEAD = "U0LEAD"  # Luis, account lead (agency)
+ADMIN = "U0ADMIN"  # agency admin
 MEMBER = "U0MEMBER"  # Marta, an agency member on no client's plan
-REF = "U0REF"        # Ana, Acme's reference person (Acme's org, Slack Connect, Spanish)
+REF = "U0REF"  # Ana, Acme's reference person (Acme's org, Slack Connect, Spanish)
 BACKUP = "U0BACKUP"  # Bruno, Acme's backup (Acme's org)
 OTHER_REF = "U0OTHER"  # reference person of another client (another org)
 STRANGER = "U0STRANGE"  # member of an unrelated external org

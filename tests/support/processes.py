@@ -39,8 +39,14 @@ def bot_env(*, token: str, signing_secret: str, api_url: str, database_url: str,
     """This process's environment without any bot setting, plus the given ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_BOT_SETTINGS)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env.update(SLACK_BOT_TOKEN=token, SLACK_SIGNING_SECRET=signing_secret, SLACK_API_URL=api_url,
-               DATABASE_URL=database_url, LOG_LEVEL="INFO", **overrides)
+    env.update(
+        SLACK_BOT_TOKEN=token,
+        SLACK_SIGNING_SECRET=signing_secret,
+        SLACK_API_URL=api_url,
+        DATABASE_URL=database_url,
+        LOG_LEVEL="INFO",
+        **overrides,
+    )
     return env
 
 
@@ -109,8 +115,7 @@ class BotProcess:
             self._log_file = None
 
 
-def launch_bot_process(kind: str, env: dict[str, str], workdir: Path, *, argv: list[str] | None = None
-                       ) -> BotProcess:
+def launch_bot_process(kind: str, env: dict[str, str], workdir: Path, *, argv: list[str] | None = None) -> BotProcess:
     """Start ``python -m bot serve --no-scheduler`` (``kind="serve"``, on ``$PORT``, a free one when
     unset; one gunicorn worker unless ``WEB_CONCURRENCY`` says otherwise), ``python -m bot serve``
     (``"serve+worker"``: it starts its own worker) or ``python -m bot worker``,
@@ -130,8 +135,15 @@ def launch_bot_process(kind: str, env: dict[str, str], workdir: Path, *, argv: l
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{kind}-{time.monotonic_ns()}.log"
     log_file = log_path.open("wb")
-    popen = subprocess.Popen(argv, env=env, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT,
-                             start_new_session=True, preexec_fn=_die_with_parent)
+    popen = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=workdir,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     url = f"http://127.0.0.1:{env['PORT']}" if kind.startswith("serve") else ""
     return BotProcess(kind, popen, log_path, url, log_file)
 

@@ -62,8 +62,12 @@ def utc(*args: int) -> datetime:
 # -- what a message shows --------------------------------------------------------------------------------------
 def buttons(message: dict[str, Any]) -> list[str]:
     """The action ids of a message's buttons, in order."""
-    return [e.get("action_id") for b in message.get("blocks") or [] if b.get("type") == "actions"
-            for e in b.get("elements") or []]
+    return [
+        e.get("action_id")
+        for b in message.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b.get("elements") or []
+    ]
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -75,17 +79,23 @@ _CARD_TITLES = ("Approval request", "Internal review", "Solicitud", "Revisión")
 
 def cards(fake: Any, user: str) -> list[dict[str, Any]]:
     """Approval cards in ``user``'s DM (any state), oldest first."""
-    return [m for m in fake.dm_messages(user) if (m.get("blocks") or [{}])[0].get("type") == "header"
-            and any(w in m["blocks"][0]["text"]["text"] for w in _CARD_TITLES)]
+    return [
+        m
+        for m in fake.dm_messages(user)
+        if (m.get("blocks") or [{}])[0].get("type") == "header"
+        and any(w in m["blocks"][0]["text"]["text"] for w in _CARD_TITLES)
+    ]
 
 
 def wait_card(fake: Any, user: str, ref: str, version: int = 1) -> dict[str, Any]:
     """The newest card of ``ref`` v``version`` in ``user``'s DM, once it is there."""
+
     def find() -> dict[str, Any] | None:
         for m in reversed(cards(fake, user)):
             if f"{ref} (v{version})" in m["blocks"][0]["text"]["text"]:  # ACME-1 is not ACME-12
                 return m
         return None
+
     return fake.wait_for(find, message=f"card {ref} v{version} for {user}")
 
 
@@ -119,16 +129,18 @@ def draft(slack: Any, text: str, *, client: str = "Acme", by: str = CM_EN, optio
     return slack.answer(r)
 
 
-def ask(slack: Any, text: str = "Can we post the video on Friday?", *, client: str = "Globex", by: str = ECM
-        ) -> dict[str, Any]:
+def ask(
+    slack: Any, text: str = "Can we post the video on Friday?", *, client: str = "Globex", by: str = ECM
+) -> dict[str, Any]:
     """``/nexo ask``; returns the ack's JSON, or {"text": …} from the worker's response_url reply."""
     r = slack.command(f"ask {client} {text}", user_id=by)
     assert r.status_code == 200, r.text
     return r.json() if r.content else {"text": slack.answer(r)}
 
 
-def click(slack: Any, message: dict[str, Any], who: str, action_id: str, value: str | None = None, *,
-          forged: bool = False):
+def click(
+    slack: Any, message: dict[str, Any], who: str, action_id: str, value: str | None = None, *, forged: bool = False
+):
     """``who`` clicks the ``action_id`` button of ``message`` (the one carrying ``value``, if given).
     ``forged``: the payload was tampered with, its button carries ``value`` whatever the message shows."""
     if forged:
@@ -148,11 +160,16 @@ def stale_click(slack: Any, message: dict[str, Any], who: str, action_id: str, v
     action = button_action(block, {**button, "value": value if value is not None else button.get("value")})
     channel, ts = message["channel"], message["ts"]
     payload = slack.envelope(
-        "block_actions", who, trigger_id=slack.fake.issue_trigger_id(who),
+        "block_actions",
+        who,
+        trigger_id=slack.fake.issue_trigger_id(who),
         response_url=slack.fake.new_response_url(channel=channel, user=who, message_ts=ts),
         container={"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-        channel={"id": channel, "name": "x"}, state={"values": {}}, actions=[action],
-        message={k: v for k, v in message.items() if k in ("ts", "text", "blocks", "user", "type")})
+        channel={"id": channel, "name": "x"},
+        state={"values": {}},
+        actions=[action],
+        message={k: v for k, v in message.items() if k in ("ts", "text", "blocks", "user", "type")},
+    )
     return slack.send_interaction(payload)
 
 
@@ -171,8 +188,7 @@ def decisions(db: Any, reference: str) -> list[DraftDecision]:
 def versions(db: Any, reference: str) -> list[DraftVersion]:
     with db.sessionmaker() as s:
         d = s.scalars(select(Draft).where(Draft.reference == reference)).one()
-        return list(s.scalars(select(DraftVersion).where(DraftVersion.draft_id == d.id)
-                              .order_by(DraftVersion.number)))
+        return list(s.scalars(select(DraftVersion).where(DraftVersion.draft_id == d.id).order_by(DraftVersion.number)))
 
 
 def events(db: Any, reference: str | None = None) -> list[str]:
@@ -189,8 +205,11 @@ def owed_notices(db: Any, now: datetime) -> int:
     """Notices that may be sent at ``now`` or are being sent: one statement, one snapshot (a delivery may
     finish in between two)."""
     with db.sessionmaker() as s:
-        return s.scalar(select(func.count()).select_from(OutboxNotice).where(
-            or_(and_(*outbox.sendable(now)), OutboxNotice.claimed_until > now)))
+        return s.scalar(
+            select(func.count())
+            .select_from(OutboxNotice)
+            .where(or_(and_(*outbox.sendable(now)), OutboxNotice.claimed_until > now))
+        )
 
 
 # -- the world ------------------------------------------------------------------------------------------------------
@@ -212,17 +231,35 @@ class World:
         return self.clock.now()
 
     # -- set-up ------------------------------------------------------------------------------------------------
-    def client(self, name: str = "Acme", *, ref: str = REF, backups: Iterable[str] = (BACKUP,),
-               lead: str | None = LEAD, cms: Iterable[str] | None = None, options: str = "",
-               channel: str | None = "", by: str = LEAD, **plan: Any) -> int:
+    def client(
+        self,
+        name: str = "Acme",
+        *,
+        ref: str = REF,
+        backups: Iterable[str] = (BACKUP,),
+        lead: str | None = LEAD,
+        cms: Iterable[str] | None = None,
+        options: str = "",
+        channel: str | None = "",
+        by: str = LEAD,
+        **plan: Any,
+    ) -> int:
         """``/nexo client add`` in business hours (Madrid, Mon-Fri 09:00-18:00, 4 h window) plus
         ``options``, with a client ``channel`` (the world's own by default); then ``plan`` values the
         Slack forms don't offer (a crisis manual, internal review, ...). Returns the client's id."""
         channel = self.channel if channel == "" else channel
         name_shown = name.strip('"')  # '"Acme Foods"': a name with a space, quoted on the command line
         extra = f"{HOURS} {options}".strip() + (f" channel:<#{channel}|{name_shown.lower()}>" if channel else "")
-        add_client(self.slack, name, ref=ref, backups=tuple(backups), lead=lead,
-                          cms=tuple(self.cms if cms is None else cms), extra=extra, by=by)
+        add_client(
+            self.slack,
+            name,
+            ref=ref,
+            backups=tuple(backups),
+            lead=lead,
+            cms=tuple(self.cms if cms is None else cms),
+            extra=extra,
+            by=by,
+        )
         if values := {**self.plan, **plan}:
             self.set_plan(name_shown, **values)
         return self.client_id(name_shown)
@@ -230,10 +267,17 @@ class World:
     def globex(self, *, channel: bool = False, options: str = "") -> None:
         """Globex: English people and plan, Madrid, Mon-Fri 09:00-18:00, 4 h window, defaults for the chase."""
         if channel:
-            self.fake.add_channel(GLOBEX_CHANNEL, "globex-agency", members=[EREF, EBACKUP, ECM, LEAD],
-                                  is_ext_shared=True)
-        self.client("Globex", ref=EREF, backups=(EBACKUP,), cms=(ECM,), options=f"lang:en {options}".strip(),
-                    channel=f"{GLOBEX_CHANNEL}" if channel else None)
+            self.fake.add_channel(
+                GLOBEX_CHANNEL, "globex-agency", members=[EREF, EBACKUP, ECM, LEAD], is_ext_shared=True
+            )
+        self.client(
+            "Globex",
+            ref=EREF,
+            backups=(EBACKUP,),
+            cms=(ECM,),
+            options=f"lang:en {options}".strip(),
+            channel=f"{GLOBEX_CHANNEL}" if channel else None,
+        )
 
     def set_plan(self, name: str = "Acme", **values: Any) -> None:
         """Change plan fields the Slack forms don't offer yet (internal review, all reviewers, crisis manual)."""
@@ -255,20 +299,30 @@ class World:
         """``/nexo draft``; returns what its author was told."""
         return draft(self.slack, text, client=client, by=by or self.cm, options=options)
 
-    def ask(self, text: str = "Can we post the video on Friday?", *, client: str = "Globex", by: str = ECM
-            ) -> dict[str, Any]:
+    def ask(
+        self, text: str = "Can we post the video on Friday?", *, client: str = "Globex", by: str = ECM
+    ) -> dict[str, Any]:
         """``/nexo ask``; returns the ack's JSON, or {"text": …} from the reply to the response_url."""
         return ask(self.slack, text, client=client, by=by)
 
-    def declare(self, text: str = "sev:1 Fraud accusations trending on X", *, by: str = LEAD,
-                client: str = "Acme") -> dict[str, Any]:
+    def declare(
+        self, text: str = "sev:1 Fraud accusations trending on X", *, by: str = LEAD, client: str = "Acme"
+    ) -> dict[str, Any]:
         """``/nexo crisis``, then everything it owes delivered; returns the ack's JSON."""
         r = self.command(f"crisis {client} {text}", by)
         self.drain()
         return r.json()
 
-    def click(self, message: dict[str, Any], who: str, action_id: str, value: str | None = None, *,
-              forged: bool = False, until: Callable[[], Any] | None = None):
+    def click(
+        self,
+        message: dict[str, Any],
+        who: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        forged: bool = False,
+        until: Callable[[], Any] | None = None,
+    ):
         """``who`` clicks a button (see :func:`click`); ``until``: wait for it to hold (listeners run after
         the ack), then deliver what is owed."""
         r = click(self.slack, message, who, action_id, value, forged=forged)
@@ -309,8 +363,9 @@ class World:
 
     # -- what people see --------------------------------------------------------------------------------------------
     def seen_by(self, user: str) -> Seen:
-        responses = [str((r.get("body") or {}).get("text") or "") for r in self.fake.responses()
-                     if r.get("user") == user]
+        responses = [
+            str((r.get("body") or {}).get("text") or "") for r in self.fake.responses() if r.get("user") == user
+        ]
         return Seen(dm_texts(self.fake, user), ephemeral_texts(self.fake, user), responses)
 
     def cards(self, user: str) -> list[dict[str, Any]]:
@@ -322,13 +377,17 @@ class World:
 
     def question_message(self, user: str = EREF) -> dict[str, Any]:
         """The (first) question message in ``user``'s DM."""
-        return next(m for m in self.fake.dm_messages(user)
-                    if "has a question for" in m["text"] or "asked *" in m["text"])
+        return next(
+            m for m in self.fake.dm_messages(user) if "has a question for" in m["text"] or "asked *" in m["text"]
+        )
 
     def replies(self, parent: dict[str, Any]) -> list[dict[str, Any]]:
         """Messages in the thread of ``parent``, oldest first."""
-        return [m for m in self.fake.messages(parent["channel"])
-                if m.get("thread_ts") == parent["ts"] and m["ts"] != parent["ts"]]
+        return [
+            m
+            for m in self.fake.messages(parent["channel"])
+            if m.get("thread_ts") == parent["ts"] and m["ts"] != parent["ts"]
+        ]
 
     def top_level(self, user: str) -> list[dict[str, Any]]:
         return [m for m in self.fake.dm_messages(user) if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
@@ -336,16 +395,22 @@ class World:
     def pages(self, user: str) -> list[dict[str, Any]]:
         """Crisis pages in ``user``'s DM, oldest first: the live card and the earlier ones, collapsed to one line."""
         with self.db.sessionmaker() as s:
-            sent = set(s.scalars(select(OutboxNotice.ts).join(CrisisPage, CrisisPage.notice_id == OutboxNotice.id)
-                                 .where(CrisisPage.recipient == user)))
+            sent = set(
+                s.scalars(
+                    select(OutboxNotice.ts)
+                    .join(CrisisPage, CrisisPage.notice_id == OutboxNotice.id)
+                    .where(CrisisPage.recipient == user)
+                )
+            )
         return [m for m in self.fake.dm_messages(user) if m["ts"] in sent]
 
     def live_pages(self, user: str) -> list[dict[str, Any]]:
         """The pages in ``user``'s DM that show the whole crisis card (its 🚨 header), in any language."""
         return [m for m in self.pages(user) if _is_crisis_card(m)]
 
-    def channel_messages(self, channel: str = ACME_CHANNEL, *, thread_of: dict[str, Any] | None = None
-                         ) -> list[dict[str, Any]]:
+    def channel_messages(
+        self, channel: str = ACME_CHANNEL, *, thread_of: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """The bot's messages in ``channel``: top level, or in the thread of ``thread_of``."""
         msgs = [m for m in self.fake.messages(channel) if m.get("source") != "user"]
         if thread_of is None:
@@ -391,8 +456,9 @@ class World:
 
     def crisis_events(self, crisis_id: int) -> list[str]:
         with self.db.sessionmaker() as s:
-            return list(s.scalars(select(CrisisEvent.kind).where(CrisisEvent.crisis_id == crisis_id)
-                                  .order_by(CrisisEvent.id)))
+            return list(
+                s.scalars(select(CrisisEvent.kind).where(CrisisEvent.crisis_id == crisis_id).order_by(CrisisEvent.id))
+            )
 
     def crisis_is(self, status: Any) -> Callable[[], bool]:
         return lambda: self.the_crisis().status == status

@@ -68,9 +68,11 @@ def test_overdue_reminders_repeat_every_window_up_to_the_limit_then_the_lead_tak
     world.globex()
     world.ask()
     question = fake_slack.wait_for(lambda: world.question_message())
-    repeats = [START + 8 * H,  # Mon 17:00 in Madrid
-               utc(2026, 11, 24, 11),  # 1 h on Monday + 3 h on Tuesday: Tue 12:00
-               utc(2026, 11, 24, 15)]  # Tue 16:00
+    repeats = [
+        START + 8 * H,  # Mon 17:00 in Madrid
+        utc(2026, 11, 24, 11),  # 1 h on Monday + 3 h on Tuesday: Tue 12:00
+        utc(2026, 11, 24, 15),
+    ]  # Tue 16:00
     for moment in [START + 3 * H, START + 4 * H, START + 6 * H, *repeats]:
         world.at(moment - timedelta(minutes=1))
         world.at(moment)

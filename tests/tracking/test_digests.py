@@ -55,11 +55,16 @@ def test_daily_digest_lists_what_waits_and_goes_once_per_day(bot, slack, fake_sl
     assert len(digests(world)) == 2
     assert "GLOBEX-Q1" not in str(digests(world)[-1]["blocks"])
     assert [m for m in marks(bot.db) if m[1] == "daily" and m[0] == EREF] == [
-        (EREF, "daily", "2026-11-23", 0), (EREF, "daily", "2026-11-24", 2), (EREF, "daily", "2026-11-25", 1)]
+        (EREF, "daily", "2026-11-23", 0),
+        (EREF, "daily", "2026-11-24", 2),
+        (EREF, "daily", "2026-11-25", 1),
+    ]
     # The backup, to whom both questions were escalated on Monday, hears of them too (a DM: no Home needed);
     # a day with nothing escalated to them leaves no mark.
     assert [m for m in marks(bot.db) if m[1] == "daily" and m[0] == EBACKUP] == [
-        (EBACKUP, "daily", "2026-11-24", 2), (EBACKUP, "daily", "2026-11-25", 1)]
+        (EBACKUP, "daily", "2026-11-24", 2),
+        (EBACKUP, "daily", "2026-11-25", 1),
+    ]
     assert "*GLOBEX-Q2* (Globex)" in str(digests(world, EBACKUP)[-1]["blocks"])
 
 

@@ -23,7 +23,11 @@ def test_question_reaches_the_reference_person_with_answer_and_promise_buttons(f
     question, request = world.the_question(), world.the_request()
     assert (question.asked_by, question.asked_to, question.status) == (ECM, EREF, QuestionStatus.OPEN)
     assert (request.kind, request.waiting_on, request.subject_type, request.subject_id) == (
-        RequestKind.QUESTION, WaitingOn.CLIENT, "question", question.id)
+        RequestKind.QUESTION,
+        WaitingOn.CLIENT,
+        "question",
+        question.id,
+    )
     assert request.notice_id == question.notice_id is not None
     assert request.opened_at == START
     assert request.due_at == START + timedelta(hours=4)  # 4 business hours, all on Monday
@@ -102,8 +106,15 @@ def test_answer_by_thread_reply_and_what_is_not_an_answer(slack, fake_slack, wor
     channel, ts = message["channel"], message["ts"]
     assert slack.message(EREF, channel, "Top-level chat is not an answer").status_code == 200
     assert slack.message(LEAD, channel, "Not Emma", thread_ts=ts).status_code == 200
-    bot_reply = {"type": "message", "channel": channel, "user": "U0SOMEBOT", "bot_id": "B0OTHER", "text": "beep",
-                 "ts": fake_slack.next_ts(), "thread_ts": ts}
+    bot_reply = {
+        "type": "message",
+        "channel": channel,
+        "user": "U0SOMEBOT",
+        "bot_id": "B0OTHER",
+        "text": "beep",
+        "ts": fake_slack.next_ts(),
+        "thread_ts": ts,
+    }
     assert slack.event(bot_reply).status_code == 200
     world.settle()
     assert world.the_question().status == QuestionStatus.OPEN
@@ -111,8 +122,11 @@ def test_answer_by_thread_reply_and_what_is_not_an_answer(slack, fake_slack, wor
     assert slack.message(EREF, channel, "Friday is fine, go ahead.", thread_ts=ts).status_code == 200
     fake_slack.wait_for(lambda: world.the_question().status == QuestionStatus.ANSWERED)
     question = world.the_question()
-    assert (question.answer, question.answered_via, question.answered_by) == ("Friday is fine, go ahead.", "thread",
-                                                                                 EREF)
+    assert (question.answer, question.answered_via, question.answered_by) == (
+        "Friday is fine, go ahead.",
+        "thread",
+        EREF,
+    )
     thanks = fake_slack.wait_for(lambda: [m for m in world.replies(message) if m.get("bot_id")])[0]
     assert thanks["text"] == "Thanks <@U0EMMA>, I've passed your answer to <@U0ECARL>."
     relay = fake_slack.wait_for(lambda: [m for m in fake_slack.dm_messages(ECM) if "answered" in m["text"]])[0]

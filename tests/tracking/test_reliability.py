@@ -26,15 +26,31 @@ def open_many(db, client_id: int, count: int) -> list[int]:
     """Requests opened at START (as the approvals flow opens them), each due 4 business hours later."""
     with db.transaction() as s:
         client = s.get(Client, client_id)
-        return [open_request(s, client=client, plan=client.current_plan, kind=RequestKind.APPROVAL,
-                             waiting_on=WaitingOn.CLIENT, subject_type="draft_version", subject_id=n,
-                             reference=f"GLOBEX-{n}", summary=f"Post {n}", asked_by=ECM, assignee=EREF,
-                             now=START).id for n in range(1, count + 1)]
+        return [
+            open_request(
+                s,
+                client=client,
+                plan=client.current_plan,
+                kind=RequestKind.APPROVAL,
+                waiting_on=WaitingOn.CLIENT,
+                subject_type="draft_version",
+                subject_id=n,
+                reference=f"GLOBEX-{n}",
+                summary=f"Post {n}",
+                asked_by=ECM,
+                assignee=EREF,
+                now=START,
+            ).id
+            for n in range(1, count + 1)
+        ]
 
 
 def posted_outbox_ids(fake) -> Counter:
-    return Counter(c.params["metadata"]["event_payload"]["outbox_id"] for c in fake.calls("chat.postMessage")
-                   if c.status == 200 and c.response.get("ok"))
+    return Counter(
+        c.params["metadata"]["event_payload"]["outbox_id"]
+        for c in fake.calls("chat.postMessage")
+        if c.status == 200 and c.response.get("ok")
+    )
 
 
 def test_restart_mid_way_loses_nothing_and_sends_nothing_twice(bot, fake_slack, database, clock, world):
@@ -122,5 +138,9 @@ def test_two_schedulers_racing_on_postgresql_send_each_notice_exactly_once(bot, 
     with bot.db.sessionmaker() as s:
         rows = list(s.scalars(select(TrackedRequest).where(TrackedRequest.id.in_(ids))))
         assert {(r.overdue_notices_sent, r.escalated_backups_at is not None) for r in rows} == {(1, True)}
-        assert s.scalar(select(func.count()).select_from(OutboxNotice)
-                        .where(OutboxNotice.status != NoticeStatus.DELIVERED)) == 0
+        assert (
+            s.scalar(
+                select(func.count()).select_from(OutboxNotice).where(OutboxNotice.status != NoticeStatus.DELIVERED)
+            )
+            == 0
+        )

@@ -31,18 +31,44 @@ def madrid(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=MADRID).astimezone(UTC)
 
 
-def add_request(db, client_id: int, opened: datetime, answered: datetime | None = None, *, summary: str = "",
-                kind=RequestKind.QUESTION, waiting_on=WaitingOn.CLIENT, cancelled: bool = False) -> str:
+def add_request(
+    db,
+    client_id: int,
+    opened: datetime,
+    answered: datetime | None = None,
+    *,
+    summary: str = "",
+    kind=RequestKind.QUESTION,
+    waiting_on=WaitingOn.CLIENT,
+    cancelled: bool = False,
+) -> str:
     """A request timed as the approvals flow would (``GLOBEX-<n>``, numbered per test)."""
     with db.transaction() as s:
         number = s.scalar(select(func.count()).select_from(TrackedRequest)) + 1
         client = s.get(Client, client_id)
-        request = open_request(s, client=client, plan=client.current_plan, kind=kind, waiting_on=waiting_on,
-                               subject_type="test", subject_id=number, reference=f"GLOBEX-{number}",
-                               summary=summary or f"request {number}", asked_by=ECM, assignee=EREF, now=opened)
+        request = open_request(
+            s,
+            client=client,
+            plan=client.current_plan,
+            kind=kind,
+            waiting_on=waiting_on,
+            subject_type="test",
+            subject_id=number,
+            reference=f"GLOBEX-{number}",
+            summary=summary or f"request {number}",
+            asked_by=ECM,
+            assignee=EREF,
+            now=opened,
+        )
         if answered is not None:
-            close_request(s, request.id, by=EREF, outcome="answered", now=answered,
-                          state=RequestState.CANCELLED if cancelled else RequestState.ANSWERED)
+            close_request(
+                s,
+                request.id,
+                by=EREF,
+                outcome="answered",
+                now=answered,
+                state=RequestState.CANCELLED if cancelled else RequestState.ANSWERED,
+            )
         return request.reference
 
 
@@ -55,10 +81,11 @@ def seed(world) -> int:
     add_request(db, client_id, madrid(12, 7, 10), madrid(12, 7, 12))
     add_request(db, client_id, madrid(12, 8, 9), madrid(12, 8, 12))
     add_request(db, client_id, madrid(12, 9, 9), madrid(12, 9, 14))
-    add_request(db, client_id, madrid(12, 10, 16), madrid(12, 11, 15), summary="=HYPERLINK(\"x\")")  # 2 h + 6 h
+    add_request(db, client_id, madrid(12, 10, 16), madrid(12, 11, 15), summary='=HYPERLINK("x")')  # 2 h + 6 h
     # Waiting on the agency (a revision round): 3.5 h, never counted against the client.
-    add_request(db, client_id, madrid(12, 14, 9), madrid(12, 14, 12, 30), kind=RequestKind.REVISION,
-                waiting_on=WaitingOn.AGENCY)
+    add_request(
+        db, client_id, madrid(12, 14, 9), madrid(12, 14, 12, 30), kind=RequestKind.REVISION, waiting_on=WaitingOn.AGENCY
+    )
     add_request(db, client_id, madrid(12, 15, 9), madrid(12, 15, 17), cancelled=True)  # counts for no one
     # The period before: 2 h (within) and 6 h (late).
     add_request(db, client_id, madrid(11, 2, 9), madrid(11, 2, 11))
@@ -96,12 +123,19 @@ def test_report_command_answers_in_the_ack_and_uploads_the_chart(slack, fake_sla
     r = slack.command("report Globex", user_id=LEAD)
     body = r.json()
     assert r.elapsed.total_seconds() < 3
-    assert body["text"].startswith("Response times, last 30 days\nGlobex: 5 answered, median 3 h, 60% within the "
-                                   "window, 2 overdue")
+    assert body["text"].startswith(
+        "Response times, last 30 days\nGlobex: 5 answered, median 3 h, 60% within the window, 2 overdue"
+    )
     fields = [f["text"] for b in body["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
-    assert fields == ["*Answered*\n5", "*Median*\n3 h", "*90th percentile*\n8 h", "*Within the window (4 h)*\n60%",
-                      "*Overdue now*\n2", "*Promises*\n0 kept, 0 broken",
-                      "*Waiting on the agency*\n1, median 3.5 h"]
+    assert fields == [
+        "*Answered*\n5",
+        "*Median*\n3 h",
+        "*90th percentile*\n8 h",
+        "*Within the window (4 h)*\n60%",
+        "*Overdue now*\n2",
+        "*Promises*\n0 kept, 0 broken",
+        "*Waiting on the agency*\n1, median 3.5 h",
+    ]
     blob = str(body["blocks"])
     assert "vs the previous 30 days: median ▼ −1 h, within the window +10 pts" in blob
     assert blob.index("GLOBEX-11") < blob.index("GLOBEX-10")  # overdue, oldest first
@@ -121,7 +155,8 @@ def test_without_the_charts_extra_the_report_gives_the_chart_as_a_table(slack, f
     rows = [line.split("  ") for line in table.split("```")[1].strip().splitlines()]
     assert [[cell.strip() for cell in row if cell.strip()] for row in rows] == [
         ["Client", "Answers", "Fastest", "Median", "90th pct", "Slowest", "Window"],
-        ["Globex", "5", "1 h", "3 h", "8 h", "8 h", "4 h"]]
+        ["Globex", "5", "1 h", "3 h", "8 h", "8 h", "4 h"],
+    ]
     assert 'add it with `pip install "nexo[charts]"`' in table
     assert "I'm sending you the chart" not in str(body["blocks"])
     world.settle()
@@ -152,7 +187,7 @@ def test_csv_export_is_the_raw_request_log(slack, fake_slack, world):
     late = next(r for r in rows if r["opened_at"] == "2026-12-10T15:00:00Z")
     assert (late["business_minutes"], late["within_window"], late["state"]) == ("480", "no", "answered")
     assert late["due_at"] == "2026-12-11T10:00:00Z" and late["answered_by"] == EREF
-    assert late["summary"] == "'=HYPERLINK(\"x\")"  # never a live formula in a spreadsheet
+    assert late["summary"] == '\'=HYPERLINK("x")'  # never a live formula in a spreadsheet
     revision = next(r for r in rows if r["kind"] == "revision")
     assert (revision["waiting_on"], revision["business_minutes"]) == ("agency", "210")
     assert sum(1 for r in rows if r["state"] == "open") == 3

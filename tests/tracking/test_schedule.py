@@ -30,16 +30,25 @@ def times(s: ChaseState, p: Plan, people: People = PEOPLE) -> dict[Step, datetim
 
 
 def test_default_plan_steps():
-    assert times(state(), plan()) == {Step.REMIND: MON_9 + 3 * H, Step.OVERDUE: MON_9 + 4 * H,
-                                      Step.BACKUPS: MON_9 + 4 * H, Step.LEAD: MON_9 + 6 * H}
+    assert times(state(), plan()) == {
+        Step.REMIND: MON_9 + 3 * H,
+        Step.OVERDUE: MON_9 + 4 * H,
+        Step.BACKUPS: MON_9 + 4 * H,
+        Step.LEAD: MON_9 + 6 * H,
+    }
 
 
 def test_plan_percentages_and_repeat_interval_are_followed():
     p = plan(remind_at_percent=50, escalate_backups_percent=25, escalate_lead_percent=100, overdue_repeat_minutes=60)
-    assert times(state(), p) == {Step.REMIND: MON_9 + 2 * H, Step.OVERDUE: MON_9 + 4 * H,
-                                 Step.BACKUPS: MON_9 + 5 * H, Step.LEAD: MON_9 + 8 * H}
-    after_overdue = state(overdue_notices_sent=1, last_chased_at=MON_9 + 4 * H, escalated_backups_at=MON_9,
-                          escalated_lead_at=MON_9)
+    assert times(state(), p) == {
+        Step.REMIND: MON_9 + 2 * H,
+        Step.OVERDUE: MON_9 + 4 * H,
+        Step.BACKUPS: MON_9 + 5 * H,
+        Step.LEAD: MON_9 + 8 * H,
+    }
+    after_overdue = state(
+        overdue_notices_sent=1, last_chased_at=MON_9 + 4 * H, escalated_backups_at=MON_9, escalated_lead_at=MON_9
+    )
     assert times(after_overdue, p) == {Step.REPEAT: MON_9 + 5 * H}
 
 
@@ -57,8 +66,7 @@ def test_a_missed_reminder_is_dropped_and_steps_due_together_run_together():
 
 def test_repeats_stop_at_the_limit_with_a_handover():
     p = plan(overdue_repeat_limit=1)
-    s = state(overdue_notices_sent=1, last_chased_at=MON_9 + 4 * H, escalated_backups_at=MON_9,
-              escalated_lead_at=MON_9)
+    s = state(overdue_notices_sent=1, last_chased_at=MON_9 + 4 * H, escalated_backups_at=MON_9, escalated_lead_at=MON_9)
     progress = run_due_steps(s, chase_plan(s, p), PEOPLE, MON_9 + 8 * H)
     assert progress.steps == [Step.REPEAT] and progress.handover
     assert next_action_at(progress.after, chase_plan(progress.after, p), PEOPLE) is None
@@ -67,5 +75,4 @@ def test_repeats_stop_at_the_limit_with_a_handover():
 def test_a_promise_replaces_the_reminder_and_moves_the_deadline():
     promised = MON_9 + 26 * H  # Tuesday 11:00 in Madrid
     s = state(promised_at=promised)
-    assert times(s, plan()) == {Step.OVERDUE: promised, Step.BACKUPS: promised,
-                                Step.LEAD: promised + 2 * H}
+    assert times(s, plan()) == {Step.OVERDUE: promised, Step.BACKUPS: promised, Step.LEAD: promised + 2 * H}

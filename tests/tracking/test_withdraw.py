@@ -20,9 +20,17 @@ H = timedelta(hours=1)
 
 
 def asker_copy(world, user=ECM):
-    return world.fake.wait_for(lambda: next((m for m in world.fake.dm_messages(user)
-                                             if ids.CANCEL_QUESTION in buttons(m) or "withdrew" in m["text"]
-                                             or "retiraste" in m["text"]), None), message="the asker's copy")
+    return world.fake.wait_for(
+        lambda: next(
+            (
+                m
+                for m in world.fake.dm_messages(user)
+                if ids.CANCEL_QUESTION in buttons(m) or "withdrew" in m["text"] or "retiraste" in m["text"]
+            ),
+            None,
+        ),
+        message="the asker's copy",
+    )
 
 
 def test_the_asker_cancels_and_the_chase_stops(fake_slack, world):
@@ -61,12 +69,12 @@ def test_a_late_answer_to_a_withdrawn_question_changes_nothing(slack, fake_slack
     world.click(question, EREF, ids.ANSWER)  # Emma opens the form before the question is withdrawn
     form = fake_slack.wait_for(lambda: slack.last_view(EREF))
     copy = asker_copy(world)
-    world.click(copy, ECM, ids.CANCEL_QUESTION,
-                until=lambda: world.the_question().status == QuestionStatus.CANCELLED)
+    world.click(copy, ECM, ids.CANCEL_QUESTION, until=lambda: world.the_question().status == QuestionStatus.CANCELLED)
 
     r = slack.submit_view(form, EREF, values={ids.ANSWER_TEXT: "Yes, Friday works."})
-    assert r.json()["errors"][ids.ANSWER_TEXT] == ("<@U0ECARL> withdrew GLOBEX-Q1, so it needs no answer any more. "
-                                                   "Thanks anyway!")
+    assert r.json()["errors"][ids.ANSWER_TEXT] == (
+        "<@U0ECARL> withdrew GLOBEX-Q1, so it needs no answer any more. Thanks anyway!"
+    )
     slack.message(EREF, question["channel"], "Friday is fine", thread_ts=question["ts"])
     reply = fake_slack.wait_for(lambda: [m for m in world.replies(question) if m.get("bot_id")])[0]
     assert reply["text"] == "<@U0EMMA>, <@U0ECARL> withdrew GLOBEX-Q1, so it needs no answer any more. Thanks anyway!"
@@ -91,8 +99,13 @@ def test_only_the_asker_or_the_lead_withdraws(fake_slack, world):
     world.settle()
     assert "Only the person who asked this question can withdraw it." in world.seen_by(EREF).ephemerals
     assert world.the_question().status == QuestionStatus.OPEN
-    world.click(copy, LEAD, ids.CANCEL_QUESTION, forged=True,
-                until=lambda: world.the_question().status == QuestionStatus.CANCELLED)
+    world.click(
+        copy,
+        LEAD,
+        ids.CANCEL_QUESTION,
+        forged=True,
+        until=lambda: world.the_question().status == QuestionStatus.CANCELLED,
+    )
     assert world.the_question().cancelled_by == LEAD
 
 
@@ -101,11 +114,13 @@ def test_a_spanish_client_reads_the_withdrawal_and_the_late_answer_in_spanish(sl
     world.ask("¿Publicamos el vídeo el viernes?", client="Acme", by=LEAD)
     question = fake_slack.wait_for(lambda: fake_slack.dm_messages(REF))[0]
     copy = asker_copy(world, LEAD)
-    world.click(copy, LEAD, ids.CANCEL_QUESTION,
-                until=lambda: world.the_question("ACME-Q1").status == QuestionStatus.CANCELLED)
+    world.click(
+        copy, LEAD, ids.CANCEL_QUESTION, until=lambda: world.the_question("ACME-Q1").status == QuestionStatus.CANCELLED
+    )
     fake_slack.wait_for(lambda: "Retirada por @U0LEAD" in text_of(fake_slack.dm_messages(REF)[0]))
     slack.message(REF, question["channel"], "Sí, adelante", thread_ts=question["ts"])
     reply = fake_slack.wait_for(lambda: [m for m in world.replies(question) if m.get("bot_id")])[0]
-    assert reply["text"] == ("<@U0REF>, <@U0LEAD> retiró ACME-Q1, así que ya no hace falta responder. "
-                             "¡Gracias igualmente!")
+    assert reply["text"] == (
+        "<@U0REF>, <@U0LEAD> retiró ACME-Q1, así que ya no hace falta responder. ¡Gracias igualmente!"
+    )
     assert world.the_question("ACME-Q1").answer is None

@@ -36,8 +36,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("asker_notice_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("cancelled_by", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("cancelled_at", bot.db.UTCDateTime(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f("fk_questions_asker_notice_id_outbox"), "outbox",
-                                    ["asker_notice_id"], ["id"])
+        batch_op.create_foreign_key(
+            batch_op.f("fk_questions_asker_notice_id_outbox"), "outbox", ["asker_notice_id"], ["id"]
+        )
 
 
 def downgrade() -> None:

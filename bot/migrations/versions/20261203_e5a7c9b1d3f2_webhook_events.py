@@ -28,8 +28,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("event", sa.String(length=24), server_default="post.approved", nullable=False))
         batch_op.add_column(sa.Column("dedup_key", sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column("crisis_id", sa.Integer(), nullable=True))
-    op.execute("UPDATE webhook_deliveries SET dedup_key = 'post.approved:' || CAST(draft_id AS VARCHAR) || ':' "
-               "|| CAST(version AS VARCHAR)")
+    op.execute(
+        "UPDATE webhook_deliveries SET dedup_key = 'post.approved:' || CAST(draft_id AS VARCHAR) || ':' "
+        "|| CAST(version AS VARCHAR)"
+    )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.alter_column("dedup_key", existing_type=sa.String(length=120), nullable=False)
         batch_op.drop_constraint("uq_webhook_deliveries_draft_version", type_="unique")
