@@ -187,11 +187,12 @@ def wednesday_stand_in(stage: Stage) -> None:
     _overnight(stage, to_day=2)
     stage.scene(t(N_("Wednesday: Ana is away; when the approval is due, her backup Bruno stands in")))
     with stage.brief_to(CM):  # Carla's copy and notices in one line: the cards tell the story
-        stage.command(
-            CM,
-            "draft acme network:instagram,x at:2026-11-27T11:00 Black Friday en Acme: "
-            "hasta un 40% en abrigos, solo el viernes.",
+        post = stage.post_with_image(
+            CM, "Black Friday en Acme: hasta un 40% en abrigos, solo el viernes.", "black-friday.png", _tiny_png()
         )
+        values = {approval.CLIENT: str(_client_id(stage, "Acme")), approval.NETWORKS: ["instagram", "x"]}
+        values |= {approval.PUBLISH_DATE: "2026-11-27", approval.PUBLISH_TIME: "11:00"}
+        stage.shortcut_and_submit(CM, post, approval.SEND_FOR_APPROVAL, t(N_("Send for approval")), values)
         stage.wait(
             4 * H,
             t(N_("Ana does not answer")),
@@ -201,6 +202,28 @@ def wednesday_stand_in(stage: Stage) -> None:
             },
         )
         stage.click(BACKUP, stage.latest_with_button(BACKUP, approval.APPROVE), approval.APPROVE)
+
+
+def _client_id(stage: Stage, name: str) -> int:
+    from sqlalchemy import select
+
+    from bot.plans.models import Client
+
+    with stage.nexo.ctx.db.sessionmaker() as session:
+        return session.scalars(select(Client.id).where(Client.name == name)).one()
+
+
+def _tiny_png() -> bytes:
+    """A 2×2 orange PNG: the campaign's picture."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x8c\x00" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def thursday_crisis(stage: Stage) -> None:

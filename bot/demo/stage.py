@@ -159,6 +159,22 @@ class Stage:
             self._show(header, lines)
         return self.submit(user, values, clicked=button["text"]["text"])
 
+    def post_with_image(self, user: str, text: str, name: str, data: bytes) -> dict[str, Any]:
+        """``user`` writes ``text`` with an image attached, in their DM with Nexo (a message of theirs)."""
+        file_id = self.fake.add_file(user, name, "image/png", data)
+        self.say(user, self.t(N_("writes “{text}” with the image {name} attached"), text=text, name=name))
+        return self.fake.add_message(self.fake.dm_channel(user), user, text, files=[file_id])
+
+    def shortcut_and_submit(
+        self, user: str, message: dict[str, Any], callback_id: str, label: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``user`` runs the message shortcut ``label`` on ``message``, fills in its form and submits it."""
+        self.slack.shortcut(callback_id, message, message["channel"], user)
+        self.nexo.wait_idle(15)
+        for header, lines in self._new_entries():
+            self._show(header, lines)
+        return self.submit(user, values, clicked=label)
+
     def submit(self, user: str, values: dict[str, Any], *, brief: bool = False, clicked: str = "") -> dict[str, Any]:
         self.fake.wait_for(lambda: self.fake.open_views(user), timeout=15, message=f"no form open for {user}")
         view = self.fake.open_views(user)[-1]
@@ -319,13 +335,13 @@ class Stage:
                 (
                     where,
                     [
-                        f"📎 {upload['title']}",
-                        self.t(
+                        f"📎 {upload['title']} "
+                        + self.t(
                             N_("({kind}, {size} bytes; written to {path})"),
                             kind=kind,
                             size=len(upload["content"]),
                             path=path,
-                        ),
+                        )
                     ],
                 )
             )

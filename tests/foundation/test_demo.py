@@ -35,7 +35,7 @@ def after(out: str, clock_line: str, expected: str) -> bool:
 
 
 def chart_written(out: str, words: str) -> Path:
-    [path] = re.findall(rf"{words} (/\S+\.png)\)", out)
+    [path] = re.findall(rf"{words} (/\S+/response-times-\S+\.png)\)", out)  # the chart (not the post's image)
     chart = Path(path)
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
     return chart
@@ -51,6 +51,7 @@ def test_the_week_in_english(tmp_path):
     assert after(out, "[Mon 17:00] ⏰", "ACME-Q1 for *Acme* is overdue")  # the lead, after the lunch break
     assert "will reply to ACME-Q2 by Tue 24 Nov, 17:00" in out and "answered your question ACME-Q2" in out
     assert "*Promises* / 1 kept, 0 broken" in out  # the promise was kept
+    assert "clicks [Send for approval]" in out and "<image: black-friday.png>" in out  # a post with its image
     assert after(out, "[Wed 13:00] ⏰", "You can stand in for them")  # the backup gets the card itself
     assert "was approved by @bruno (client backup), standing in for @ana (client, Acme)" in out
     assert "2 posts held in Nexo (ACME-1, ACME-3)" in out and "held: the client is in a crisis" in out
@@ -73,6 +74,7 @@ def test_the_week_in_spanish_with_the_chart_where_asked(tmp_path):
     assert after(out, "[lun 12:00] ⏰", "te recuerdo que el plazo de ACME-Q1 vence")
     assert after(out, "[lun 17:00] ⏰", "ACME-Q1 de *Acme* está fuera de plazo")
     assert "responderá a ACME-Q2 antes de mar 24 nov, 17:00" in out and "*Promesas* / 1 cumplidas" in out
+    assert "pulsa [Enviar a aprobación]" in out and "<image: black-friday.png>" in out
     assert "aprobó ACME-3 (versión 1) en lugar de @ana (cliente, Acme)" in out
     assert "[3 de 3 pasos hechos]" in out and "CRONOLOGÍA DE LA CRISIS: ACME" in out
     assert "ha liberado las publicaciones retenidas de *Acme*: ACME-1, ACME-3" in out
