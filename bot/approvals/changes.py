@@ -202,11 +202,7 @@ def _edit_approved(
     new = flows.add_version(session, draft, number, fields, actor.user_id, now)
     for shown in (Stage.INTERNAL, Stage.CLIENT):
         flows.refresh_cards(session, draft, old.number, shown, client, plan, now=now)  # "replaced by version N"
-    changed = [
-        f
-        for f in ("text", "networks", "publish_at", "category", "media_links", "internal_note")
-        if getattr(old, f) != getattr(new, f)
-    ]
+    changed = flows.changed_fields(session, draft, old, new, fields)
     audit.record(
         session,
         client_id=client.id,

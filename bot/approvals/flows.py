@@ -375,6 +375,22 @@ def close_open(
 
 
 # -- revising ---------------------------------------------------------------------------------------
+
+
+def changed_fields(
+    session: Session, draft: Draft, old: DraftVersion, new: DraftVersion, fields: DraftFields
+) -> list[str]:
+    """What a new version changed against ``old``, for the audit trail (its files compared with ``old``'s)."""
+    changed = [
+        f
+        for f in ("text", "networks", "publish_at", "category", "media_links", "internal_note")
+        if getattr(old, f) != getattr(new, f)
+    ]
+    if media.diff(media.of_version(session, draft.id, old.number), fields.media):
+        changed.append("media")
+    return changed
+
+
 def revise(
     session: Session, *, actor: Actor, draft_id: int, version: int, fields: DraftFields, now: datetime
 ) -> Outcome:
@@ -407,13 +423,7 @@ def revise(
         state=RequestState.CANCELLED,
     )
     refresh_cards(session, draft, version, stage, client, plan, now=now)
-    changed = [
-        f
-        for f in ("text", "networks", "publish_at", "category", "media_links", "internal_note")
-        if getattr(old, f) != getattr(new, f)
-    ]
-    if media.diff(media.of_version(session, draft.id, version), fields.media):
-        changed.append("media")
+    changed = changed_fields(session, draft, old, new, fields)
     audit.record(
         session,
         client_id=client.id,
