@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.crises import blocks, holds, timeline
+from bot.crises import holds, report_blocks, timeline
 from bot.crises.models import Crisis, CrisisEvent, CrisisHold, CrisisPage, CrisisStatus, CrisisStep
 from bot.crises.paging import client_name
 from bot.crises.timeline import EventKind
@@ -90,5 +90,5 @@ def post_report(session: Session, crisis: Crisis, *, now: datetime) -> None:
     to = crisis.lead or crisis.declared_by
     if not to:
         return
-    text, card = blocks.report_message(build_report(session, crisis), translator(crisis.language_of(to)))
+    text, card = report_blocks.report_message(build_report(session, crisis), translator(crisis.language_of(to)))
     enqueue_post(session, now=now, to=to, text=text, blocks=card, ref_key=f"crisis:{crisis.id}:report")

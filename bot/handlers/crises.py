@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.approvals import webhook
 from bot.blockkit import mentions, section
 from bot.crises import blocks, detection, holds, ids, oncall, paging, report, service, timeline, timeline_blocks
+from bot.crises import report_blocks as crisis_report_blocks
 from bot.crises.models import Crisis, CrisisSource
 from bot.db import row_id
 from bot.delivery.outbox import enqueue_post
@@ -250,7 +251,7 @@ def crises_report(req: Request, name: str) -> Reply:
     client = plans.resolve_client(req.session, req.actor, name)
     if not plans.can_view(req.actor, plans.current_plan(client)):
         raise NotFound(N_("That client no longer exists or isn't visible to you."))
-    text, list_blocks = blocks.crises_list(client.name, report.past_crises(req.session, client.id), req.t)
+    text, list_blocks = crisis_report_blocks.crises_list(client.name, report.past_crises(req.session, client.id), req.t)
     return Reply(text=text, blocks=list_blocks)
 
 
